@@ -1,0 +1,73 @@
+"""Shared fixtures: one live local platform per test session, on a free loopback port.
+
+Tests talk to it over HTTP exactly as users do. Tests that need a platform of their own (different
+limits, restarts) start another ``EmbeddedServer`` with ``start_platform``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from sevenbridges_local.embedded import EmbeddedServer
+
+_user_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    server = EmbeddedServer(tmp_path_factory.mktemp("platform"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def start_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., EmbeddedServer]]:
+    """Start a private platform with custom settings; stopped at the end of the test."""
+    started: list[EmbeddedServer] = []
+
+    def start(**settings) -> EmbeddedServer:
+        server = EmbeddedServer(tmp_path_factory.mktemp("private-platform"), **settings)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_token(platform: EmbeddedServer) -> str:
+    return platform.token("admin")
+
+
+@pytest.fixture
+def new_username() -> Callable[[str], str]:
+    """Unique usernames, so tests sharing the session platform never collide."""
+
+    def make(prefix: str = "user") -> str:
+        return f"{prefix}{next(_user_numbers)}"
+
+    return make
+
+
+@pytest.fixture
+def api_for(platform: EmbeddedServer):
+    """``api_for("alice")`` -> a ``sevenbridges.Api`` authenticated as alice (created if missing)."""
+    import sevenbridges as sbg
+
+    def make(username: str, **kwargs) -> sbg.Api:
+        return sbg.Api(url=platform.url, token=platform.token(username), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def admin_api(api_for):
+    return api_for("admin")
