@@ -1,0 +1,117 @@
+"""Python client for the Seven Bridges Platform / Cancer Genomics Cloud REST API v2.
+
+A drop-in replacement for ``sevenbridges-python``: the same module paths, classes and requests::
+
+    import sevenbridges as sbg
+
+    api = sbg.Api(url="https://api.sbgenomics.com/v2", token="<developer token>")
+    for project in api.projects.query().all():
+        print(project.id)
+"""
+
+__version__ = "0.1.0"
+
+import logging
+import ssl
+
+from sevenbridges.api import Api
+from sevenbridges.config import Config
+from sevenbridges.errors import (
+    BadRequest,
+    Conflict,
+    ExecutionDetailsInvalidTaskType,
+    Forbidden,
+    LocalFileAlreadyExists,
+    MethodNotAllowed,
+    NotFound,
+    PaginationError,
+    ReadOnlyPropertyError,
+    RequestTimeout,
+    ResourceNotModified,
+    SbgError,
+    ServerError,
+    ServiceUnavailable,
+    TaskValidationError,
+    TooManyRequests,
+    Unauthorized,
+    ValidationError,
+)
+from sevenbridges.models.billing_group import BillingGroup
+from sevenbridges.models.endpoints import Endpoints
+from sevenbridges.models.enums import (
+    AppCopyStrategy,
+    AppRawFormat,
+    AsyncFileOperations,
+    AsyncJobStates,
+    AutomationRunActions,
+    AutomationStatus,
+    DivisionRole,
+    FileStorageType,
+    ImportExportState,
+    PartSize,
+    TaskStatus,
+    TransferState,
+    VolumeAccessMode,
+    VolumeType,
+)
+from sevenbridges.models.invoice import Invoice
+from sevenbridges.models.member import Member, Permissions
+from sevenbridges.models.project import Project
+from sevenbridges.models.rate_limit import RateLimit
+from sevenbridges.models.user import User
+
+# Library logging stays silent unless the application configures logging.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+if ssl.OPENSSL_VERSION_INFO < (1, 0, 1):  # TLS 1.2 is required by the platform
+    raise SbgError(f"OpenSSL 1.0.1 or newer is required; this Python uses {ssl.OPENSSL_VERSION}.")
+
+__all__ = [
+    # client and configuration
+    "Api",
+    "Config",
+    # models
+    "BillingGroup",
+    "Endpoints",
+    "Invoice",
+    "Member",
+    "Permissions",
+    "Project",
+    "RateLimit",
+    "User",
+    # enums
+    "AppCopyStrategy",
+    "AppRawFormat",
+    "AsyncFileOperations",
+    "AsyncJobStates",
+    "AutomationRunActions",
+    "AutomationStatus",
+    "DivisionRole",
+    "FileStorageType",
+    "ImportExportState",
+    "PartSize",
+    "TaskStatus",
+    "TransferState",
+    "VolumeAccessMode",
+    "VolumeType",
+    # errors
+    "SbgError",
+    "ResourceNotModified",
+    "ReadOnlyPropertyError",
+    "ValidationError",
+    "TaskValidationError",
+    "PaginationError",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "TooManyRequests",
+    "ServerError",
+    "ServiceUnavailable",
+    "MethodNotAllowed",
+    "RequestTimeout",
+    "LocalFileAlreadyExists",
+    "ExecutionDetailsInvalidTaskType",
+    "__version__",
+]

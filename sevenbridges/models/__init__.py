@@ -1,0 +1,1 @@
+"""Resource models: one module per platform resource; ``compound`` holds nested objects."""

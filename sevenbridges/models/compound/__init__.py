@@ -1,0 +1,1 @@
+"""Nested value objects that appear inside resources (prices, errors, permissions, ...)."""

@@ -1,0 +1,1 @@
+"""Compound models describing API rate limits."""

@@ -1,0 +1,121 @@
+"""``create_app(settings)``: the FastAPI application of the local platform."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sevenbridges_local import errors
+from sevenbridges_local.api import include_api
+from sevenbridges_local.bootstrap import prepare
+from sevenbridges_local.db import Database
+from sevenbridges_local.faults import FaultSwitches
+from sevenbridges_local.middleware import (
+    ErrorMiddleware,
+    GateMiddleware,
+    RequestContextMiddleware,
+    error_response,
+)
+from sevenbridges_local.ratelimit import RateLimiter
+from sevenbridges_local.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_HTTP_STATUS_CODES = {
+    400: errors.BAD_REQUEST,
+    401: errors.UNAUTHORIZED,
+    403: errors.FORBIDDEN,
+    404: errors.NOT_FOUND,
+    405: errors.METHOD_NOT_ALLOWED,
+}
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.ApiError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        message = f"Route {request.method} {request.url.path} does not exist."
+    elif exc.status_code == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}."
+    else:
+        message = str(exc.detail)
+    code = _HTTP_STATUS_CODES.get(exc.status_code, errors.BAD_REQUEST)
+    response = error_response(errors.ApiError(exc.status_code, code, message))
+    for name, value in (exc.headers or {}).items():  # e.g. Allow on 405
+        response.headers[name] = value
+    return response
+
+
+def _describe(error: dict) -> str:
+    location = [str(part) for part in error.get("loc", ())]
+    where, name = (location[0], ".".join(location[1:])) if location else ("request", "")
+    kind = {"query": "query parameter", "path": "path parameter", "body": "body field"}.get(
+        where, where
+    )
+    reason = str(error.get("msg", "invalid value"))
+    return f"Invalid value for {kind} '{name}': {reason}." if name else f"Invalid {kind}: {reason}."
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    # Never FastAPI's default 422 shape: the platform answers 400 with its own error body.
+    assert isinstance(exc, RequestValidationError)
+    problems = list(exc.errors())
+    if any(problem.get("type") == "json_invalid" for problem in problems):
+        error = errors.bad_request("The request body is not valid JSON.", errors.UNDECODABLE_BODY)
+    else:
+        error = errors.bad_request(" ".join(_describe(problem) for problem in problems[:3]))
+    return error_response(error)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; the database is migrated and seeded when it starts serving."""
+    settings = settings or Settings()
+    database = Database(settings.database_url or "")
+    switches = FaultSwitches.from_settings(settings)
+    limiter = RateLimiter(switches)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepared = await anyio.to_thread.run_sync(prepare, settings, database)
+        app.state.secret_key = prepared.secret_key
+        logger.info("local platform ready: data in %s", settings.data_dir)
+        try:
+            yield
+        finally:
+            database.dispose()
+
+    app = FastAPI(
+        title="Seven Bridges local platform",
+        description="The Seven Bridges Platform REST API v2, served locally for offline testing.",
+        version="2",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    # Paths are normalised by RequestContextMiddleware; no 307 redirects for trailing slashes.
+    app.router.redirect_slashes = False
+    app.state.settings = settings
+    app.state.database = database
+    app.state.faults = switches
+    app.state.rate_limiter = limiter
+    include_api(app)
+    app.add_exception_handler(errors.ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    # Added innermost first: requests pass RequestContext -> Gate -> Errors -> routes.
+    app.add_middleware(ErrorMiddleware)
+    app.add_middleware(GateMiddleware, database=database, switches=switches, limiter=limiter)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,202 @@
+"""``sbg local serve | token | users`` (also ``python -m sevenbridges_local ...``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from sevenbridges_local.settings import DEFAULT_PORT, Settings
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    """Settings from the environment, with the flags that were actually given on top."""
+    overrides = {key: value for key, value in extra.items() if value is not None}
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    return Settings(**overrides)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _ignore_signal(_signum: int, _frame: object) -> None:
+    """Placeholder handler: uvicorn re-raises the signal that stopped it after shutting down."""
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sevenbridges_local.app import create_app
+    from sevenbridges_local.bootstrap import ADMIN_USERNAME, prepare
+    from sevenbridges_local.profiles import write_profile
+
+    _configure_logging(args.log_level)
+    settings = _settings(
+        args,
+        host=args.host,
+        port=args.port,
+        rate_limit=args.rate_limit,
+        rate_limit_window=args.rate_limit_window,
+        maintenance=True if args.maintenance else None,
+    )
+    prepared = prepare(settings)
+    print(f"Seven Bridges local platform at {settings.api_root}", flush=True)
+    print(f"  data directory: {settings.data_dir}", flush=True)
+    print("  admin token:    sbg local token   (other users: sbg local token USERNAME)", flush=True)
+    if args.write_profile:
+        path = write_profile(args.write_profile, settings.api_root, prepared.token(ADMIN_USERNAME))
+        print(f"  profile [{args.write_profile}] written to {path}", flush=True)
+    prepared.database.dispose()
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,  # keep our logging setup
+            access_log=False,  # the request middleware logs each request with its id
+            log_level=args.log_level,
+        )
+    )
+    # uvicorn saves these handlers, handles SIGINT/SIGTERM itself for a graceful shutdown, then
+    # restores and re-raises the signal: with a no-op handler in place that ends in a clean exit.
+    previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits when it cannot bind the port
+        return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("Local platform stopped.", flush=True)
+    return 0 if server.started else 1
+
+
+def _token(args: argparse.Namespace) -> int:
+    from sevenbridges_local.bootstrap import prepare
+    from sevenbridges_local.services import users
+
+    _configure_logging("warning")
+    try:
+        users.validate_username(args.username)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    prepared = prepare(_settings(args))
+    try:
+        with prepared.database.write_session() as session:
+            user, created = users.ensure_user(session, prepared.secret_key, args.username)
+            session.commit()
+            if created:
+                print(
+                    f"Created user {user.username} with billing group "
+                    f'"{user.username}\'s billing group".',
+                    file=sys.stderr,
+                )
+            if user.disabled:
+                print(
+                    f"warning: user {user.username} is disabled; the token is refused.",
+                    file=sys.stderr,
+                )
+            token = users.token_for(user, prepared.secret_key)
+    finally:
+        prepared.database.dispose()
+    print(token)
+    return 0
+
+
+def _users(args: argparse.Namespace) -> int:
+    from sevenbridges_local.bootstrap import prepare
+    from sevenbridges_local.services import users
+
+    _configure_logging("warning")
+    prepared = prepare(_settings(args))
+    try:
+        with prepared.database.read_session() as session:
+            rows = [
+                (user.username, user.role, "disabled" if user.disabled else "active", user.email)
+                for user in users.all_users(session)
+            ]
+    finally:
+        prepared.database.dispose()
+    header = ("USERNAME", "ROLE", "STATUS", "EMAIL")
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(3)]
+    for row in [header, *rows]:
+        print(
+            "  ".join(value.ljust(width) for value, width in zip(row[:3], widths, strict=True))
+            + "  "
+            + row[3]
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sbg local",
+        description="Run and manage the local Seven Bridges platform.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def data_dir_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--data-dir",
+            type=Path,
+            help="where the database, secret key and files live (default ~/.sevenbridges/local)",
+        )
+
+    serve = commands.add_parser("serve", help="start the platform (Ctrl-C stops it)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
+    data_dir_option(serve)
+    serve.add_argument("--rate-limit", type=int, help="requests per user and window (default 1000)")
+    serve.add_argument(
+        "--rate-limit-window", type=int, help="rate-limit window in seconds (default 300)"
+    )
+    serve.add_argument(
+        "--maintenance", action="store_true", help="start in maintenance mode (every call gets 503)"
+    )
+    serve.add_argument(
+        "--write-profile",
+        metavar="NAME",
+        help="write the admin's endpoint and token as profile NAME in ~/.sevenbridges/credentials",
+    )
+    serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    serve.set_defaults(handler=_serve)
+
+    token = commands.add_parser(
+        "token", help="print a user's token (last line); creates the user when missing"
+    )
+    token.add_argument("username", nargs="?", default="admin", help="default: admin")
+    data_dir_option(token)
+    token.set_defaults(handler=_token)
+
+    users_command = commands.add_parser("users", help="list the users")
+    data_dir_option(users_command)
+    users_command.set_defaults(handler=_users)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exc:  # --help or a usage error: report instead of exiting
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130

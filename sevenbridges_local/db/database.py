@@ -1,0 +1,82 @@
+"""Engines and session factories.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on. Writers open their transaction
+with ``BEGIN IMMEDIATE``: a deferred transaction that reads first and writes later can fail at
+once with "database is locked" when another connection committed meanwhile, whereas an immediate
+one simply waits for the write lock. Readers keep plain deferred transactions and never block.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_size=10,
+        max_overflow=20,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 module so the "begin" hook below decides its kind.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    begin_statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin_statement)
+
+    return engine
+
+
+class Database:
+    """One database: a read engine, a write engine (the same one outside SQLite) and sessions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if _is_sqlite(url):
+            self.read_engine = _sqlite_engine(url, immediate=False)
+            self.write_engine = _sqlite_engine(url, immediate=True)
+        else:
+            self.read_engine = create_engine(url, pool_pre_ping=True)
+            self.write_engine = self.read_engine
+        self._readers = sessionmaker(bind=self.read_engine, expire_on_commit=False)
+        self._writers = sessionmaker(bind=self.write_engine, expire_on_commit=False)
+
+    def read_session(self) -> Session:
+        return self._readers()
+
+    def write_session(self) -> Session:
+        return self._writers()
+
+    def migrate(self) -> None:
+        from sevenbridges_local.db.migrate import upgrade_to_head
+
+        upgrade_to_head(self.write_engine)
+
+    def dispose(self) -> None:
+        self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            self.write_engine.dispose()

@@ -1,0 +1,31 @@
+"""Apply the Alembic migrations shipped inside the package, programmatically."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+logger = logging.getLogger(__name__)
+
+DB_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def alembic_config() -> Config:
+    config = Config(str(DB_PACKAGE_DIR / "alembic.ini"))
+    # Absolute path, so it works from any working directory and from an installed wheel.
+    config.set_main_option("script_location", str(DB_PACKAGE_DIR / "migrations"))
+    return config
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Bring the schema to the newest revision; a no-op when it already is there."""
+    config = alembic_config()
+    # One transaction for the whole upgrade; with SQLite's BEGIN IMMEDIATE on this engine,
+    # two processes starting together migrate one after the other.
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

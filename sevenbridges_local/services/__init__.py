@@ -1,0 +1,1 @@
+"""Domain rules of the local platform. Routers call these; these talk to the database."""

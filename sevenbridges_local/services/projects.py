@@ -1,0 +1,297 @@
+"""Projects: creation, listing with filters, updates and the permission checks they share."""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from sevenbridges_local import errors
+from sevenbridges_local.clock import utcnow
+from sevenbridges_local.db.models import BillingGroup, Project, ProjectMember, ProjectTag, User
+from sevenbridges_local.services import billing
+from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
+
+NAME_MAX_LENGTH = 255
+TAG_MAX_LENGTH = 255
+CATEGORIES = ("PRIVATE", "CONTROLLED", "PUBLIC")
+DEFAULT_CATEGORY = "PRIVATE"
+PROJECT_TYPE = "v2"
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "locked": False,
+    "use_interruptible_instances": True,
+    "use_memoization": False,
+    "allow_network_access": True,
+    "use_elastic_disk": False,
+}
+BOOLEAN_SETTINGS = frozenset(DEFAULT_SETTINGS)
+PERMISSION_NAMES = ("read", "copy", "write", "execute", "admin")
+# Keys a client may write; PUT resets the absent ones to these defaults.
+WRITABLE_KEYS = ("name", "billing_group", "description", "tags", "settings", "category", "type")
+
+_SLUG_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(name: str) -> str:
+    slug = _SLUG_SEPARATORS.sub("-", name.lower()).strip("-")
+    return slug or "project"
+
+
+def _unique_slug(session: Session, owner_id: int, base: str) -> str:
+    # Slugs hold only [a-z0-9-], so LIKE needs no escaping.
+    taken = set(
+        session.scalars(
+            select(Project.slug).where(
+                Project.owner_id == owner_id,
+                (Project.slug == base) | Project.slug.like(f"{base}-%"),
+            )
+        )
+    )
+    if base not in taken:
+        return base
+    suffix = 1
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation of writable values (types were checked by the HTTP layer)
+
+
+def _check_name(name: str | None) -> str:
+    if name is None or not name.strip():
+        raise errors.bad_request("Project name must not be empty.", errors.PROJECT_NAME_EMPTY)
+    if len(name) > NAME_MAX_LENGTH:
+        raise errors.bad_request(
+            f"Invalid value for 'name': at most {NAME_MAX_LENGTH} characters are allowed."
+        )
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        raise errors.bad_request("Invalid value for 'name': control characters are not allowed.")
+    return name
+
+
+def _check_tags(tags: list[str]) -> list[str]:
+    for tag in tags:
+        if not tag.strip() or len(tag) > TAG_MAX_LENGTH:
+            raise errors.bad_request(
+                f"Invalid value for 'tags': each tag must have 1 to {TAG_MAX_LENGTH} characters."
+            )
+        if any(unicodedata.category(char) == "Cc" for char in tag):
+            raise errors.bad_request(
+                "Invalid value for 'tags': control characters are not allowed."
+            )
+    return list(tags)
+
+
+def _check_category(category: str) -> str:
+    normalised = category.upper()
+    if normalised not in CATEGORIES:
+        raise errors.bad_request(
+            f"Invalid value for 'category': {category!r}; expected one of {', '.join(CATEGORIES)}."
+        )
+    return normalised
+
+
+def _check_type(project_type: str) -> str:
+    if project_type != PROJECT_TYPE:
+        raise errors.bad_request(
+            f"Invalid value for 'type': the local platform only has '{PROJECT_TYPE}' projects.",
+            errors.PROJECT_TYPE_INVALID,
+        )
+    return project_type
+
+
+def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    for key in BOOLEAN_SETTINGS & settings.keys():
+        if not isinstance(settings[key], bool):
+            raise errors.bad_request(f"Invalid value for 'settings.{key}': expected true or false.")
+    return settings
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Key-by-key merge; nested objects are merged too (the client sends only changed sub-keys)."""
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _resolve_billing_group(ctx: ServiceContext, raw_group_id: str | None) -> BillingGroup:
+    if raw_group_id is None:
+        group = billing.own_billing_group(ctx.session, ctx.actor.user_id)
+        if group is None:
+            raise errors.bad_request(
+                "Billing group must be given: you do not own a billing group.",
+                errors.BILLING_GROUP_ID_EMPTY,
+            )
+        return group
+    return billing.get_group(ctx, raw_group_id)
+
+
+def _set_tags(project: Project, tags: list[str]) -> None:
+    project.tag_rows.clear()
+    # Flush the removals first: new rows reuse the (project_id, position) keys.
+    session = Session.object_session(project)
+    if session is not None:
+        session.flush()
+    project.tag_rows.extend(
+        ProjectTag(project_id=project.id, position=index, tag=tag) for index, tag in enumerate(tags)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Access
+
+
+def project_membership(ctx: ServiceContext, owner: str, slug: str) -> tuple[Project, ProjectMember]:
+    """The project and the caller's membership; 404/3002 for non-members (hides existence)."""
+    project = ctx.session.scalar(
+        select(Project)
+        .join(User, User.id == Project.owner_id)
+        .where(User.username == owner, Project.slug == slug)
+    )
+    membership = (
+        ctx.session.get(ProjectMember, (project.id, ctx.actor.user_id)) if project else None
+    )
+    if project is None or membership is None:
+        raise errors.not_found(
+            f"Project '{owner}/{slug}' does not exist.", errors.PROJECT_NOT_FOUND
+        )
+    return project, membership
+
+
+def require_permission(membership: ProjectMember, permission: str, action: str) -> None:
+    if not getattr(membership, permission):
+        raise errors.forbidden(
+            f"You need the '{permission}' permission on this project to {action}.",
+            errors.PROJECT_FORBIDDEN,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations
+
+
+def create_project(ctx: ServiceContext, values: dict[str, Any]) -> Project:
+    name = _check_name(values.get("name"))
+    group = _resolve_billing_group(ctx, values.get("billing_group"))
+    tags = _check_tags(values.get("tags") or [])
+    settings = _merge(DEFAULT_SETTINGS, _check_settings(values.get("settings") or {}))
+    category = _check_category(values.get("category") or DEFAULT_CATEGORY)
+    project_type = _check_type(values.get("type") or PROJECT_TYPE)
+    now = utcnow()
+    project = Project(
+        owner_id=ctx.actor.user_id,
+        slug=_unique_slug(ctx.session, ctx.actor.user_id, slugify(name)),
+        name=name,
+        description=values.get("description") or "",
+        billing_group_id=group.id,
+        category=category,
+        type=project_type,
+        settings=settings,
+        created_by_id=ctx.actor.user_id,
+        created_on=now,
+        modified_on=now,
+    )
+    ctx.session.add(project)
+    ctx.session.flush()
+    _set_tags(project, tags)
+    ctx.session.add(
+        ProjectMember(
+            project_id=project.id,
+            user_id=ctx.actor.user_id,
+            **{permission: True for permission in PERMISSION_NAMES},
+            created_on=now,
+        )
+    )
+    ctx.session.commit()
+    return project
+
+
+def list_projects(
+    ctx: ServiceContext,
+    page: PageRequest,
+    *,
+    owner: str | None = None,
+    name: str | None = None,
+    category: str | None = None,
+    tags: list[str] | None = None,
+) -> Page[Project]:
+    """Projects the caller is a member of, optionally filtered (tags: must carry all of them)."""
+    statement = (
+        select(Project)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(ProjectMember.user_id == ctx.actor.user_id)
+        .order_by(Project.id)
+    )
+    if owner is not None:
+        owner_id = select(User.id).where(User.username == owner).scalar_subquery()
+        statement = statement.where(Project.owner_id == owner_id)
+    if name is not None:
+        statement = statement.where(Project.name == name)
+    if category:
+        statement = statement.where(func.upper(Project.category) == category.upper())
+    for tag in tags or []:
+        statement = statement.where(
+            exists().where(ProjectTag.project_id == Project.id, ProjectTag.tag == tag)
+        )
+    return paginate(ctx.session, statement, page)
+
+
+def get_project(ctx: ServiceContext, owner: str, slug: str) -> Project:
+    project, _ = project_membership(ctx, owner, slug)
+    return project
+
+
+def update_project(
+    ctx: ServiceContext, owner: str, slug: str, values: dict[str, Any], *, replace: bool
+) -> Project:
+    """PATCH (``replace=False``): the given keys only. PUT: all writable keys (defaults)."""
+    project, membership = project_membership(ctx, owner, slug)
+    require_permission(membership, "admin", "change its details")
+    if replace:
+        values = {
+            "description": "",
+            "tags": [],
+            "settings": {},
+            "category": DEFAULT_CATEGORY,
+            "type": PROJECT_TYPE,
+            **values,
+        }
+        if "name" not in values:
+            raise errors.bad_request("Project name must not be empty.", errors.PROJECT_NAME_EMPTY)
+    if "name" in values:
+        project.name = _check_name(values["name"])
+    if values.get("billing_group") is not None:
+        project.billing_group_id = billing.get_group(ctx, values["billing_group"]).id
+    if "description" in values:
+        project.description = values["description"] or ""
+    if "tags" in values:
+        _set_tags(project, _check_tags(values["tags"] or []))
+    if "settings" in values:
+        changes = _check_settings(values["settings"] or {})
+        base = DEFAULT_SETTINGS if replace else (project.settings or {})
+        # A new dict object: the JSON column only notices reassignment.
+        project.settings = _merge(base, changes)
+    if values.get("category") is not None:
+        project.category = _check_category(values["category"])
+    if values.get("type") is not None:
+        project.type = _check_type(values["type"])
+    project.modified_on = utcnow()
+    ctx.session.commit()
+    return project
+
+
+def delete_project(ctx: ServiceContext, owner: str, slug: str) -> None:
+    project, membership = project_membership(ctx, owner, slug)
+    require_permission(membership, "admin", "delete it")
+    ctx.session.delete(project)
+    ctx.session.commit()

@@ -1,0 +1,50 @@
+"""Configuration of the local platform (environment variables prefixed ``SBG_LOCAL_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORT = 8765
+
+
+def default_data_dir() -> Path:
+    # Resolved at construction time so a changed $HOME (tests, CLI) is honoured.
+    return Path.home() / ".sevenbridges" / "local"
+
+
+class Settings(BaseSettings):
+    """Everything the server needs to start; command-line flags override the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SBG_LOCAL_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    rate_limit: int = Field(default=1000, ge=0)
+    rate_limit_window: int = Field(default=300, ge=1)
+    maintenance: bool = False
+
+    @model_validator(mode="after")
+    def _fill_database_url(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir.resolve() / 'platform.db'}"
+        return self
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    @property
+    def public_host(self) -> str:
+        """Host name clients should use: a wildcard bind address is reachable on loopback."""
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+
+    @property
+    def api_root(self) -> str:
+        host = f"[{self.public_host}]" if ":" in self.public_host else self.public_host
+        return f"http://{host}:{self.port}/v2"

@@ -1,0 +1,370 @@
+"""Black-box compatibility script: drive a running local platform with a ``sevenbridges`` client.
+
+It is meant to run under the *official* ``sevenbridges-python`` interpreter (see
+``test_official_client.py``), but uses only the public surface both clients share, so it runs under
+ours as well. Everything it needs arrives through environment variables:
+
+``SBG_COMPAT_URL``                        API root, e.g. ``http://127.0.0.1:8765/v2``
+``SBG_COMPAT_OWNER`` / ``..._TOKEN``       a fresh user who owns everything the script creates
+``SBG_COMPAT_MEMBER`` / ``..._TOKEN``      a second user, added to a project as a plain member
+``SBG_COMPAT_OUTSIDER``                   a third existing user, never a member
+
+Output: one ``CLIENT ...`` line, then one ``PASS nn name`` line per check, then ``DONE n checks``.
+The first failed check prints ``FAIL name: detail`` and exits 1; an unexpected exception exits 2.
+The script uses only the standard library and the client under test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import sevenbridges as sbg
+from sevenbridges.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    SbgError,
+    Unauthorized,
+)
+
+PAGING_PROJECTS = 5
+PAGE_SIZE = 2
+
+
+class CheckFailed(Exception):
+    """A check did not hold; the message says which and why."""
+
+
+class Checks:
+    """Counts passed checks and prints one line for each."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+
+    def that(self, name: str, condition: bool, detail: Any = "") -> None:
+        if not condition:
+            raise CheckFailed(f"{name}: {detail}")
+        self.passed += 1
+        print(f"PASS {self.passed:02d} {name}", flush=True)
+
+    def equal(self, name: str, actual: Any, expected: Any) -> None:
+        self.that(name, actual == expected, f"expected {expected!r}, got {actual!r}")
+
+    def raises(
+        self,
+        name: str,
+        error_type: type[BaseException],
+        action: Callable[[], Any],
+        status: int | None = None,
+    ) -> BaseException:
+        try:
+            result = action()
+        except error_type as exc:
+            actual_status = getattr(exc, "status", None)
+            if status is not None and actual_status != status:
+                raise CheckFailed(f"{name}: status {actual_status!r}, expected {status}")
+            message = getattr(exc, "message", None)
+            if not message:
+                raise CheckFailed(f"{name}: {error_type.__name__} carries no message")
+            self.that(name, True)
+            return exc
+        except Exception as exc:  # wrong type: report it instead of a traceback
+            raise CheckFailed(f"{name}: expected {error_type.__name__}, got {exc!r}")
+        raise CheckFailed(f"{name}: expected {error_type.__name__}, call returned {result!r}")
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise SystemExit(f"missing environment variable {name}")
+    return value
+
+
+def _client(url: str, token: str) -> sbg.Api:
+    # The local platform speaks plain http on loopback; the official client insists on debug=True.
+    return sbg.Api(url=url, token=token, debug=True)
+
+
+def check_users_and_endpoints(
+    checks: Checks, api: sbg.Api, url: str, owner: str, member: str
+) -> None:
+    me = api.users.me()
+    checks.equal("users.me() returns the token's user", me.username, owner)
+    checks.that("users.me() has an absolute href", str(me.href).startswith(url), me.href)
+    same = api.users.get(owner)
+    checks.equal("users.get(own username) returns the user", same.username, owner)
+    # Like the platform, only admins may look up other users.
+    checks.raises(
+        "users.get(someone else) is Forbidden",
+        Forbidden,
+        lambda: api.users.get(member),
+        status=403,
+    )
+
+    endpoints = api.endpoints.get()
+    for attribute, path in (
+        ("projects_url", "/projects"),
+        ("user_url", "/user"),
+        ("rate_limit_url", "/rate_limit"),
+    ):
+        value = getattr(endpoints, attribute)
+        checks.equal(f"endpoints.{attribute}", str(value).rstrip("/"), url + path)
+
+
+def check_rate_limit(checks: Checks, api: sbg.Api) -> None:
+    limit = api.limit
+    checks.that("api.limit is a positive int", isinstance(limit, int) and limit > 0, limit)
+    remaining = api.remaining
+    checks.that(
+        "api.remaining is within the limit",
+        isinstance(remaining, int) and 0 <= remaining <= limit,
+        remaining,
+    )
+    rate = api.rate_limit.get().rate
+    checks.equal("rate_limit.get().rate.limit matches api.limit", rate.limit, limit)
+    checks.equal("rate_limit.get().rate.remaining matches the headers", rate.remaining, remaining)
+    api.users.me()
+    after_call = api.remaining
+    checks.that(
+        "an API call uses up the rate limit",
+        isinstance(after_call, int) and after_call < remaining,
+        f"{after_call} after {remaining}",
+    )
+
+
+def check_billing(checks: Checks, api: sbg.Api) -> Any:
+    groups = api.billing_groups.query()
+    checks.that("billing_groups.query() lists a group", len(groups) >= 1, groups)
+    group = groups[0]
+    fetched = api.billing_groups.get(group.id)
+    checks.equal("billing_groups.get(id) returns the same group", fetched.id, group.id)
+    checks.that(
+        "billing group balance has a currency",
+        isinstance(fetched.balance.currency, str) and fetched.balance.currency != "",
+        fetched.balance,
+    )
+
+    invoices = api.invoices.query()
+    checks.that(
+        "invoices.query() pages with a total",
+        isinstance(invoices.total, int) and len(invoices) <= invoices.total,
+        invoices,
+    )
+    checks.that("invoices.query() lists an invoice", len(invoices) >= 1, invoices)
+    invoice = api.invoices.get(invoices[0].id)
+    checks.equal("invoices.get(id) returns the same invoice", invoice.id, invoices[0].id)
+    checks.that(
+        "invoice total is priced",
+        isinstance(invoice.total.amount, float) and bool(invoice.total.currency),
+        invoice.total,
+    )
+    return group
+
+
+def check_projects(checks: Checks, api: sbg.Api, owner: str, group: Any) -> Any:
+    suffix = uuid.uuid4().hex[:8]
+    name = f"compat main {suffix}"
+    project = api.projects.create(
+        name=name,
+        billing_group=group.id,
+        description="made by the compatibility script",
+        tags=["compat", "first"],
+        settings={"use_interruptible_instances": False},
+    )
+    checks.equal("projects.create() keeps the name", project.name, name)
+    checks.that("project id is owner/slug", project.id.startswith(owner + "/"), project.id)
+    checks.equal("project billing group", project.billing_group, group.id)
+    checks.equal("project tags", project.tags, ["compat", "first"])
+
+    found = api.projects.query(name=name)
+    checks.equal("projects.query(name=...) finds exactly it", [p.id for p in found], [project.id])
+
+    fetched = api.projects.get(project.id)
+    checks.equal("projects.get(id) returns it", fetched.id, project.id)
+    checks.equal("projects.get(id) description", fetched.description, project.description)
+
+    fetched.description = "changed by the compatibility script"
+    fetched.tags = ["compat", "changed"]
+    fetched.settings["use_interruptible_instances"] = True
+    fetched.save()
+    again = api.projects.get(project.id)
+    checks.equal("save() stored the description", again.description, fetched.description)
+    checks.equal("save() stored the tags", again.tags, ["compat", "changed"])
+    checks.equal(
+        "save() stored the changed setting", again.settings["use_interruptible_instances"], True
+    )
+    checks.raises(
+        "save() without changes raises ResourceNotModified",
+        sbg.ResourceNotModified,
+        again.save,
+    )
+    return project
+
+
+def check_breakdowns(checks: Checks, group: Any, project: Any) -> None:
+    for kind in ("analysis", "egress"):
+        breakdown = getattr(group, f"{kind}_breakdown")()
+        checks.that(
+            f"{kind}_breakdown() pages with a total",
+            isinstance(breakdown.total, int) and len(breakdown) <= breakdown.total,
+            f"total={breakdown.total!r}, items={len(breakdown)}",
+        )
+    storage = list(group.storage_breakdown().all())
+    names = [row.project_name for row in storage]
+    checks.that("storage_breakdown() has a row for the new project", project.name in names, names)
+
+
+def check_paging(checks: Checks, api: sbg.Api, group: Any, main_project: Any) -> None:
+    for number in range(PAGING_PROJECTS):
+        api.projects.create(name=f"compat page {number}", billing_group=group.id)
+    expected_total = PAGING_PROJECTS + 1  # the owner is a fresh user: only our projects exist
+    first_page = api.projects.query(limit=PAGE_SIZE)
+    checks.equal("projects.query(limit=2) returns one page", len(first_page), PAGE_SIZE)
+    checks.equal("the page reports the total", first_page.total, expected_total)
+    second_page = first_page.next_page()
+    checks.that(
+        "next_page() returns different projects",
+        len(second_page) == PAGE_SIZE
+        and not {p.id for p in second_page} & {p.id for p in first_page},
+        second_page,
+    )
+    everything = [p.id for p in api.projects.query(limit=PAGE_SIZE).all()]
+    checks.equal("all() walks every page", len(everything), expected_total)
+    checks.equal("all() yields each project once", len(set(everything)), expected_total)
+    checks.that("all() includes the main project", main_project.id in everything, everything)
+
+    doomed = api.projects.get(next(i for i in everything if i != main_project.id))
+    doomed.delete()
+    checks.raises(
+        "a deleted project is gone (NotFound)",
+        NotFound,
+        lambda: api.projects.get(doomed.id),
+        status=404,
+    )
+    checks.equal("delete() lowers the total", api.projects.query(limit=1).total, expected_total - 1)
+
+
+def check_members(
+    checks: Checks,
+    api: sbg.Api,
+    member_api: sbg.Api,
+    project: Any,
+    member: str,
+    outsider: str,
+) -> None:
+    read_only = {"read": True, "copy": False, "write": False, "execute": False, "admin": False}
+    added = project.add_member(user=member, permissions=read_only)
+    checks.equal("add_member() returns the member", added.username, member)
+    checks.equal("add_member() keeps the permissions", added.permissions["write"], False)
+
+    members = project.get_members()
+    usernames = [m.username for m in members]
+    checks.that("get_members() lists the new member", member in usernames, usernames)
+    checks.equal("get_members() total matches the page", members.total, len(members))
+
+    fetched = project.get_member(member)
+    checks.equal("get_member(username)", fetched.username, member)
+    checks.equal("get_member() read permission", fetched.permissions["read"], True)
+
+    fetched.permissions["write"] = True
+    fetched.save()
+    changed = project.get_member(member)
+    checks.equal("member.save() changed write", changed.permissions["write"], True)
+    checks.equal("member.save() left admin alone", changed.permissions["admin"], False)
+
+    seen = member_api.projects.get(project.id)
+    checks.equal("the member can read the project", seen.id, project.id)
+    member_ids = [p.id for p in member_api.projects.query().all()]
+    checks.that("the member's project list includes it", project.id in member_ids, member_ids)
+
+    checks.raises(
+        "adding the same member twice is a Conflict",
+        Conflict,
+        lambda: project.add_member(user=member, permissions=read_only),
+        status=409,
+    )
+    checks.raises(
+        "a non-admin member cannot add members (Forbidden)",
+        Forbidden,
+        lambda: seen.add_member(user=outsider, permissions=read_only),
+        status=403,
+    )
+
+    project.remove_member(member)
+    checks.raises(
+        "a removed member is gone (NotFound)",
+        NotFound,
+        lambda: project.get_member(member),
+        status=404,
+    )
+    remaining = [m.username for m in project.get_members()]
+    checks.that("get_members() no longer lists them", member not in remaining, remaining)
+
+
+def check_errors(checks: Checks, api: sbg.Api, url: str, owner: str) -> None:
+    missing = checks.raises(
+        "an unknown project is NotFound",
+        NotFound,
+        lambda: api.projects.get(f"{owner}/no-such-project-{uuid.uuid4().hex[:6]}"),
+        status=404,
+    )
+    checks.that("NotFound carries a platform code", isinstance(missing.code, int), missing.code)
+    checks.raises(
+        "a bad token is Unauthorized",
+        Unauthorized,
+        lambda: _client(url, "0" * 32).users.me(),
+        status=401,
+    )
+    # Both clients refuse plain http to a remote host unless debug=True (ours allows loopback).
+    # Constructing the Api sends nothing, so the made-up host is never contacted.
+    checks.raises(
+        "plain http to a remote host needs debug=True",
+        SbgError,
+        lambda: sbg.Api(url="http://platform.example.invalid/v2", token="0" * 32),
+    )
+
+
+def run(checks: Checks) -> None:
+    url = _env("SBG_COMPAT_URL").rstrip("/")
+    owner, member, outsider = (
+        _env("SBG_COMPAT_OWNER"),
+        _env("SBG_COMPAT_MEMBER"),
+        _env("SBG_COMPAT_OUTSIDER"),
+    )
+    api = _client(url, _env("SBG_COMPAT_OWNER_TOKEN"))
+    member_api = _client(url, _env("SBG_COMPAT_MEMBER_TOKEN"))
+
+    check_users_and_endpoints(checks, api, url, owner, member)
+    check_rate_limit(checks, api)
+    group = check_billing(checks, api)
+    project = check_projects(checks, api, owner, group)
+    check_breakdowns(checks, group, project)
+    check_paging(checks, api, group, project)
+    check_members(checks, api, member_api, project, member, outsider)
+    check_errors(checks, api, url, owner)
+
+
+def main() -> int:
+    version = getattr(sbg, "__version__", "unknown")
+    print(f"CLIENT sevenbridges {version} {os.path.dirname(os.path.abspath(sbg.__file__))}")
+    checks = Checks()
+    try:
+        run(checks)
+    except CheckFailed as failure:
+        print(f"FAIL {failure}", flush=True)
+        return 1
+    except Exception:
+        print("FAIL unexpected error after check", checks.passed, flush=True)
+        traceback.print_exc(file=sys.stdout)
+        return 2
+    print(f"DONE {checks.passed} checks", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""``sbg demo`` runs end to end against its own embedded platform."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from sevenbridges.cli.demo import COLLABORATOR, OWNER, format_table, main
+
+RUN_SBG = "import sys; from sevenbridges.cli import main; sys.exit(main())"
+
+
+def section(output: str, title_start: str) -> str:
+    """The body of the first ``== title`` section whose title starts with ``title_start``."""
+    match = re.search(rf"^== {re.escape(title_start)}.*?\n(.*?)(?=^== |\Z)", output, re.M | re.S)
+    assert match, f"no section starting with {title_start!r} in:\n{output}"
+    return match.group(1)
+
+
+def table_rows(body: str) -> list[list[str]]:
+    lines = [line for line in body.splitlines() if line.strip()]
+    return [line.split() for line in lines[2:]]  # skip header and dashes
+
+
+def test_demo_creates_a_project_and_shares_it(capsys, tmp_path: Path) -> None:
+    exit_code = main(["--data-dir", str(tmp_path / "data")])
+    captured = capsys.readouterr()
+    output = captured.out
+    assert exit_code == 0, output + captured.err
+
+    created = re.search(rf"^== Created project ({re.escape(OWNER)}/\S+)$", output, re.M)
+    assert created, output
+    project_id = created.group(1)
+
+    me = dict((row[0], row[1:]) for row in table_rows(section(output, "Current user")))
+    assert me["username"] == [OWNER]
+
+    assert "permissions: read,copy" == section(output, f"Added member {COLLABORATOR}").strip()
+    changed = section(output, f"Changed permissions of {COLLABORATOR}").strip()
+    assert changed == "permissions: read,copy,write"
+
+    # Both users see the project, and both see the collaborator with the changed permissions.
+    for username in (OWNER, COLLABORATOR):
+        projects = table_rows(section(output, f"Projects visible to {username}"))
+        assert project_id in [row[0] for row in projects]
+        members = table_rows(section(output, f"Members of {project_id}, as seen by {username}"))
+        assert [COLLABORATOR, "USER", "read,copy,write"] in members
+
+    assert "Invoices" in output
+    assert output.rstrip().endswith("Demo finished successfully.")
+    # The platform was stopped: its data directory holds the database it wrote.
+    assert any((tmp_path / "data").iterdir())
+
+
+def test_demo_reports_failure_with_a_message(tmp_path: Path) -> None:
+    """A data dir that is a file cannot host a platform: the demo says so and exits non-zero."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("occupied")
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_SBG, "demo", "--data-dir", str(blocker)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "sbg demo failed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_format_table_aligns_columns() -> None:
+    table = format_table(("name", "n"), [("alpha", 1), ("b", None)])
+    assert table.splitlines() == ["name   n", "-----  -", "alpha  1", "b"]
+    assert format_table(("x",), []).splitlines()[-1] == "(none)"

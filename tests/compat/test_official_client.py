@@ -1,0 +1,139 @@
+"""The official ``sevenbridges-python`` client, used as a black box, works against our platform.
+
+``official_script.py`` runs in a subprocess under another interpreter (the official client's import
+name is the same as ours, so it lives in its own virtualenv, ``.venv-official``). The same script
+also runs under our own client: one set of checks, two clients, one wire protocol.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sevenbridges_local.embedded import EmbeddedServer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).with_name("official_script.py")
+OFFICIAL_VERSION = "2.11.2"
+# Every check the script makes; a lower count would mean checks were skipped silently.
+EXPECTED_CHECKS = 59
+SCRIPT_TIMEOUT_SECONDS = 240
+
+
+def official_python() -> str:
+    """Interpreter with ``sevenbridges-python`` installed, or skip/fail as the brief says."""
+    configured = os.environ.get("SBG_OFFICIAL_PYTHON")
+    if configured:
+        if not os.access(configured, os.X_OK):
+            pytest.fail(f"SBG_OFFICIAL_PYTHON={configured} is not an executable interpreter")
+        return configured
+    candidate = REPO_ROOT / ".venv-official" / "bin" / "python"
+    if candidate.exists():
+        return str(candidate)
+    message = "the official client is not installed: run `make test` (it creates .venv-official)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def run_script(
+    interpreter: str,
+    platform: EmbeddedServer,
+    new_username: Callable[[str], str],
+    workdir: Path,
+) -> subprocess.CompletedProcess[str]:
+    owner, member = new_username("owner"), new_username("member")
+    outsider = new_username("outsider")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        # Keep the user's own credentials out of the way: the script passes url and token itself.
+        if not key.startswith("SB_")
+    }
+    env.update(
+        SBG_COMPAT_URL=platform.url,
+        SBG_COMPAT_OWNER=owner,
+        SBG_COMPAT_OWNER_TOKEN=platform.token(owner),
+        SBG_COMPAT_MEMBER=member,
+        SBG_COMPAT_MEMBER_TOKEN=platform.token(member),
+        SBG_COMPAT_OUTSIDER=outsider,
+    )
+    platform.token(outsider)  # the outsider must exist, so refusing them is about permissions
+    # -I: isolated mode, so neither the script's folder nor the working directory can shadow the
+    # installed ``sevenbridges`` package with the repository's copy.
+    return subprocess.run(
+        [interpreter, "-I", str(SCRIPT)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SCRIPT_TIMEOUT_SECONDS,
+    )
+
+
+def assert_all_checks_passed(result: subprocess.CompletedProcess[str]) -> list[str]:
+    report = (
+        f"exit code {result.returncode}\n"
+        f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+    )
+    assert result.returncode == 0, report
+    lines = result.stdout.splitlines()
+    passed = [line for line in lines if line.startswith("PASS ")]
+    assert len(passed) == EXPECTED_CHECKS, report
+    assert lines[-1] == f"DONE {EXPECTED_CHECKS} checks", report
+    assert not [line for line in lines if line.startswith("FAIL")], report
+    return lines
+
+
+def client_line(lines: list[str]) -> tuple[str, Path]:
+    header = next(line for line in lines if line.startswith("CLIENT "))
+    _, _, version, location = header.split(" ", 3)
+    return version, Path(location)
+
+
+def test_official_client_drives_the_local_platform(platform, new_username, tmp_path) -> None:
+    result = run_script(official_python(), platform, new_username, tmp_path)
+    lines = assert_all_checks_passed(result)
+    version, location = client_line(lines)
+    assert version == OFFICIAL_VERSION
+    # The import really came from the official distribution, not from this repository.
+    assert REPO_ROOT / "sevenbridges" != location
+    assert "site-packages" in location.parts
+
+
+def test_our_client_passes_the_same_script(platform, new_username, tmp_path) -> None:
+    result = run_script(sys.executable, platform, new_username, tmp_path)
+    lines = assert_all_checks_passed(result)
+    _, location = client_line(lines)
+    assert location.resolve() == (REPO_ROOT / "sevenbridges").resolve()
+
+
+def test_script_reports_a_failed_check(platform, new_username, tmp_path) -> None:
+    """The harness must notice failures: swap the owner's token for the member's."""
+    owner, member = new_username("owner"), new_username("member")
+    env = dict(os.environ)
+    env.update(
+        SBG_COMPAT_URL=platform.url,
+        SBG_COMPAT_OWNER=owner,
+        SBG_COMPAT_OWNER_TOKEN=platform.token(member),
+        SBG_COMPAT_MEMBER=member,
+        SBG_COMPAT_MEMBER_TOKEN=platform.token(member),
+        SBG_COMPAT_OUTSIDER=owner,
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", str(SCRIPT)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SCRIPT_TIMEOUT_SECONDS,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("FAIL users.me() returns the token's user"), result.stdout
+    assert repr(member) in last and repr(owner) in last
