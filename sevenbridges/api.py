@@ -119,6 +119,10 @@ class Api(HttpClient):
                     )
         return self._download_pool
 
+    @download_pool.setter
+    def download_pool(self, pool: ThreadPoolExecutor) -> None:
+        self._download_pool = pool
+
     @property
     def upload_pool(self) -> ThreadPoolExecutor:
         """Thread pool for upload parts (created on first use)."""
@@ -129,3 +133,7 @@ class Api(HttpClient):
                         max_workers=self.upload_max_workers, thread_name_prefix="sbg-upload"
                     )
         return self._upload_pool
+
+    @upload_pool.setter
+    def upload_pool(self, pool: ThreadPoolExecutor) -> None:
+        self._upload_pool = pool

@@ -199,6 +199,17 @@ class Resource(metaclass=ResourceMeta):
     # ----------------------------------------------------------------- platform operations
 
     @classmethod
+    def _resolve_api(cls, api: Any = None) -> Any:
+        """``api`` if given, else the class default; a clear error when there is neither."""
+        api = api or cls._API
+        if api is None:
+            raise SbgError(
+                f"No Api for {cls.__name__}: pass api=..., or reach the class through an Api "
+                "object (for example api.projects)."
+            )
+        return api
+
+    @classmethod
     def get(cls, id: Any, api: Any = None) -> Resource:
         """Fetch one resource by id (a string, or an object with an ``id``)."""
         resource_id = id if isinstance(id, str) else getattr(id, "id", id)
@@ -207,7 +218,7 @@ class Resource(metaclass=ResourceMeta):
         url = cls._URL.get("get")
         if not url:
             raise SbgError("Unable to retrieve resource!")
-        api = api or cls._API
+        api = cls._resolve_api(api)
         response = api.get(url=url.format(id=resource_id))
         resource = cls(api=api, **response.json())
         resource._data.fetched = True
@@ -245,7 +256,7 @@ class Resource(metaclass=ResourceMeta):
         ``url`` (relative to the API root, or absolute) and ``api`` are taken from the keyword
         arguments; the rest are query parameters (None values are not sent).
         """
-        api = kwargs.pop("api", None) or cls._API
+        api = cls._resolve_api(kwargs.pop("api", None))
         url: str = kwargs.pop("url")
         limit = kwargs.get("limit")
         if isinstance(limit, int) and limit <= 0:

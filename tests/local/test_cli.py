@@ -1,0 +1,184 @@
+"""``sbg local`` / ``python -m sevenbridges_local``: token, users, serve with --write-profile."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from sevenbridges_local.embedded import EmbeddedServer
+
+TOKEN_LINE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _environment(home: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SBG_LOCAL_")}
+    environment["HOME"] = str(home)
+    return environment
+
+
+def _local(home: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sevenbridges_local", *arguments],
+        env=_environment(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _last_line(output: str) -> str:
+    return output.strip().splitlines()[-1]
+
+
+def test_token_creates_users_and_is_stable(tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "data")
+    first = _local(tmp_path, "token", "alice", "--data-dir", data_dir)
+    assert first.returncode == 0, first.stderr
+    token = _last_line(first.stdout)
+    assert TOKEN_LINE.match(token)
+    assert "Created user alice" in first.stderr
+
+    again = _local(tmp_path, "token", "alice", "--data-dir", data_dir)
+    assert _last_line(again.stdout) == token
+    assert "Created" not in again.stderr
+
+    admin = _local(tmp_path, "token", "--data-dir", data_dir)
+    assert TOKEN_LINE.match(_last_line(admin.stdout)) and _last_line(admin.stdout) != token
+    key = tmp_path / "data" / "secret.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+    listing = _local(tmp_path, "users", "--data-dir", data_dir)
+    assert listing.returncode == 0
+    rows = [line.split() for line in listing.stdout.strip().splitlines()[1:]]
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        ("admin", "ADMIN", "active"),
+        ("alice", "USER", "active"),
+    ]
+
+
+def test_token_rejects_bad_usernames(tmp_path: Path) -> None:
+    result = _local(tmp_path, "token", "no/slashes", "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 2
+    assert "invalid username" in result.stderr
+    assert result.stdout == ""
+
+
+def test_default_data_dir_is_under_home(tmp_path: Path) -> None:
+    result = _local(tmp_path, "token", "dora")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".sevenbridges" / "local" / "platform.db").exists()
+
+
+def test_sbg_local_delegates_to_the_local_cli(tmp_path: Path) -> None:
+    sbg = Path(sys.executable).with_name("sbg")
+    result = subprocess.run(
+        [str(sbg), "local", "token", "erin", "--data-dir", str(tmp_path / "data")],
+        env=_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert TOKEN_LINE.match(_last_line(result.stdout))
+
+
+def test_token_works_while_the_server_runs(tmp_path: Path, http: requests.Session) -> None:
+    with EmbeddedServer(tmp_path / "data") as server:
+        created = _local(tmp_path, "token", "frank", "--data-dir", str(server.data_dir))
+        token = _last_line(created.stdout)
+        me = http.get(server.url + "/user", headers={"X-SBG-Auth-Token": token})
+        assert me.status_code == 200 and me.json()["username"] == "frank"
+        groups = http.get(server.url + "/billing/groups", headers={"X-SBG-Auth-Token": token})
+        assert groups.json()["items"][0]["name"] == "frank's billing group"
+        assert server.token("frank") == token
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_serving(process: subprocess.Popen[str], url: str, http: requests.Session) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited while starting"
+        try:
+            http.get(url + "/", timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise AssertionError("the server did not start")
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_writes_the_profile_and_stops_cleanly(
+    tmp_path: Path, http: requests.Session, stop_signal: signal.Signals
+) -> None:
+    credentials = tmp_path / ".sevenbridges" / "credentials"
+    credentials.parent.mkdir()
+    credentials.write_text(
+        "# my profiles\n"
+        "[default]\napi_endpoint = https://api.sbgenomics.com/v2\nauth_token = " + "a" * 32 + "\n\n"
+        "[local]\napi_endpoint = http://old.invalid/v2\nauth_token = stale\n\n"
+        "[cgc]\napi_endpoint = https://cgc-api.sbgenomics.com/v2\nauth_token = " + "b" * 32 + "\n"
+    )
+    port = _free_port()
+    data_dir = tmp_path / "data"
+    command = [sys.executable, "-m", "sevenbridges_local", "serve", "--port", str(port)]
+    command += ["--data-dir", str(data_dir), "--write-profile", "local", "--log-level", "warning"]
+    process = subprocess.Popen(
+        command,
+        env=_environment(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/v2"
+    try:
+        _wait_until_serving(process, url, http)
+        admin_token = _last_line(_local(tmp_path, "token", "--data-dir", str(data_dir)).stdout)
+
+        text = credentials.read_text()
+        assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+        assert text.startswith("# my profiles\n[default]\n")
+        assert "auth_token = " + "a" * 32 in text and "auth_token = " + "b" * 32 in text
+        assert "stale" not in text and "old.invalid" not in text
+        assert f"[local]\napi_endpoint = {url}\nauth_token = {admin_token}\n" in text
+        assert text.index("[local]") < text.index("[cgc]")
+        me = http.get(url + "/user", headers={"X-SBG-Auth-Token": admin_token})
+        assert me.json()["username"] == "admin"
+    finally:
+        process.send_signal(stop_signal)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert url in stdout
+    assert "sbg local token" in stdout
+    assert admin_token not in stdout + stderr  # the token is never printed by serve
+    with pytest.raises(requests.ConnectionError):
+        http.get(url + "/", timeout=2)
+
+
+def test_write_profile_adds_a_new_section(tmp_path: Path) -> None:
+    from sevenbridges_local.profiles import write_profile
+
+    target = tmp_path / "credentials"
+    target.write_text("[default]\napi_endpoint = x\nauth_token = y")
+    write_profile("local", "http://127.0.0.1:1/v2", "c" * 32, path=target)
+    write_profile("other", "http://127.0.0.1:2/v2", "d" * 32, path=target)
+    write_profile("local", "http://127.0.0.1:3/v2", "e" * 32, path=target)
+    assert target.read_text() == (
+        "[default]\napi_endpoint = x\nauth_token = y\n\n"
+        "[local]\napi_endpoint = http://127.0.0.1:3/v2\nauth_token = " + "e" * 32 + "\n\n"
+        "[other]\napi_endpoint = http://127.0.0.1:2/v2\nauth_token = " + "d" * 32 + "\n"
+    )
