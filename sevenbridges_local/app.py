@@ -28,7 +28,7 @@ from sevenbridges_local.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-_HTTP_STATUS_CODES = {
+_PLATFORM_CODE_FOR_STATUS = {
     400: errors.BAD_REQUEST,
     401: errors.UNAUTHORIZED,
     403: errors.FORBIDDEN,
@@ -37,20 +37,18 @@ _HTTP_STATUS_CODES = {
 }
 
 
-async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, errors.ApiError)
+async def api_error_handler(_request: Request, exc: errors.ApiError) -> JSONResponse:
     return error_response(exc)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 404:
         message = f"Route {request.method} {request.url.path} does not exist."
     elif exc.status_code == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
     else:
         message = str(exc.detail)
-    code = _HTTP_STATUS_CODES.get(exc.status_code, errors.BAD_REQUEST)
+    code = _PLATFORM_CODE_FOR_STATUS.get(exc.status_code, errors.BAD_REQUEST)
     response = error_response(errors.ApiError(exc.status_code, code, message))
     for name, value in (exc.headers or {}).items():  # e.g. Allow on 405
         response.headers[name] = value
@@ -67,15 +65,22 @@ def _describe(error: dict) -> str:
     return f"Invalid value for {kind} '{name}': {reason}." if name else f"Invalid {kind}: {reason}."
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def validation_error_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
     # Never FastAPI's default 422 shape: the platform answers 400 with its own error body.
-    assert isinstance(exc, RequestValidationError)
     problems = list(exc.errors())
     if any(problem.get("type") == "json_invalid" for problem in problems):
         error = errors.bad_request("The request body is not valid JSON.", errors.UNDECODABLE_BODY)
     else:
         error = errors.bad_request(" ".join(_describe(problem) for problem in problems[:3]))
     return error_response(error)
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    """Platform-style JSON errors for our own errors, routing misses and invalid parameters."""
+    # Starlette types handlers for the base Exception; each of ours takes its own subclass.
+    app.add_exception_handler(errors.ApiError, api_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prepared = await anyio.to_thread.run_sync(prepare, settings, database)
+        # The data directory's key, for anything that must be signed (e.g. transfer URLs).
         app.state.secret_key = prepared.secret_key
         logger.info("local platform ready: data in %s", settings.data_dir)
         try:
@@ -111,9 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.faults = switches
     app.state.rate_limiter = limiter
     include_api(app)
-    app.add_exception_handler(errors.ApiError, _api_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    install_exception_handlers(app)
     # Added innermost first: requests pass RequestContext -> Gate -> Errors -> routes.
     app.add_middleware(ErrorMiddleware)
     app.add_middleware(GateMiddleware, database=database, switches=switches, limiter=limiter)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sevenbridges_local.db import Database
 from sevenbridges_local.security import load_or_create_secret_key
@@ -20,7 +20,7 @@ ADMIN_USERNAME = "admin"
 class PreparedPlatform:
     settings: Settings
     database: Database
-    secret_key: bytes
+    secret_key: bytes = field(repr=False)  # never shown in logs or tracebacks
 
     def token(self, username: str = ADMIN_USERNAME) -> str:
         """The user's token, creating the user (and their billing group) when missing."""

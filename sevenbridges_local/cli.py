@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from sevenbridges_local.settings import DEFAULT_PORT, Settings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -200,3 +202,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args))
     except KeyboardInterrupt:
         return 130
+    except ValidationError as exc:  # a flag or SBG_LOCAL_* variable with an impossible value
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        print(f"error: invalid setting: {problems}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. a data directory that cannot be created
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

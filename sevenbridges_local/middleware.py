@@ -58,7 +58,9 @@ class RequestContextMiddleware:
         if len(path) > 1 and path.endswith("/"):
             # "/projects/" and "/projects" are the same resource on the platform.
             scope["path"] = path.rstrip("/") or "/"
-            scope["raw_path"] = scope["path"].encode()
+            raw_path = scope.get("raw_path")
+            if isinstance(raw_path, bytes):
+                scope["raw_path"] = raw_path.rstrip(b"/") or b"/"
         request_id = uuid.uuid4().hex
         _state(scope)["request_id"] = request_id
         outcome = {"status": 0, "started": False}

@@ -151,8 +151,8 @@ def mask_secrets(request_data: Mapping[str, Any]) -> dict[str, Any]:
 def _masked_token(token: str | None) -> str:
     if not token:
         return ""
-    # Enough to tell tokens apart, never enough to use one.
-    return "****" + token[-4:] if len(token) >= 16 else "****"
+    # Not even a suffix: a repr ends up in logs and bug reports.
+    return "****"
 
 
 def _as_flag(value: Any) -> bool:

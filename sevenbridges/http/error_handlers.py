@@ -29,10 +29,10 @@ H = TypeVar("H", bound=Callable[..., Any])
 _FALLBACK_RATE_LIMIT_WAIT = 1.0
 
 
-def repeatable_handler(handler: H) -> H:
-    """Mark ``handler`` so the chain restarts after it replaced the response."""
-    handler.is_repeatable = True  # type: ignore[attr-defined]
-    return handler
+def repeatable_handler(f: H) -> H:
+    """Mark the handler ``f`` so the chain restarts after it replaced the response."""
+    f.is_repeatable = True  # type: ignore[attr-defined]
+    return f
 
 
 def _resend(api: Any, response: requests.Response) -> requests.Response:

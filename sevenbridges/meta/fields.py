@@ -35,7 +35,14 @@ __all__ = [
     "BasicListField",
 ]
 
-_UNSET: Any = object()
+class _Unset:
+    """Marks an argument that was not given (so old-style calls get the old defaults)."""
+
+    def __repr__(self) -> str:
+        return "<class default>"
+
+
+_UNSET: Any = _Unset()
 
 
 class Field:
@@ -127,7 +134,9 @@ class DictField(_TypedField):
 class StringField(_TypedField):
     default_read_only = False
 
-    def __init__(self, read_only: Any = _UNSET, name: Any = None, max_length: int | None = None):
+    def __init__(
+        self, read_only: Any = _UNSET, name: Any = None, max_length: int | None = None
+    ) -> None:
         super().__init__(read_only, name)
         self.max_length = max_length
 
@@ -247,7 +256,9 @@ class BasicListField(_TypedField):
 
     default_read_only = False
 
-    def __init__(self, read_only: Any = _UNSET, name: Any = None, max_length: int | None = None):
+    def __init__(
+        self, read_only: Any = _UNSET, name: Any = None, max_length: int | None = None
+    ) -> None:
         super().__init__(read_only, name)
         self.max_length = max_length
 

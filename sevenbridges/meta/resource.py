@@ -229,7 +229,8 @@ class Resource(metaclass=ResourceMeta):
         url = type(self)._URL.get("delete")
         if not url:
             raise SbgError("Resource can not be deleted!")
-        self._api.delete(url=url.format(id=self.id))  # type: ignore[attr-defined]
+        api = self._resolve_api(self._api)
+        api.delete(url=url.format(id=self.id))  # type: ignore[attr-defined]
 
     def reload(self) -> Resource:
         """Replace local data with the platform's current state; unsaved changes are dropped."""

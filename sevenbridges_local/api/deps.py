@@ -17,6 +17,7 @@ from sevenbridges_local.services.context import Actor, PageRequest, ServiceConte
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 ALWAYS_KEPT_FIELDS = frozenset({"href", "id"})
+ALL_FIELDS = "_all"
 
 
 def current_actor(request: Request) -> Actor:
@@ -101,12 +102,12 @@ class FieldSelection:
 
 
 def field_selection(request: Request) -> FieldSelection:
-    raw = request.query_params.get("fields")
-    if not raw or raw.strip() == "_all":
-        return FieldSelection()
+    raw = request.query_params.get("fields") or ""
     names = [name.strip() for name in raw.split(",") if name.strip()]
     include = frozenset(name for name in names if not name.startswith("!"))
     exclude = frozenset(name[1:] for name in names if name.startswith("!"))
+    if ALL_FIELDS in include:  # "_all" wins over any other name listed with it
+        include = frozenset()
     return FieldSelection(include=include or None, exclude=exclude)
 
 

@@ -8,9 +8,17 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from sevenbridges_local import errors
-from sevenbridges_local.api.deps import Fields, JsonBody, Paging, ReadContext, WriteContext
+from sevenbridges_local.api.deps import (
+    Fields,
+    FieldSelection,
+    JsonBody,
+    Paging,
+    ReadContext,
+    WriteContext,
+)
 from sevenbridges_local.api.shapes import api_root, list_response, project_json, resource_response
 from sevenbridges_local.services import projects
+from sevenbridges_local.services.context import PageRequest, ServiceContext
 from sevenbridges_local.validation import expect_object, expect_str, expect_str_list
 
 router = APIRouter(tags=["projects"])
@@ -33,20 +41,23 @@ def project_values(body: dict[str, Any]) -> dict[str, Any]:
 
 def _list(
     request: Request,
-    ctx: Any,
-    page: Any,
-    fields: Any,
+    ctx: ServiceContext,
+    page: PageRequest,
+    fields: FieldSelection,
     owner: str | None,
     name: str | None,
     category: str | None,
-    tags: list[str],
+    tags: list[str] | None,
 ) -> JSONResponse:
-    found = projects.list_projects(ctx, page, owner=owner, name=name, category=category, tags=tags)
+    found = projects.list_projects(
+        ctx, page, owner=owner, name=name, category=category, tags=tags or []
+    )
     root = api_root(request)
     return list_response(request, found, lambda project: project_json(root, project), fields)
 
 
-TagsQuery = Annotated[list[str], Query()]
+# Repeated key: ?tags=a&tags=b (a project must carry all of them).
+TagsQuery = Annotated[list[str] | None, Query()]
 
 
 @router.get("/projects", summary="Projects I am a member of")
@@ -57,7 +68,7 @@ def list_my_projects(
     fields: Fields,
     name: str | None = None,
     category: str | None = None,
-    tags: TagsQuery = [],  # noqa: B006 - FastAPI copies defaults per request
+    tags: TagsQuery = None,
 ) -> JSONResponse:
     return _list(request, ctx, page, fields, None, name, category, tags)
 
@@ -71,7 +82,7 @@ def list_projects_by_owner(
     fields: Fields,
     name: str | None = None,
     category: str | None = None,
-    tags: TagsQuery = [],  # noqa: B006 - FastAPI copies defaults per request
+    tags: TagsQuery = None,
 ) -> JSONResponse:
     return _list(request, ctx, page, fields, owner, name, category, tags)
 

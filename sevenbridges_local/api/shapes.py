@@ -240,4 +240,3 @@ def egress_item_json(row: EgressRow) -> dict[str, Any]:
         "egress_cost": {"currency": charge.currency, "amount": f"{charge.amount:.2f}"},
         "project_locked": row.project_locked,
     }
-

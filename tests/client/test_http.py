@@ -287,6 +287,10 @@ def test_thread_pools_are_created_lazily_with_the_requested_sizes():
     assert api.upload_pool._max_workers == 5
     api.download_pool.shutdown()
     api.upload_pool.shutdown()
+    replacement = ThreadPoolExecutor(max_workers=1)
+    api.download_pool = replacement
+    assert api.download_pool is replacement
+    replacement.shutdown()
 
 
 # --------------------------------------------------------------------------- sessions

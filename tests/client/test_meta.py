@@ -519,6 +519,12 @@ def test_get_and_delete_need_urls_and_ids():
         Part(name="x").delete()
     with pytest.raises(errors.SbgError, match="refreshed"):
         Part(name="x").reload()
+    with pytest.raises(errors.SbgError, match="No Api for ProjectRecord"):
+        ProjectRecord.get("owner/project")
+    with pytest.raises(errors.SbgError, match="No Api for ProjectRecord"):
+        ProjectRecord._query(url="/projects/")
+    with pytest.raises(errors.SbgError, match="No Api for ProjectRecord"):
+        ProjectRecord(id="owner/project").delete()
 
 
 def test_data_container_without_an_address_does_not_fetch():

@@ -90,6 +90,7 @@ def test_fields_selects_keys_but_keeps_href_and_id(
     assert all(set(item) == {"href", "id", "name", "tags"} for item in items)
     full = alice.get("/projects", params={"fields": "_all"}).json()["items"]
     assert {"billing_group", "settings", "created_on", "type"} <= set(full[0])
+    assert alice.get("/projects", params={"fields": "_all,name"}).json()["items"] == full
     excluded = alice.get("/projects", params={"fields": "!description"}).json()["items"]
     assert "description" not in excluded[0] and "name" in excluded[0]
     one = alice.get(f"/projects/{five_projects[0]['id']}", params={"fields": "category"}).json()
