@@ -27,7 +27,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServe
 
 
 @pytest.fixture
-def start_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., EmbeddedServer]]:
+def start_platform(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., EmbeddedServer]]:
     """Start a private platform with custom settings; stopped at the end of the test."""
     started: list[EmbeddedServer] = []
 
@@ -59,7 +61,7 @@ def new_username() -> Callable[[str], str]:
 
 @pytest.fixture
 def api_for(platform: EmbeddedServer):
-    """``api_for("alice")`` -> a ``sevenbridges.Api`` authenticated as alice (created if missing)."""
+    """``api_for("alice")``: an ``Api`` authenticated as alice (created if missing)."""
     import sevenbridges as sbg
 
     def make(username: str, **kwargs) -> sbg.Api:

@@ -11,7 +11,8 @@ def _local(argv: list[str]) -> int:
         from sevenbridges_local.cli import main as local_main
     except ImportError as exc:  # the server lives in an optional extra
         print(
-            f"sbg local needs the local platform extra: pip install 'sevenbridges-toolkit[local]' ({exc})",
+            "sbg local needs the local platform extra: "
+            f"pip install 'sevenbridges-toolkit[local]' ({exc})",
             file=sys.stderr,
         )
         return 2
