@@ -190,3 +190,18 @@ class Project(Resource):
         name = _member_username(user)
         logger.debug("Removing member %s from project %s", name, self.id)
         self._api.delete(url=self._URL["member"].format(id=self.id, username=name))
+
+    def get_files(self, offset: int | None = None, limit: int | None = None) -> Collection:
+        """One page of the files in this project (its root folder and below, as the API lists)."""
+        from sevenbridges.models.file import File
+
+        return File.query(project=self.id, offset=offset, limit=limit, api=self._api)
+
+    def add_files(self, files: Any) -> None:
+        """Copy each file (id or ``File``) into this project, keeping its name."""
+        from sevenbridges.models.file import File
+
+        for item in files:
+            if not isinstance(item, File):
+                item = File(id=Transform.to_file(item), api=self._api)
+            item.copy(project=self.id)

@@ -16,6 +16,7 @@ The script uses only the standard library and the client under test.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import traceback
@@ -306,6 +307,87 @@ def check_members(
     checks.that("get_members() no longer lists them", member not in remaining, remaining)
 
 
+SMALL_FILE_BYTES = 4096
+# 12 MiB in 5 MiB parts: three parts, the last one short, so the multipart path really runs.
+MULTIPART_FILE_BYTES = 12 * 1024 * 1024
+MULTIPART_PART_SIZE = 5 * 1024 * 1024
+
+
+def _write_random_file(path: str, size: int) -> str:
+    """Write ``size`` random bytes and return their SHA-256."""
+    digest = hashlib.sha256()
+    with open(path, "wb") as handle:
+        remaining = size
+        while remaining:
+            block = os.urandom(min(remaining, 1024 * 1024))
+            digest.update(block)
+            handle.write(block)
+            remaining -= len(block)
+    return digest.hexdigest()
+
+
+def _sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _upload(api: sbg.Api, path: str, project: Any, name: str, **options: Any) -> Any:
+    upload = api.files.upload(path, project=project.id, file_name=name, wait=True, **options)
+    return upload
+
+
+def check_files(checks: Checks, api: sbg.Api, project: Any, group: Any) -> None:
+    small_path = os.path.abspath("small input.txt")
+    small_sum = _write_random_file(small_path, SMALL_FILE_BYTES)
+    upload = _upload(api, small_path, project, "small input.txt")
+    checks.equal("a single-part upload completes", str(upload.status), "COMPLETED")
+    small = upload.result()
+    checks.equal("the uploaded file keeps its name", small.name, "small input.txt")
+    checks.equal("the uploaded file has the right size", small.size, SMALL_FILE_BYTES)
+
+    big_path = os.path.abspath("multipart.bin")
+    big_sum = _write_random_file(big_path, MULTIPART_FILE_BYTES)
+    upload = _upload(api, big_path, project, "multipart.bin", part_size=MULTIPART_PART_SIZE)
+    checks.equal("a multipart upload completes", str(upload.status), "COMPLETED")
+    big = upload.result()
+    checks.equal("the multipart file has the right size", big.size, MULTIPART_FILE_BYTES)
+
+    again = _upload(api, small_path, project, "small input.txt")
+    checks.that("uploading over an existing name fails", again.result() is None, again.status)
+    replaced = _upload(api, small_path, project, "small input.txt", overwrite=True)
+    checks.equal("overwrite=True replaces the file", str(replaced.status), "COMPLETED")
+    small = replaced.result()
+
+    found = api.files.query(project=project.id, names=["multipart.bin"])
+    checks.equal("files.query(names=...) finds the file", [f.id for f in found], [big.id])
+
+    small.metadata["sample_id"] = "S-001"
+    small.tags = ["compat"]
+    small.save()
+    stored = api.files.get(small.id)
+    checks.equal("metadata saved", stored.metadata["sample_id"], "S-001")
+    checks.equal("tags saved", stored.tags, ["compat"])
+    by_metadata = api.files.query(project=project.id, metadata={"sample_id": "S-001"})
+    checks.equal("files.query(metadata=...) finds it", [f.id for f in by_metadata], [small.id])
+
+    target = api.projects.create(
+        name=f"compat files copy {uuid.uuid4().hex[:6]}", billing_group=group.id
+    )
+    copied = big.copy(project=target.id, name="copied.bin")
+    checks.equal("copy() lands in the other project", copied.project, target.id)
+    checks.equal("copy() keeps the size", copied.size, MULTIPART_FILE_BYTES)
+
+    small_out = os.path.abspath("small-downloaded.txt")
+    small.download(path=small_out)
+    checks.equal("download of the small file matches", _sha256_of(small_out), small_sum)
+    big_out = os.path.abspath("copied-downloaded.bin")
+    copied.download(path=big_out)
+    checks.equal("download of the multipart copy matches", _sha256_of(big_out), big_sum)
+
+
 def check_errors(checks: Checks, api: sbg.Api, url: str, owner: str) -> None:
     missing = checks.raises(
         "an unknown project is NotFound",
@@ -346,6 +428,7 @@ def run(checks: Checks) -> None:
     check_breakdowns(checks, group, project)
     check_paging(checks, api, group, project)
     check_members(checks, api, member_api, project, member, outsider)
+    check_files(checks, api, project, group)
     check_errors(checks, api, url, owner)
 
 
