@@ -36,7 +36,10 @@ from sevenbridges.errors import (
     Unauthorized,
     ValidationError,
 )
+from sevenbridges.models.app import App
+from sevenbridges.models.async_jobs import AsyncJob
 from sevenbridges.models.billing_group import BillingGroup
+from sevenbridges.models.bulk import BulkRecord
 from sevenbridges.models.endpoints import Endpoints
 from sevenbridges.models.enums import (
     AppCopyStrategy,
@@ -54,6 +57,7 @@ from sevenbridges.models.enums import (
     VolumeAccessMode,
     VolumeType,
 )
+from sevenbridges.models.file import File
 from sevenbridges.models.invoice import Invoice
 from sevenbridges.models.member import Member, Permissions
 from sevenbridges.models.project import Project
@@ -71,8 +75,12 @@ __all__ = [
     "Api",
     "Config",
     # models
+    "App",
+    "AsyncJob",
     "BillingGroup",
+    "BulkRecord",
     "Endpoints",
+    "File",
     "Invoice",
     "Member",
     "Permissions",

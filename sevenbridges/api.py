@@ -14,9 +14,12 @@ from requests.adapters import DEFAULT_POOLSIZE
 from sevenbridges.config import Config
 from sevenbridges.errors import SbgError
 from sevenbridges.http.client import DEFAULT_MAX_PARALLEL_REQUESTS, DEFAULT_POOL_MAXSIZE, HttpClient
+from sevenbridges.models.app import App
+from sevenbridges.models.async_jobs import AsyncJob
 from sevenbridges.models.billing_group import BillingGroup
 from sevenbridges.models.endpoints import Endpoints
 from sevenbridges.models.enums import RequestParameters
+from sevenbridges.models.file import File
 from sevenbridges.models.invoice import Invoice
 from sevenbridges.models.project import Project
 from sevenbridges.models.rate_limit import RateLimit
@@ -48,8 +51,11 @@ class Api(HttpClient):
     with this client bound as its default, so ``api.projects.query()`` talks to this platform.
     """
 
+    apps = App
+    async_jobs = AsyncJob
     billing_groups = BillingGroup
     endpoints = Endpoints
+    files = File
     invoices = Invoice
     projects = Project
     rate_limit = RateLimit

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sevenbridges_local import errors
 from sevenbridges_local.api import include_api
 from sevenbridges_local.bootstrap import prepare
+from sevenbridges_local.dataplane import PORT_FILE_NAME, DataPlane
 from sevenbridges_local.db import Database
 from sevenbridges_local.faults import FaultSwitches
 from sevenbridges_local.middleware import (
@@ -24,7 +25,11 @@ from sevenbridges_local.middleware import (
     error_response,
 )
 from sevenbridges_local.ratelimit import RateLimiter
+from sevenbridges_local.services.uploads import UploadJanitor
 from sevenbridges_local.settings import Settings
+from sevenbridges_local.signing import UrlSigner
+from sevenbridges_local.storage import open_blob_store
+from sevenbridges_local.workers import WorkerPool, WorkerResources
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +88,38 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
 
 
+class TransferServices:
+    """The data plane and the upload janitor, started and stopped with the API."""
+
+    def __init__(self, dataplane: DataPlane, janitor: UploadJanitor) -> None:
+        self.dataplane = dataplane
+        self.janitor = janitor
+
+    def stop(self) -> None:
+        self.janitor.stop()
+        self.dataplane.stop()
+
+
+def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
+    settings: Settings = app.state.settings
+    store = app.state.blob_store
+    app.state.url_signer = UrlSigner(secret_key)
+    dataplane = DataPlane(
+        host=settings.host,
+        port=settings.data_port,
+        store=store,
+        signer=app.state.url_signer,
+        switches=app.state.faults,
+        port_file=settings.data_dir / PORT_FILE_NAME,
+        avoid_port=settings.port,
+    )
+    dataplane.start()
+    app.state.dataplane = dataplane
+    janitor = UploadJanitor(app.state.database, store)
+    janitor.start()
+    return TransferServices(dataplane, janitor)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; the database is migrated and seeded when it starts serving."""
     settings = settings or Settings()
@@ -96,9 +133,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The data directory's key, for anything that must be signed (e.g. transfer URLs).
         app.state.secret_key = prepared.secret_key
         logger.info("local platform ready: data in %s", settings.data_dir)
+        # Durable background work (async file jobs, blob clean-up); resumes what a stop cut off.
+        resources = WorkerResources(database=database, blob_store=app.state.blob_store)
+        worker_pool = WorkerPool(resources)
+        await anyio.to_thread.run_sync(worker_pool.start)
+        app.state.workers = worker_pool
+        # The data plane (part PUTs, downloads) runs in this process on its own port.
+        transfers = await anyio.to_thread.run_sync(start_transfers, app, prepared.secret_key)
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(transfers.stop)
+            await anyio.to_thread.run_sync(worker_pool.stop)
             database.dispose()
 
     app = FastAPI(
@@ -116,6 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.faults = switches
     app.state.rate_limiter = limiter
+    if getattr(app.state, "blob_store", None) is None:
+        app.state.blob_store = open_blob_store(settings.data_dir)
     include_api(app)
     install_exception_handlers(app)
     # Added innermost first: requests pass RequestContext -> Gate -> Errors -> routes.

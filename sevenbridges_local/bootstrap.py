@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sevenbridges_local.db import Database
 from sevenbridges_local.security import load_or_create_secret_key
-from sevenbridges_local.services import users
+from sevenbridges_local.services import apps, users
 from sevenbridges_local.services.context import ADMIN_ROLE
 from sevenbridges_local.settings import Settings
 
@@ -41,4 +41,6 @@ def prepare(settings: Settings, database: Database | None = None) -> PreparedPla
     with database.write_session() as session:
         users.ensure_user(session, secret_key, ADMIN_USERNAME, role=ADMIN_ROLE)
         session.commit()
+    # The public apps (admin/public-apps), also added to data directories created before them.
+    apps.install_public_apps(database, ADMIN_USERNAME)
     return PreparedPlatform(settings=settings, database=database, secret_key=secret_key)

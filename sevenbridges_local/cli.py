@@ -51,6 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit,
         rate_limit_window=args.rate_limit_window,
         maintenance=True if args.maintenance else None,
+        data_port=args.data_port,
     )
     prepared = prepare(settings)
     print(f"Seven Bridges local platform at {settings.api_root}", flush=True)
@@ -160,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the platform (Ctrl-C stops it)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
+    serve.add_argument(
+        "--data-port",
+        type=int,
+        help="port of the data plane for uploads and downloads (default: a free one)",
+    )
     data_dir_option(serve)
     serve.add_argument("--rate-limit", type=int, help="requests per user and window (default 1000)")
     serve.add_argument(

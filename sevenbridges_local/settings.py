@@ -27,12 +27,23 @@ class Settings(BaseSettings):
     rate_limit: int = Field(default=1000, ge=0)
     rate_limit_window: int = Field(default=300, ge=1)
     maintenance: bool = False
+    # The data plane (part uploads, downloads) listens on its own port next to the API; 0 picks
+    # one at start (the last one used in this data directory when it is free again).
+    data_port: int = Field(default=0, ge=0, le=65535)
+    # Seconds a signed upload or download URL stays valid (S3's maximum is 7 days).
+    signed_url_ttl: int = Field(default=3600, ge=0, le=7 * 24 * 3600)
 
     @model_validator(mode="after")
     def _fill_database_url(self) -> Settings:
         self.data_dir = self.data_dir.expanduser()
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir.resolve() / 'platform.db'}"
+        return self
+
+    @model_validator(mode="after")
+    def _separate_data_port(self) -> Settings:
+        if self.data_port and self.data_port == self.port:
+            raise ValueError("data_port must differ from port (the API's)")
         return self
 
     @property

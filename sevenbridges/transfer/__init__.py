@@ -1,0 +1,1 @@
+"""File transfers: ``upload.Upload``, ``download.Download`` and helpers in ``utils``."""

@@ -5,18 +5,30 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sevenbridges_local.api import (
+    apps,
+    async_jobs,
     billing,
+    bulk_files,
+    downloads,
+    files,
     invoices,
     local,
     members,
     projects,
     rate_limit,
     root,
+    uploads,
     users,
 )
 
 API_PREFIX = "/v2"
 ROUTERS = (root, rate_limit, users, projects, members, billing, invoices, local)
+# Files, folders, bulk file operations and async file jobs (issue 3).
+ROUTERS += (files, bulk_files, async_jobs)
+# Multipart uploads and download URLs (the bytes go through the data plane).
+ROUTERS += (uploads, downloads)
+# Apps: raw CWL, revisions, copies (issue 4).
+ROUTERS += (apps,)
 
 
 def include_api(app: FastAPI) -> None:

@@ -11,11 +11,27 @@ from sevenbridges_local import errors
 from sevenbridges_local.api.deps import CurrentActor, JsonBody
 from sevenbridges_local.faults import FaultSwitches
 from sevenbridges_local.services.context import Actor
+from sevenbridges_local.signing import MAX_TTL_SECONDS
 from sevenbridges_local.validation import expect_bool, expect_int
 
 router = APIRouter(tags=["local platform control"])
 
-FAULT_KEYS = ("maintenance", "rate_limit", "rate_limit_window")
+FAULT_KEYS = (
+    "maintenance",
+    "rate_limit",
+    "rate_limit_window",
+    "signed_url_ttl",
+    "drop_transfers",
+    "corrupt_parts",
+    "transfer_delay_ms",
+)
+# Transfer switches: name -> (smallest, largest) accepted value.
+TRANSFER_FAULT_RANGES = {
+    "signed_url_ttl": (0, MAX_TTL_SECONDS),
+    "drop_transfers": (0, 1_000_000),
+    "corrupt_parts": (0, 1_000_000),
+    "transfer_delay_ms": (0, 600_000),
+}
 
 
 def _require_admin(actor: Actor) -> None:
@@ -44,6 +60,13 @@ def parse_fault_changes(body: dict[str, Any]) -> dict[str, Any]:
         changes["rate_limit_window"] = expect_int(body["rate_limit_window"], "rate_limit_window")
         if changes["rate_limit_window"] < 1:
             raise errors.bad_request("Invalid value for 'rate_limit_window': at least 1 second.")
+    for key, (smallest, largest) in TRANSFER_FAULT_RANGES.items():
+        if key in body:
+            changes[key] = expect_int(body[key], key)
+            if not smallest <= changes[key] <= largest:
+                raise errors.bad_request(
+                    f"Invalid value for '{key}': expected {smallest} to {largest}."
+                )
     return changes
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import object_session
 
 from sevenbridges_local.api.deps import FieldSelection
 from sevenbridges_local.clock import format_timestamp
@@ -20,6 +21,7 @@ from sevenbridges_local.db.models import (
 )
 from sevenbridges_local.services.billing import AnalysisRow, EgressRow, StorageUsage
 from sevenbridges_local.services.context import Page
+from sevenbridges_local.services.folders import root_folder_id
 
 T = TypeVar("T")
 
@@ -118,7 +120,9 @@ def project_id(project: Project) -> str:
 
 def project_json(root: str, project: Project) -> dict[str, Any]:
     identifier = project_id(project)
-    return {
+    session = object_session(project)
+    root_folder = root_folder_id(session, project.id) if session is not None else None
+    body: dict[str, Any] = {
         "href": f"{root}/projects/{identifier}",
         "id": identifier,
         "name": project.name,
@@ -132,6 +136,9 @@ def project_json(root: str, project: Project) -> dict[str, Any]:
         "modified_on": format_timestamp(project.modified_on),
         "category": project.category,
     }
+    if root_folder:
+        body["root_folder"] = root_folder
+    return body
 
 
 def member_json(root: str, project: Project, member: ProjectMember) -> dict[str, Any]:

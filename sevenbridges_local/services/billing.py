@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors
+from sevenbridges_local.db.files import FILE_TYPE, File
 from sevenbridges_local.db.models import (
     AnalysisCharge,
     BillingGroup,
@@ -152,20 +153,37 @@ def _locked_projects(session: Session, project_ids: Sequence[int | None]) -> set
     }
 
 
+BYTES_PER_GB = 1024**3
+
+
+def _stored_bytes(session: Session, project_ids: Sequence[int]) -> dict[int, int]:
+    """Total size of the files in each project."""
+    if not project_ids:
+        return {}
+    rows = session.execute(
+        select(File.project_id, func.coalesce(func.sum(File.size), 0))
+        .where(File.project_id.in_(project_ids), File.type == FILE_TYPE)
+        .group_by(File.project_id)
+    )
+    return {project_id: int(total) for project_id, total in rows}
+
+
 def storage_breakdown(
     ctx: ServiceContext, raw_group_id: str, filters: BreakdownFilter, page: PageRequest
 ) -> Page[StorageUsage]:
-    """One row per project of the group. Sizes are 0 until file storage is metered."""
+    """One row per project of the group: the size its files take now, in GB (storage is free
+    locally, so costs stay 0)."""
     group = get_group(ctx, raw_group_id)
-    _period(ctx, group, filters)  # validates the filters even though storage is not metered yet
+    _period(ctx, group, filters)  # validates the filters; the size is today's, not per period
     statement = select(Project).where(Project.billing_group_id == group.id).order_by(Project.id)
     projects = paginate(ctx.session, statement, page)
+    sizes = _stored_bytes(ctx.session, [project.id for project in projects.items])
     rows = [
         StorageUsage(
             project_name=project.name,
             project_created_by=project.created_by.username,
             location=LOCAL_STORAGE_LOCATION,
-            active_gb_months=0.0,
+            active_gb_months=round(sizes.get(project.id, 0) / BYTES_PER_GB, 6),
             active_cost=0.0,
             archived_gb_months=0.0,
             archived_cost=0.0,
@@ -222,3 +240,19 @@ def egress_breakdown(
     locked = _locked_projects(ctx.session, [charge.project_id for charge in charges.items])
     rows = [EgressRow(charge, charge.project_id in locked) for charge in charges.items]
     return Page(items=rows, total=charges.total, offset=charges.offset, limit=charges.limit)
+
+
+def record_egress(session: Session, *, project: Project, username: str, size_bytes: int) -> None:
+    """Add a download to the egress ledger of the project's billing group (free locally)."""
+    group = session.get(BillingGroup, project.billing_group_id)
+    session.add(
+        EgressCharge(
+            billing_group_id=project.billing_group_id,
+            project_id=project.id,
+            project_name=project.name,
+            downloaded_by=username,
+            size_bytes=size_bytes,
+            currency=group.currency if group is not None else "USD",
+            amount=0.0,
+        )
+    )

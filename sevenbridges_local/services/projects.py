@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db.models import BillingGroup, Project, ProjectMember, ProjectTag, User
-from sevenbridges_local.services import billing
+from sevenbridges_local.services import billing, folders
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 
 NAME_MAX_LENGTH = 255
@@ -203,6 +203,7 @@ def create_project(ctx: ServiceContext, values: dict[str, Any]) -> Project:
     )
     ctx.session.add(project)
     ctx.session.flush()
+    folders.create_root_folder(ctx.session, project)
     _set_tags(project, tags)
     ctx.session.add(
         ProjectMember(
@@ -293,5 +294,7 @@ def update_project(
 def delete_project(ctx: ServiceContext, owner: str, slug: str) -> None:
     project, membership = project_membership(ctx, owner, slug)
     require_permission(membership, "admin", "delete it")
+    # Its files go with it (database cascade); their blobs are freed once nothing else uses them.
+    folders.release_blobs(ctx.session, folders.project_blob_keys(ctx.session, project.id))
     ctx.session.delete(project)
     ctx.session.commit()

@@ -10,6 +10,7 @@ from sevenbridges_local.storage.base import (
     ObjectNotFound,
     StorageError,
     StoredPart,
+    UploadNotFound,
 )
 from sevenbridges_local.storage.local import LocalBlobStore
 
@@ -20,6 +21,7 @@ __all__ = [
     "ObjectNotFound",
     "StorageError",
     "StoredPart",
+    "UploadNotFound",
     "open_blob_store",
 ]
 

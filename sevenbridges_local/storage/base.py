@@ -8,7 +8,7 @@ stage their parts under the upload id until they are assembled into one object.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -20,6 +20,10 @@ class StorageError(Exception):
 
 class ObjectNotFound(StorageError):
     """No object is stored under the key."""
+
+
+class UploadNotFound(StorageError):
+    """No multipart upload was begun under this id (or it was discarded)."""
 
 
 class IncompleteBody(StorageError):
@@ -42,22 +46,52 @@ class BlobStore(ABC):
 
     # --- multipart staging -------------------------------------------------------------------
     @abstractmethod
+    def begin_upload(self, upload_id: str) -> None:
+        """Prepare staging for an upload; parts are accepted only for uploads begun here."""
+
+    @abstractmethod
+    def upload_exists(self, upload_id: str) -> bool:
+        """Whether the upload was begun and not discarded since."""
+
+    @abstractmethod
     def write_part(
         self, upload_id: str, part_number: int, body: Readable, length: int
     ) -> StoredPart:
-        """Stream exactly ``length`` bytes from ``body`` into the part; replaces an older copy."""
+        """Stream exactly ``length`` bytes from ``body`` into the part; replaces an older copy.
+
+        Raises :class:`UploadNotFound` for an upload that was never begun (or was discarded) and
+        :class:`IncompleteBody` when ``body`` ends early; nothing is stored in either case.
+        """
 
     @abstractmethod
     def stored_parts(self, upload_id: str) -> dict[int, StoredPart]:
         """The parts received so far for an upload."""
 
     @abstractmethod
-    def assemble(self, upload_id: str, part_numbers: Iterable[int], key: str) -> int:
-        """Concatenate the parts, in the given order, into object ``key``; returns its size."""
+    def assemble(
+        self,
+        upload_id: str,
+        part_numbers: Iterable[int],
+        key: str,
+        expected_etags: Mapping[int, str] | None = None,
+    ) -> int:
+        """Concatenate the parts, in the given order, into object ``key``; returns its size.
+
+        With ``expected_etags``, a part whose stored MD5 differs (e.g. replaced after it was
+        checked) makes the whole assembly fail instead of producing unverified content.
+        """
 
     @abstractmethod
     def discard_upload(self, upload_id: str) -> None:
         """Forget every staged part of an upload (abort or after assembly)."""
+
+    def staged_uploads(self) -> dict[str, float]:
+        """Upload ids with staged data and when each last changed (Unix time), for clean-ups."""
+        return {}
+
+    def discard_stale_temporaries(self, max_age_seconds: float) -> int:
+        """Remove leftovers of interrupted writes older than this; returns how many."""
+        return 0
 
     # --- objects -----------------------------------------------------------------------------
     @abstractmethod

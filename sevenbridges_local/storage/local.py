@@ -8,7 +8,8 @@ Layout under the root::
 
 Every write goes to ``tmp/``, is fsynced and then renamed, so a crash or a full disk never leaves a
 partial object or part under its final name. A part's MD5 travels in its file name, which makes the
-part and its checksum appear in one atomic rename.
+part and its checksum appear in one atomic rename. Assembly copies inside the kernel
+(``copy_file_range``, which may even share extents on filesystems that support it).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import logging
 import os
 import re
 import shutil
+import threading
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,13 +35,18 @@ from sevenbridges_local.storage.base import (
     Readable,
     StorageError,
     StoredPart,
+    UploadNotFound,
 )
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+MAX_PART_NUMBER = 99999
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _PART_NAME = re.compile(r"^(\d{5})-([0-9a-f]{32})$")
+# Errors meaning "this kind of in-kernel copy is not available here": try the next way.
+_UNSUPPORTED_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
+_LOCK_STRIPES = 64
 
 
 def _check_name(value: str, what: str) -> str:
@@ -58,23 +66,58 @@ def _fsync_dir(path: Path) -> None:
 def _copy_range(source_fd: int, target_fd: int, count: int) -> None:
     """Append ``count`` bytes of source to target inside the kernel where the OS allows."""
     remaining = count
-    try:
-        while remaining:
-            copied = os.copy_file_range(source_fd, target_fd, min(remaining, 1 << 30))
-            if copied == 0:
-                raise StorageError("part shorter than recorded")
-            remaining -= copied
-        return
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-            raise
-    # Fallback: a plain buffered copy of what is left.
+    for kernel_copy in (os.copy_file_range, os.sendfile):
+        if not remaining:
+            return
+        try:
+            while remaining:
+                if kernel_copy is os.sendfile:
+                    copied = os.sendfile(target_fd, source_fd, None, min(remaining, 1 << 30))
+                else:
+                    copied = os.copy_file_range(source_fd, target_fd, min(remaining, 1 << 30))
+                if copied == 0:
+                    raise StorageError("part shorter than recorded")
+                remaining -= copied
+            return
+        except OSError as exc:
+            if exc.errno not in _UNSUPPORTED_COPY:
+                raise
+    # Last resort where neither kernel copy works: a bounded buffered copy of what is left.
     while remaining:
         data = os.read(source_fd, min(remaining, CHUNK))
         if not data:
             raise StorageError("part shorter than recorded")
         os.write(target_fd, data)
         remaining -= len(data)
+
+
+def _receive(body: Readable, out: BinaryIO, length: int, part_number: int) -> str:
+    """Copy ``length`` bytes from ``body`` to ``out`` through one reused buffer; returns the MD5."""
+    digest = hashlib.md5(usedforsecurity=False)
+    buffer = bytearray(min(CHUNK, max(length, 1)))
+    view = memoryview(buffer)
+    readinto = getattr(body, "readinto", None)
+    received = 0
+    while received < length:
+        wanted = min(len(buffer), length - received)
+        try:
+            if readinto is not None:
+                count = readinto(view[:wanted])
+                chunk = view[:count] if count else b""
+            else:
+                chunk = body.read(wanted)
+        except OSError as exc:  # the sender's connection failed or timed out
+            raise IncompleteBody(
+                f"part {part_number}: got {received} of {length} bytes ({exc})"
+            ) from exc
+        if not chunk:
+            raise IncompleteBody(f"part {part_number}: got {received} of {length} bytes")
+        digest.update(chunk)
+        pending = memoryview(chunk)
+        while pending:  # an unbuffered write may take less than offered
+            pending = pending[out.write(pending) :]
+        received += len(chunk)
+    return digest.hexdigest()
 
 
 class LocalBlobStore(BlobStore):
@@ -85,6 +128,11 @@ class LocalBlobStore(BlobStore):
         self._tmp = self.root / "tmp"
         for directory in (self._objects, self._uploads, self._tmp):
             directory.mkdir(parents=True, exist_ok=True)
+        # Two writers of the same part must not delete each other's copy while swapping it in.
+        self._part_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+
+    def __repr__(self) -> str:
+        return f"<LocalBlobStore {self.root}>"
 
     # --- paths --------------------------------------------------------------------------------
     def _object_path(self, key: str) -> Path:
@@ -97,60 +145,87 @@ class LocalBlobStore(BlobStore):
     def _new_tmp(self) -> Path:
         return self._tmp / uuid.uuid4().hex
 
+    def _part_lock(self, upload_id: str, part_number: int) -> threading.Lock:
+        return self._part_locks[hash((upload_id, part_number)) % _LOCK_STRIPES]
+
     # --- multipart staging -------------------------------------------------------------------
+    def begin_upload(self, upload_id: str) -> None:
+        directory = self._upload_dir(upload_id)
+        try:
+            directory.mkdir(exist_ok=True)
+            _fsync_dir(self._uploads)
+        except OSError as exc:
+            raise StorageError(f"could not prepare the upload: {exc.strerror}") from exc
+
+    def upload_exists(self, upload_id: str) -> bool:
+        try:
+            return self._upload_dir(upload_id).is_dir()
+        except StorageError:
+            return False
+
     def write_part(
         self, upload_id: str, part_number: int, body: Readable, length: int
     ) -> StoredPart:
-        if part_number < 1 or part_number > 99999:
+        if part_number < 1 or part_number > MAX_PART_NUMBER:
             raise StorageError(f"invalid part number {part_number}")
         if length < 0:
             raise StorageError("negative part length")
         target_dir = self._upload_dir(upload_id)
-        target_dir.mkdir(parents=True, exist_ok=True)
+        if not target_dir.is_dir():
+            raise UploadNotFound(upload_id)
         tmp = self._new_tmp()
-        digest = hashlib.md5(usedforsecurity=False)
-        received = 0
         try:
-            with open(tmp, "wb") as out:
-                while received < length:
-                    data = body.read(min(CHUNK, length - received))
-                    if not data:
-                        raise IncompleteBody(
-                            f"part {part_number}: got {received} of {length} bytes"
-                        )
-                    digest.update(data)
-                    out.write(data)
-                    received += len(data)
-                out.flush()
+            with open(tmp, "wb", buffering=0) as out:
+                etag = _receive(body, out, length, part_number)
                 os.fsync(out.fileno())
-            etag = digest.hexdigest()
             final = target_dir / f"{part_number:05d}-{etag}"
-            os.replace(tmp, final)
-            # An older copy of the same part (a retry with other bytes) is superseded.
-            for older in target_dir.glob(f"{part_number:05d}-*"):
-                if older != final:
-                    older.unlink(missing_ok=True)
+            with self._part_lock(upload_id, part_number):
+                try:
+                    os.replace(tmp, final)
+                except FileNotFoundError:
+                    raise UploadNotFound(upload_id) from None  # discarded while we received
+                # An older copy of the same part (a retry with other bytes) is superseded.
+                for older in target_dir.glob(f"{part_number:05d}-*"):
+                    if older != final:
+                        older.unlink(missing_ok=True)
             _fsync_dir(target_dir)
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
             if isinstance(exc, OSError):
                 raise StorageError(f"could not store part {part_number}: {exc.strerror}") from exc
             raise
-        return StoredPart(number=part_number, size=received, etag=etag)
+        return StoredPart(number=part_number, size=length, etag=etag)
 
     def stored_parts(self, upload_id: str) -> dict[int, StoredPart]:
         directory = self._upload_dir(upload_id)
         parts: dict[int, StoredPart] = {}
-        if not directory.is_dir():
+        newest: dict[int, int] = {}
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
             return parts
-        for entry in os.scandir(directory):
+        for entry in entries:
             match = _PART_NAME.match(entry.name)
-            if match:
-                number = int(match.group(1))
-                parts[number] = StoredPart(number, entry.stat().st_size, match.group(2))
+            if not match:
+                continue
+            try:
+                info = entry.stat()
+            except FileNotFoundError:  # superseded by a retry while we looked
+                continue
+            number = int(match.group(1))
+            # During a retry's swap both copies exist for a moment: the newer one wins.
+            if number not in newest or info.st_mtime_ns > newest[number]:
+                newest[number] = info.st_mtime_ns
+                parts[number] = StoredPart(number, info.st_size, match.group(2))
         return parts
 
-    def assemble(self, upload_id: str, part_numbers: Iterable[int], key: str) -> int:
+    def assemble(
+        self,
+        upload_id: str,
+        part_numbers: Iterable[int],
+        key: str,
+        expected_etags: Mapping[int, str] | None = None,
+    ) -> int:
         stored = self.stored_parts(upload_id)
         directory = self._upload_dir(upload_id)
         target = self._object_path(key)
@@ -158,15 +233,20 @@ class LocalBlobStore(BlobStore):
         tmp = self._new_tmp()
         total = 0
         try:
-            with open(tmp, "wb") as out:
+            with open(tmp, "wb", buffering=0) as out:
                 for number in part_numbers:
                     part = stored.get(number)
                     if part is None:
                         raise StorageError(f"part {number} was never stored")
-                    with open(directory / f"{number:05d}-{part.etag}", "rb") as source:
-                        _copy_range(source.fileno(), out.fileno(), part.size)
-                    total += part.size
-                out.flush()
+                    etag = part.etag if expected_etags is None else expected_etags[number]
+                    try:
+                        source = open(directory / f"{number:05d}-{etag}", "rb")
+                    except FileNotFoundError:
+                        raise StorageError(f"part {number} changed while assembling") from None
+                    with source:
+                        size = os.fstat(source.fileno()).st_size
+                        _copy_range(source.fileno(), out.fileno(), size)
+                    total += size
                 os.fsync(out.fileno())
             os.replace(tmp, target)
             _fsync_dir(target.parent)
@@ -179,6 +259,24 @@ class LocalBlobStore(BlobStore):
 
     def discard_upload(self, upload_id: str) -> None:
         shutil.rmtree(self._upload_dir(upload_id), ignore_errors=True)
+
+    def staged_uploads(self) -> dict[str, float]:
+        staged: dict[str, float] = {}
+        for entry in os.scandir(self._uploads):
+            if entry.is_dir() and _SAFE_NAME.match(entry.name):
+                with contextlib.suppress(FileNotFoundError):
+                    staged[entry.name] = entry.stat().st_mtime
+        return staged
+
+    def discard_stale_temporaries(self, max_age_seconds: float) -> int:
+        cutoff = time.time() - max_age_seconds
+        removed = 0
+        for entry in os.scandir(self._tmp):
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+        return removed
 
     # --- objects -----------------------------------------------------------------------------
     def put_bytes(self, key: str, data: bytes) -> int:

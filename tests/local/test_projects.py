@@ -25,7 +25,9 @@ def test_new_project_defaults(alice: Caller) -> None:
     assert project["description"] == "" and project["tags"] == []
     assert project["settings"]["locked"] is False
     assert TIMESTAMP.match(project["created_on"]) and TIMESTAMP.match(project["modified_on"])
-    assert "root_folder" not in project
+    # Every project has a root folder (a 24-hex file id) from the start.
+    root = alice.get(f"/files/{project['root_folder']}").json()
+    assert root["type"] == "folder" and root["project"] == project["id"]
     fetched = alice.get(f"/projects/{project['id']}")
     assert fetched.status_code == 200 and fetched.json() == project
     # The creator is a member with every permission.

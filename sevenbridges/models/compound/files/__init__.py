@@ -1,0 +1,1 @@
+"""Compound models nested in files: origin, storage location, metadata and download links."""

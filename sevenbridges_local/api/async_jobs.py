@@ -1,0 +1,37 @@
+"""Async file jobs: ``/async/files`` and ``/async/files/{copy|move|delete}[/{id}]``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from sevenbridges_local.api.deps import JsonBody, Paging, ReadContext, WriteContext
+from sevenbridges_local.api.file_shapes import job_json
+from sevenbridges_local.api.files import notify_workers
+from sevenbridges_local.api.shapes import api_root, list_response, resource_response
+from sevenbridges_local.services import file_jobs
+
+router = APIRouter(tags=["async file jobs"])
+
+
+@router.get("/async/files", summary="My async file jobs, newest first")
+def list_jobs(request: Request, ctx: ReadContext, page: Paging) -> JSONResponse:
+    found = file_jobs.list_jobs(ctx, page)
+    root = api_root(request)
+    return list_response(
+        request, found, lambda job: job_json(root, job, file_jobs.result_files(ctx, job))
+    )
+
+
+@router.post("/async/files/{kind}", status_code=201, summary="Start a copy, move or delete job")
+def submit_job(request: Request, kind: str, ctx: WriteContext, body: JsonBody) -> JSONResponse:
+    job_type = file_jobs.job_type_for(kind)
+    job = file_jobs.submit_job(ctx, job_type, body.get("items"))
+    notify_workers(request)
+    return resource_response(job_json(api_root(request), job, {}), status_code=201)
+
+
+@router.get("/async/files/{kind}/{job_id}", summary="One async file job")
+def get_job(request: Request, kind: str, job_id: str, ctx: ReadContext) -> JSONResponse:
+    job = file_jobs.get_job(ctx, file_jobs.job_type_for(kind), job_id)
+    return resource_response(job_json(api_root(request), job, file_jobs.result_files(ctx, job)))

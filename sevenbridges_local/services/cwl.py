@@ -1,0 +1,277 @@
+"""Reading and validating CWL documents with the reference implementation's loader (cwltool).
+
+Apps are validated the way ``cwltool --validate`` would, with three restrictions that suit a
+server: documents must be self-contained (references to other files or URLs are refused, so a
+request can neither read the server's disk nor reach the network), ``$schemas`` are not fetched,
+and no container image is ever pulled. cwltool is imported on first use and its loading context
+(the parsed CWL schemas) is built once and reused, so after the first call validating a small
+tool takes a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_VERSIONS = ("v1.0", "v1.1", "v1.2")
+PROCESS_CLASSES = ("CommandLineTool", "Workflow", "ExpressionTool")
+SBG_NAMESPACE = "https://sevenbridges.com"
+
+# Longest error message handed back to a client; loader messages can list whole schemas.
+MAX_MESSAGE_LENGTH = 1500
+# Guards against YAML alias bombs: a document this large is not a plausible app.
+MAX_DOCUMENT_NODES = 500_000
+
+# The in-memory document gets this URI while it is validated; it never exists on disk.
+_VALIDATION_BASE = "file:///sbg-local-app/"
+_VALIDATION_URI = _VALIDATION_BASE + "app.cwl"
+
+_DRAFT2_ADVICE = (
+    "cwlVersion 'sbg:draft-2' is not supported: upgrade the app to CWL v1.x first, for example "
+    "with sbg_cwl_upgrader (pip install sevenbridges-cwl-draft2-upgrader) or sbpack, then "
+    "install the upgraded document."
+)
+_PRE_V1_ADVICE = (
+    "cwlVersion {version!r} is not supported: upgrade the document to CWL v1.x first, for "
+    "example with cwl-upgrader (pip install cwl-upgrader), then install the upgraded document."
+)
+
+
+class CwlError(ValueError):
+    """A document that is not a valid app; ``message`` says what is wrong, for the client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CheckedDocument:
+    version: str
+    process_class: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+def parse_text(text: str) -> Any:
+    """A YAML or JSON text (JSON is YAML 1.2) as plain Python data."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        document = yaml.load(text)
+    except YAMLError as exc:
+        problem = clean_message(str(exc))
+        raise CwlError(f"The app description is neither valid JSON nor valid YAML: {problem}")
+    except ValueError as exc:  # e.g. duplicate keys are reported as ValueError subclasses
+        raise CwlError(f"The app description could not be parsed: {clean_message(str(exc))}")
+    _check_size(document)
+    return document
+
+
+def to_yaml(document: Mapping[str, Any]) -> str:
+    """Block-style YAML of a JSON-like document, keys in their stored order."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # keep the document's own key order
+    yaml.width = 4096  # no folding of long lines: commands and expressions stay readable
+    yaml.representer.add_representer(str, _represent_text)
+    buffer = io.StringIO()
+    yaml.dump(_plain(document), buffer)
+    return buffer.getvalue()
+
+
+def _represent_text(representer: Any, text: str) -> Any:
+    # Multi-line text (scripts, docs) as literal blocks rather than one escaped line.
+    style = "|" if "\n" in text else None
+    return representer.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _check_size(document: Any) -> None:
+    """Count nodes with an early exit: shared (aliased) subtrees count every time they appear."""
+    budget = MAX_DOCUMENT_NODES
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        budget -= 1
+        if budget < 0:
+            raise CwlError("The app description is too large.")
+        if isinstance(node, Mapping):
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape checks that need no loader (and give the clearest messages)
+
+
+def check_shape(document: Any) -> CheckedDocument:
+    """``cwlVersion`` and ``class`` of a single-process document, or :class:`CwlError`."""
+    if not isinstance(document, Mapping):
+        raise CwlError("The app description must be a CWL document (a JSON or YAML object).")
+    if "$graph" in document:
+        raise CwlError(
+            "Documents with '$graph' are not supported: install a single packed process "
+            "(a CommandLineTool, Workflow or ExpressionTool with its steps embedded)."
+        )
+    version = document.get("cwlVersion")
+    if version is None:
+        raise CwlError(
+            "The app has no 'cwlVersion'; supported versions are " + ", ".join(SUPPORTED_VERSIONS)
+        )
+    if not isinstance(version, str):
+        raise CwlError("'cwlVersion' must be a string such as 'v1.2'.")
+    if version in ("sbg:draft-2", "draft-2"):
+        raise CwlError(_DRAFT2_ADVICE)
+    if version.startswith("draft-"):
+        raise CwlError(_PRE_V1_ADVICE.format(version=version))
+    if version not in SUPPORTED_VERSIONS:
+        raise CwlError(
+            f"cwlVersion {version!r} is not supported; use one of "
+            + ", ".join(SUPPORTED_VERSIONS)
+            + "."
+        )
+    process_class = document.get("class")
+    if process_class is None:
+        raise CwlError(
+            "The app has no 'class'; it must be one of " + ", ".join(PROCESS_CLASSES) + "."
+        )
+    if process_class not in PROCESS_CLASSES:
+        raise CwlError(
+            f"Unsupported class {process_class!r}; an app must be one of "
+            + ", ".join(PROCESS_CLASSES)
+            + "."
+        )
+    return CheckedDocument(version=version, process_class=str(process_class))
+
+
+# ---------------------------------------------------------------------------------------------
+# Full validation with cwltool
+
+
+class _Loader:
+    """cwltool's loading machinery, prepared once per process (thread-safe use via a lock)."""
+
+    def __init__(self) -> None:
+        from cwltool.context import LoadingContext
+        from cwltool.errors import WorkflowException
+        from cwltool.load_tool import fetch_document, make_tool, resolve_and_validate_document
+        from cwltool.workflow import default_make_tool
+        from schema_salad.exceptions import ValidationException
+        from schema_salad.fetcher import DefaultFetcher
+
+        class SelfContainedFetcher(DefaultFetcher):
+            """Serves only what is already in memory: no files, no URLs."""
+
+            def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
+                cached = self.cache.get(url)
+                if isinstance(cached, str):
+                    return cached
+                shown = url[len(_VALIDATION_BASE) :] if url.startswith(_VALIDATION_BASE) else url
+                raise ValidationException(
+                    f"'{shown}' cannot be loaded: an app must be self-contained "
+                    "(embed the steps' 'run' documents, no $import or $include)."
+                )
+
+            def check_exists(self, url: str) -> bool:
+                return url in self.cache
+
+        context = LoadingContext()
+        context.construct_tool_object = default_make_tool
+        context.fetcher_constructor = SelfContainedFetcher
+        context.strict = True
+        context.do_validate = True
+        context.skip_schemas = True  # never download ontologies named in $schemas
+        context.disable_js_validation = True  # jshint only warns; it would cost a Node start
+        self._context = context
+        self._fetch_document = fetch_document
+        self._resolve = resolve_and_validate_document
+        self._make_tool = make_tool
+        self.errors: tuple[type[Exception], ...] = (ValidationException, WorkflowException)
+        self._lock = threading.Lock()
+
+    def load(self, document: Mapping[str, Any]) -> None:
+        context = self._context.copy()
+        context.loader = None  # a fresh document index: earlier apps must not leak into this one
+        with self._lock:
+            context, workflow, uri = self._fetch_document(dict(document), context)
+            context, uri = self._resolve(context, workflow, uri)
+            self._make_tool(uri, context)
+
+
+_loader: _Loader | None = None
+_loader_guard = threading.Lock()
+
+
+def _shared_loader() -> _Loader:
+    global _loader
+    if _loader is None:
+        with _loader_guard:
+            if _loader is None:
+                _loader = _Loader()
+    return _loader
+
+
+def validate(document: Any) -> CheckedDocument:
+    """Check ``document`` fully; raises :class:`CwlError` with the loader's message, trimmed."""
+    checked = check_shape(document)
+    candidate = copy.deepcopy(dict(document))
+    # The document's own id would become its base URI (and could point anywhere): replace it.
+    candidate["id"] = _VALIDATION_URI
+    namespaces = candidate.get("$namespaces")
+    if isinstance(namespaces, Mapping) and "sbg" not in namespaces:
+        candidate["$namespaces"] = {**namespaces, "sbg": SBG_NAMESPACE}
+    elif namespaces is None:
+        candidate["$namespaces"] = {"sbg": SBG_NAMESPACE}
+    loader = _shared_loader()
+    try:
+        loader.load(candidate)
+    except loader.errors as exc:
+        raise CwlError("Invalid app: " + clean_message(str(exc)))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # The loader trips over some malformed shapes instead of reporting them.
+        logger.info("cwltool failed on a malformed document: %r", exc)
+        raise CwlError(f"Invalid app: the document could not be loaded ({type(exc).__name__}).")
+    return checked
+
+
+_POSITION = re.compile(r"file:///sbg-local-app/app\.cwl:\d+:\d+:\s*")
+_RELATIVE_URI = re.compile(r"(?:\.\./)+sbg-local-app/app\.cwl")
+# The loader tags nested messages with its object id and the document URI in parentheses.
+_LOADER_TAGS = re.compile(r"\(\d{6,}\)\s*|\(file:///sbg-local-app/app\.cwl\)\s*")
+
+
+def clean_message(message: str) -> str:
+    """The loader's message without our placeholder URIs, positions or line wrapping."""
+    text = _LOADER_TAGS.sub("", message)
+    text = _POSITION.sub("", text)
+    text = _RELATIVE_URI.sub("app.cwl", text)
+    text = text.replace(_VALIDATION_URI, "app.cwl").replace(_VALIDATION_BASE, "")
+    text = text.replace("app.cwl#", "#")
+    text = " ".join(text.split())
+    if len(text) > MAX_MESSAGE_LENGTH:
+        text = text[: MAX_MESSAGE_LENGTH - 3].rstrip() + "..."
+    return text or "the CWL loader rejected the document."

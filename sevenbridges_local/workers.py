@@ -1,0 +1,249 @@
+"""Durable background work kept in the database.
+
+Work is a row in ``work_items`` (kind + JSON payload) added in the same transaction as the change
+that needs it, so it can neither be lost nor run for a change that was rolled back. A small pool
+of threads claims queued items one at a time and runs the handler registered for their kind.
+
+Item states: ``queued`` -> ``running`` -> ``done`` | ``failed``. A handler that raises is retried
+with a growing delay until ``max_attempts``. Items still ``running`` when the pool starts were cut
+off by a stop or a crash of the previous server process and are queued again, so handlers must be
+safe to run twice (the file jobs keep their progress in the database for that reason). One server
+process per database is assumed: a second live process would re-queue the first one's items.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from sevenbridges_local.clock import utcnow
+from sevenbridges_local.db import Database
+from sevenbridges_local.db.files import WorkItem
+from sevenbridges_local.storage import BlobStore
+
+logger = logging.getLogger(__name__)
+
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+
+DEFAULT_WORKER_COUNT = 2
+DEFAULT_POLL_SECONDS = 1.0
+DEFAULT_MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 1.0
+RETRY_MAX_SECONDS = 60.0
+
+
+@dataclass
+class WorkerResources:
+    """What handlers may use: the database, the blob store and anything a later part adds."""
+
+    database: Database
+    blob_store: BlobStore | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[WorkerResources, dict[str, Any]], None]
+
+_handlers: dict[str, Handler] = {}
+
+
+def register_handler(kind: str, handler: Handler) -> None:
+    """Make ``handler`` run every work item of ``kind`` (done by the modules that enqueue)."""
+    _handlers[kind] = handler
+
+
+def handler_for(kind: str) -> Handler | None:
+    return _handlers.get(kind)
+
+
+def enqueue(session: Session, kind: str, payload: dict[str, Any]) -> WorkItem:
+    """Add a work item to ``session``; it becomes visible to workers when the caller commits."""
+    now = utcnow()
+    item = WorkItem(
+        kind=kind,
+        payload=payload,
+        state=QUEUED,
+        attempts=0,
+        available_on=now,
+        created_on=now,
+    )
+    session.add(item)
+    return item
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
+
+
+class WorkerPool:
+    """Threads that claim and run queued work items until :meth:`stop`."""
+
+    def __init__(
+        self,
+        resources: WorkerResources,
+        *,
+        workers: int = DEFAULT_WORKER_COUNT,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        self.resources = resources
+        self.worker_count = workers
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self._identity = uuid.uuid4().hex[:16]
+        self._stopping = threading.Event()
+        self._wake = threading.Condition()
+        self._pending_wakeups = 0
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def database(self) -> Database:
+        return self.resources.database
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        requeued = self.requeue_interrupted()
+        if requeued:
+            logger.info("re-queued %d work item(s) interrupted by the last shutdown", requeued)
+        self._stopping.clear()
+        for number in range(self.worker_count):
+            thread = threading.Thread(target=self._run, name=f"sbg-worker-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the threads to finish their current item and wait for them, ``timeout`` at most.
+
+        A thread still busy after that is abandoned (daemon); its item stays ``running`` and is
+        queued again at the next start.
+        """
+        self._stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        self._threads.clear()
+
+    def notify(self) -> None:
+        """Wake an idle worker now (call after committing new work) instead of at the next poll."""
+        with self._wake:
+            self._pending_wakeups += 1
+            self._wake.notify()
+
+    def requeue_interrupted(self) -> int:
+        with self.database.write_session() as session:
+            result = session.execute(
+                update(WorkItem)
+                .where(WorkItem.state == RUNNING)
+                .values(state=QUEUED, claimed_by=None, available_on=utcnow())
+            )
+            session.commit()
+            return result.rowcount or 0
+
+    # --- the worker loop ---------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                worked = self.run_one()
+            except Exception:  # the database itself failed; keep the thread alive and retry
+                logger.exception("worker loop error")
+                worked = False
+            if not worked:
+                self._idle()
+
+    def _idle(self) -> None:
+        with self._wake:
+            if self._pending_wakeups:
+                self._pending_wakeups -= 1
+                return
+            self._wake.wait(self.poll_seconds)
+            if self._pending_wakeups:
+                self._pending_wakeups -= 1
+
+    def run_one(self) -> bool:
+        """Claim and run one due item; False when there was nothing to do."""
+        claimed = self._claim()
+        if claimed is None:
+            return False
+        item_id, kind, payload, attempts = claimed
+        handler = handler_for(kind)
+        if handler is None:
+            self._finish(item_id, FAILED, f"no handler registered for work kind {kind!r}")
+            logger.error("work item %s has unknown kind %r", item_id, kind)
+            return True
+        try:
+            handler(self.resources, payload)
+        except Exception as exc:
+            logger.exception("work item %s (%s) failed on attempt %d", item_id, kind, attempts)
+            if attempts >= self.max_attempts:
+                self._finish(item_id, FAILED, repr(exc))
+            else:
+                self._retry_later(item_id, repr(exc), attempts)
+            return True
+        self._finish(item_id, DONE, None)
+        return True
+
+    def _claim(self) -> tuple[int, str, dict[str, Any], int] | None:
+        now = utcnow()
+        # The write session starts with BEGIN IMMEDIATE on SQLite, so two workers never
+        # claim the same row.
+        with self.database.write_session() as session:
+            item = session.scalar(
+                select(WorkItem)
+                .where(WorkItem.state == QUEUED, WorkItem.available_on <= now)
+                .order_by(WorkItem.available_on, WorkItem.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if item is None:
+                session.rollback()
+                return None
+            item.state = RUNNING
+            item.claimed_by = self._identity
+            item.attempts += 1
+            item.started_on = now
+            claimed = (item.id, item.kind, dict(item.payload or {}), item.attempts)
+            session.commit()
+            return claimed
+
+    def _finish(self, item_id: int, state: str, error: str | None) -> None:
+        with self.database.write_session() as session:
+            session.execute(
+                update(WorkItem)
+                .where(WorkItem.id == item_id)
+                .values(state=state, last_error=error, finished_on=utcnow())
+            )
+            session.commit()
+
+    def _retry_later(self, item_id: int, error: str, attempts: int) -> None:
+        with self.database.write_session() as session:
+            session.execute(
+                update(WorkItem)
+                .where(WorkItem.id == item_id)
+                .values(
+                    state=QUEUED,
+                    last_error=error,
+                    claimed_by=None,
+                    available_on=utcnow() + _retry_delay(attempts),
+                )
+            )
+            session.commit()
+
+    def drain(self) -> int:
+        """Run due items on the calling thread until none is left (tools and tests)."""
+        count = 0
+        while self.run_one():
+            count += 1
+        return count
