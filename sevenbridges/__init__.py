@@ -62,6 +62,7 @@ from sevenbridges.models.invoice import Invoice
 from sevenbridges.models.member import Member, Permissions
 from sevenbridges.models.project import Project
 from sevenbridges.models.rate_limit import RateLimit
+from sevenbridges.models.task import Task
 from sevenbridges.models.user import User
 
 # Library logging stays silent unless the application configures logging.
@@ -86,6 +87,7 @@ __all__ = [
     "Permissions",
     "Project",
     "RateLimit",
+    "Task",
     "User",
     # enums
     "AppCopyStrategy",

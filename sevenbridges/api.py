@@ -23,6 +23,7 @@ from sevenbridges.models.file import File
 from sevenbridges.models.invoice import Invoice
 from sevenbridges.models.project import Project
 from sevenbridges.models.rate_limit import RateLimit
+from sevenbridges.models.task import Task
 from sevenbridges.models.user import User
 
 __all__ = ["Api"]
@@ -59,6 +60,7 @@ class Api(HttpClient):
     invoices = Invoice
     projects = Project
     rate_limit = RateLimit
+    tasks = Task
     users = User
 
     def __init__(
