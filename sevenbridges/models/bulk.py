@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ from sevenbridges.meta.fields import CompoundField, DictField
 from sevenbridges.meta.resource import Resource
 from sevenbridges.models.compound.error import Error
 
-__all__ = ["BulkRecord"]
+__all__ = ["BulkRecord", "TaskBulkRecord"]
 
 
 class BulkRecord(Resource):
@@ -52,3 +53,29 @@ class BulkRecord(Resource):
             raise NonJSONResponseError(status=response.status_code, message=response.text)
         items = body.get("items") if isinstance(body, Mapping) else body
         return cls._from_items(items or [], api or cls._API)
+
+
+class _DeferredCompoundField(CompoundField):
+    """A compound field whose class is imported on first read.
+
+    Resource modules import this one for ``BulkRecord``; naming their classes here directly
+    would make the imports circular.
+    """
+
+    def __init__(self, module: str, class_name: str) -> None:
+        super().__init__(dict, read_only=True)
+        self._module = module
+        self._class_name = class_name
+        self._resolved = False
+
+    def to_python(self, value: Any, instance: Any) -> Any:
+        if not self._resolved:
+            self.cls = getattr(importlib.import_module(self._module), self._class_name)
+            self._resolved = True
+        return super().to_python(value, instance)
+
+
+class TaskBulkRecord(BulkRecord):
+    """One item of ``Task.bulk_get``: ``resource`` is the Task, or ``error`` says why not."""
+
+    resource = _DeferredCompoundField("sevenbridges.models.task", "Task")

@@ -23,6 +23,7 @@ from sevenbridges.models.member import Member
 if TYPE_CHECKING:
     from sevenbridges.api import Api
     from sevenbridges.meta.collection import Collection
+    from sevenbridges.models.task import Task
 
 logger = logging.getLogger(__name__)
 
@@ -205,3 +206,50 @@ class Project(Resource):
             if not isinstance(item, File):
                 item = File(id=Transform.to_file(item), api=self._api)
             item.copy(project=self.id)
+
+    def get_tasks(
+        self, status: str | None = None, offset: int | None = None, limit: int | None = None
+    ) -> Collection:
+        """One page of this project's tasks, optionally only those in ``status``."""
+        from sevenbridges.models.task import Task
+
+        return Task.query(
+            project=self.id, status=status, offset=offset, limit=limit, api=self._api
+        )
+
+    def create_task(
+        self,
+        name: str,
+        app: Any,
+        revision: int | None = None,
+        batch_input: str | None = None,
+        batch_by: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        description: str | None = None,
+        run: bool = False,
+        disable_batch: bool = False,
+        interruptible: bool = True,
+        execution_settings: dict[str, Any] | None = None,
+    ) -> Task:
+        """Create a task in this project; see :meth:`Task.create` for the arguments.
+
+        Unlike ``Task.create``, ``interruptible`` defaults to True, so the request always says
+        whether interruptible instances may be used.
+        """
+        from sevenbridges.models.task import Task
+
+        return Task.create(
+            name=name,
+            project=self.id,
+            app=app,
+            revision=revision,
+            batch_input=batch_input,
+            batch_by=batch_by,
+            inputs=inputs,
+            description=description,
+            run=run,
+            disable_batch=disable_batch,
+            interruptible=interruptible,
+            execution_settings=execution_settings,
+            api=self._api,
+        )

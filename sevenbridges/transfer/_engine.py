@@ -63,11 +63,16 @@ class TransientError(Exception):
         self.used_url = used_url
 
 
-class LocalFileError(SbgError):
-    """The local file could not be read or written (vanished, changed, disk full...)."""
+class TransferError(SbgError):
+    """A failure the client detected itself, which another attempt would not cure (a storage
+    breaking the protocol, a part missing...); status and code are -1 as for client errors."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message=message, code=-1, status=-1)
+
+
+class LocalFileError(TransferError):
+    """The local file could not be read or written (vanished, changed, disk full...)."""
 
 
 def is_transient_api_error(error: SbgError) -> bool:
@@ -194,7 +199,8 @@ def with_retries(
 
     Transient: :class:`TransientError`, connection errors and timeouts of ``requests``, and API
     errors accepted by :func:`is_transient_api_error`. Anything else is raised at once. After
-    ``retry_count`` retries the last failure is raised as an ``SbgError`` naming ``what``.
+    ``retry_count`` retries the last failure is raised as a :class:`TransferError` naming
+    ``what``.
     """
     attempt = 0
     while True:
@@ -210,8 +216,9 @@ def with_retries(
                 raise
             reason = redact_urls(str(exc))
             if attempt >= retry_count:
-                raise SbgError(
-                    message=f"{what} failed after {attempt + 1} attempts; last error: {reason}"
+                # "from None": the cause's text would repeat the signed URL in tracebacks.
+                raise TransferError(
+                    f"{what} failed after {attempt + 1} attempts; last error: {reason}"
                 ) from None
             refresh = isinstance(exc, TransientError) and exc.refresh_url
             delay = 0.0 if refresh and attempt == 0 else backoff_delay(attempt)
@@ -226,8 +233,6 @@ def with_retries(
 def _is_transient(exc: Exception) -> bool:
     if isinstance(exc, TransientError):
         return True
-    if isinstance(exc, LocalFileError):
-        return False
     if isinstance(exc, SbgError):
         return is_transient_api_error(exc)
     return isinstance(

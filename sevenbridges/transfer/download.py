@@ -30,6 +30,7 @@ from sevenbridges.transfer._engine import (
     BaseTransfer,
     LocalFileError,
     PartScheduler,
+    TransferError,
     TransientError,
     describe_os_error,
     storage_error,
@@ -304,12 +305,12 @@ class Download(BaseTransfer):
                     match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
                     if match and match.group(3) != "*":
                         return int(match.group(3))
-                    raise SbgError(message="Storage answered a range request without a size.")
+                    raise TransferError("Storage answered a range request without a size.")
                 if status == 200:
                     self._ranged = False  # it ignored Range: fetch the whole body in one go
                     length = response.headers.get("Content-Length")
                     if length is None:
-                        raise SbgError(message="Server did not provide Content-Length.")
+                        raise TransferError("Server did not provide Content-Length.")
                     return int(length)
                 if status == 416:  # an empty object has no first byte
                     match = _UNSATISFIED_RANGE.match(response.headers.get("Content-Range", ""))
@@ -357,20 +358,20 @@ class Download(BaseTransfer):
                 raise TransientError(f"{what}: answer without a valid Content-Range.")
             got_first, got_last, size = match.groups()
             if size != "*" and int(size) != self._file_size:
-                raise SbgError(
-                    message=f"{what}: the file's size changed on the server from "
+                raise TransferError(
+                    f"{what}: the file's size changed on the server from "
                     f"{self._file_size} to {size} bytes during the download."
                 )
             if int(got_first) != first or int(got_last) != end:
-                raise SbgError(
-                    message=f"{what}: the storage sent bytes {got_first}-{got_last} instead."
+                raise TransferError(
+                    f"{what}: the storage sent bytes {got_first}-{got_last} instead."
                 )
             return
         if status == 200:
             whole = first == 0 and end == self._file_size - 1
             if whole:
                 return
-            raise SbgError(message=f"{what}: the storage ignored the Range header.")
+            raise TransferError(f"{what}: the storage ignored the Range header.")
         raise self._response_error(response, what, url)
 
     # ----------------------------------------------------------------- the transfer
@@ -481,11 +482,11 @@ class Download(BaseTransfer):
     def _verify(self, parted: DPartedFile) -> None:
         missing = parted.total - len(self._completed_parts)
         if missing:
-            raise SbgError(message=f"Download to {self.path!r} is missing {missing} part(s).")
+            raise TransferError(f"Download to {self.path!r} is missing {missing} part(s).")
         actual = os.fstat(self._fd).st_size
         if actual != self._file_size:
-            raise SbgError(
-                message=f"Download to {self.path!r} has {actual} bytes; expected "
+            raise TransferError(
+                f"Download to {self.path!r} has {actual} bytes; expected "
                 f"{self._file_size}."
             )
 

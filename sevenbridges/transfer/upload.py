@@ -25,6 +25,7 @@ from sevenbridges.transfer._engine import (
     LocalFileError,
     PartReader,
     PartScheduler,
+    TransferError,
     TransientError,
     describe_os_error,
     is_transient_api_error,
@@ -183,7 +184,7 @@ class UPartedFile:
         ).json()
         url = instruction.get("url")
         if not url:
-            raise SbgError(message=f"{what}: the platform returned no upload URL.")
+            raise TransferError(f"{what}: the platform returned no upload URL.")
         method = (instruction.get("method") or "PUT").upper()
         headers = {str(k): str(v) for k, v in (instruction.get("headers") or {}).items()}
         report = instruction.get("report") or {}
@@ -418,7 +419,7 @@ class Upload(BaseTransfer):
         data = json_or_empty(response)
         upload_id = data.get("upload_id")
         if not upload_id:
-            raise SbgError(message="The platform did not return an upload id.")
+            raise TransferError("The platform did not return an upload id.")
         self._upload_id = str(upload_id)
         self._part_size = int(data.get("part_size") or self._part_size)
         self._completed_parts = {}

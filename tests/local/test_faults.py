@@ -8,6 +8,13 @@ from local_helpers import TOKEN_HEADER, assert_error
 
 from sevenbridges_local.embedded import EmbeddedServer
 
+# The transfer switches (issue 3) are off by default.
+TRANSFER_DEFAULTS = {
+    "signed_url_ttl": 3600,
+    "drop_transfers": 0,
+    "corrupt_parts": 0,
+    "transfer_delay_ms": 0,
+}
 
 def test_maintenance_mode_answers_503_code_0(
     start_platform: Callable[..., EmbeddedServer], http
@@ -28,7 +35,12 @@ def test_maintenance_mode_answers_503_code_0(
 
     state = http.get(faults, headers=admin)
     assert state.status_code == 200
-    assert state.json() == {"maintenance": True, "rate_limit": 1000, "rate_limit_window": 300}
+    assert state.json() == {
+        "maintenance": True,
+        "rate_limit": 1000,
+        "rate_limit_window": 300,
+        **TRANSFER_DEFAULTS,
+    }
 
     switched = http.put(faults, headers=admin, json={"maintenance": False})
     assert switched.status_code == 200 and switched.json()["maintenance"] is False
@@ -66,7 +78,17 @@ def test_faults_settings_are_validated(start_platform: Callable[..., EmbeddedSer
         error = assert_error(http.put(faults, headers=admin, json=body), 400, 90000)
         assert field in error["message"]
     unchanged = http.get(faults, headers=admin).json()
-    assert unchanged == {"maintenance": False, "rate_limit": 1000, "rate_limit_window": 300}
+    assert unchanged == {
+        "maintenance": False,
+        "rate_limit": 1000,
+        "rate_limit_window": 300,
+        **TRANSFER_DEFAULTS,
+    }
     # A subset is enough (the shared platform keeps its values).
     partial = http.put(faults, headers=admin, json={"rate_limit_window": 300})
-    assert partial.json() == {"maintenance": False, "rate_limit": 1000, "rate_limit_window": 300}
+    assert partial.json() == {
+        "maintenance": False,
+        "rate_limit": 1000,
+        "rate_limit_window": 300,
+        **TRANSFER_DEFAULTS,
+    }

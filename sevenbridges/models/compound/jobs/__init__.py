@@ -1,0 +1,1 @@
+"""Objects nested in a task's execution details: jobs, their instance, image and logs."""
