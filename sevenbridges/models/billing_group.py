@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sevenbridges.meta.fields import (
     BooleanField,
@@ -15,6 +15,7 @@ from sevenbridges.meta.fields import (
 )
 from sevenbridges.meta.resource import Resource
 from sevenbridges.models.billing_analysis_breakdown import BillingGroupAnalysisBreakdown
+from sevenbridges.models.billing_breakdown_rows import BreakdownRow
 from sevenbridges.models.billing_egress_breakdown import BillingGroupEgressBreakdown
 from sevenbridges.models.billing_storage_breakdown import BillingGroupStorageBreakdown
 from sevenbridges.models.compound.price import Price
@@ -63,6 +64,9 @@ class BillingGroup(Resource):
         logger.debug("Querying billing groups")
         return cls._query(url=cls._URL["query"], offset=offset, limit=limit, fields="_all", api=api)
 
+    def _breakdown(self, row_class: type[BreakdownRow], **filters: Any) -> Collection:
+        return row_class.query(self.id, api=self._api, **filters)
+
     def analysis_breakdown(
         self,
         date_from: str | date | None = None,
@@ -73,15 +77,9 @@ class BillingGroup(Resource):
         limit: int | None = None,
     ) -> Collection:
         """Per-analysis costs charged to this group."""
-        return BillingGroupAnalysisBreakdown.query(
-            self.id,
-            api=self._api,
-            date_from=date_from,
-            date_to=date_to,
-            invoice_id=invoice_id,
-            fields=fields,
-            offset=offset,
-            limit=limit,
+        return self._breakdown(
+            BillingGroupAnalysisBreakdown, date_from=date_from, date_to=date_to,
+            invoice_id=invoice_id, fields=fields, offset=offset, limit=limit,
         )
 
     def storage_breakdown(
@@ -94,15 +92,9 @@ class BillingGroup(Resource):
         limit: int | None = None,
     ) -> Collection:
         """Per-project storage costs charged to this group."""
-        return BillingGroupStorageBreakdown.query(
-            self.id,
-            api=self._api,
-            date_from=date_from,
-            date_to=date_to,
-            invoice_id=invoice_id,
-            fields=fields,
-            offset=offset,
-            limit=limit,
+        return self._breakdown(
+            BillingGroupStorageBreakdown, date_from=date_from, date_to=date_to,
+            invoice_id=invoice_id, fields=fields, offset=offset, limit=limit,
         )
 
     def egress_breakdown(
@@ -115,13 +107,7 @@ class BillingGroup(Resource):
         limit: int | None = None,
     ) -> Collection:
         """Per-download egress costs charged to this group."""
-        return BillingGroupEgressBreakdown.query(
-            self.id,
-            api=self._api,
-            date_from=date_from,
-            date_to=date_to,
-            invoice_id=invoice_id,
-            fields=fields,
-            offset=offset,
-            limit=limit,
+        return self._breakdown(
+            BillingGroupEgressBreakdown, date_from=date_from, date_to=date_to,
+            invoice_id=invoice_id, fields=fields, offset=offset, limit=limit,
         )
