@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -398,17 +399,22 @@ def write_section(body: str) -> None:
         after = text.split(SECTION_END, 1)[1]
         text = before + block + after
     else:
+        intro = textwrap.fill(
+            "`benchmarks/transfer.py` uploads a file and downloads it back (MD5 checked) with "
+            "each client against one local platform (API and data plane in one server process "
+            "on this machine, so the server competes with the client for the CPUs). The Python "
+            "clients' times cover the whole `api.files.upload(...)` / `file.download(...)` call "
+            "(interpreter start-up and imports excluded); curl's upload time covers init, its "
+            "single `PUT`, report and complete, its download time the single `GET`. Peak RSS is "
+            "`VmHWM` of the client process. Dirty pages are written out (`sync`) before each "
+            "timed transfer.",
+            width=100,
+        )
         text = (
             text.rstrip("\n")
             + "\n\n## Transfers: our client vs the official client vs curl\n\n"
-            + "`benchmarks/transfer.py` uploads a file and downloads it back (MD5 checked) with "
-            + "each client against one local platform (API and data plane in one server "
-            + "process on this machine, so the server competes with the client for the CPUs). "
-            + "The Python clients' times cover the whole `api.files.upload(...)` / "
-            + "`file.download(...)` call (interpreter start-up and imports excluded); curl's "
-            + "upload time covers init, its single `PUT`, report and complete, its download "
-            + "time the single `GET`. Peak RSS is `VmHWM` of the client process. Dirty pages are "
-            + "written out (`sync`) before each timed transfer.\n\n"
+            + intro
+            + "\n\n"
             + block
             + "\n"
         )
