@@ -1,5 +1,9 @@
 """``sbg demo``: start a throw-away local platform and walk through the main client flow.
 
+Users, billing, a shared project, then apps and tasks: a public app installed into the project,
+sample reads uploaded with metadata, a batch task (one child per sample) followed live, and the
+outputs downloaded into a results table.
+
 Everything happens against a real server (a subprocess on a loopback port) with the regular
 ``sevenbridges`` client, so the output shows what a user's own script would see.
 """
@@ -7,6 +11,8 @@ Everything happens against a real server (a subprocess on a loopback port) with 
 from __future__ import annotations
 
 import argparse
+import json
+import random
 import sys
 import tempfile
 import time
@@ -27,6 +33,18 @@ ENDPOINT_FIELDS = (
     "apps_url",
 )
 PERMISSION_NAMES = ("read", "copy", "write", "execute", "admin")
+
+# The public app the demo runs, and the name it gets when installed into the demo project.
+PUBLIC_APP_ID = "admin/public-apps/fastq-stats"
+DEMO_APP_SLUG = "fastq-stats"
+# Sample reads the demo writes: (sample id, number of reads), all reads READ_LENGTH bases long.
+SAMPLE_READS = (("NA12878", 24), ("NA12891", 40), ("NA12892", 12), ("HG00096", 32))
+READ_LENGTH = 36
+BATCH_INPUT = "reads"
+BATCH_CRITERIA = ["metadata.sample_id"]
+PROGRESS_POLL_SECONDS = 0.5
+TASK_TIMEOUT_SECONDS = 600
+PROGRESS_BAR_WIDTH = 20
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -58,13 +76,43 @@ def format_price(price: Any) -> str:
     return f"{price.amount:.2f} {price.currency}"
 
 
+def write_sample_reads(directory: Path, sample_id: str, reads: int) -> Path:
+    """A small FASTQ file of ``reads`` random reads; the same sample always gets the same reads."""
+    generator = random.Random(sample_id)
+    lines = []
+    for number in range(1, reads + 1):
+        sequence = "".join(generator.choice("ACGT") for _ in range(READ_LENGTH))
+        lines += [f"@{sample_id}.{number}", sequence, "+", "I" * READ_LENGTH]
+    path = directory / f"{sample_id}.fastq"
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+    return path
+
+
+def progress_bar(done: int, total: int, width: int = PROGRESS_BAR_WIDTH) -> str:
+    """``[#####---------------]`` for ``done`` of ``total``."""
+    filled = width * done // total if total else 0
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+def format_seconds(milliseconds: Any) -> str:
+    return f"{milliseconds / 1000:.1f} s" if isinstance(milliseconds, int) else ""
+
+
 class Demo:
     """The demo steps, each printing a titled section to ``out``."""
 
-    def __init__(self, url: str, owner_token: str, collaborator_token: str, out: TextIO) -> None:
+    def __init__(
+        self,
+        url: str,
+        owner_token: str,
+        collaborator_token: str,
+        out: TextIO,
+        workdir: Path | None = None,
+    ) -> None:
         import sevenbridges as sbg
 
         self.out = out
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="sbg-demo-work-"))
         self.owner_api = sbg.Api(url=url, token=owner_token)
         self.collaborator_api = sbg.Api(url=url, token=collaborator_token)
 
@@ -82,6 +130,10 @@ class Demo:
         self.show_projects()
         self.show_members(project)
         self.show_invoices()
+        app = self.install_app(project)
+        reads = self.upload_reads(project)
+        task = self.run_batch_task(project, app, reads)
+        self.show_results(task)
 
     def show_endpoints(self) -> None:
         endpoints = self.owner_api.endpoints.get()
@@ -192,6 +244,151 @@ class Demo:
         )
 
 
+    # ----------------------------------------------------------------- apps and tasks
+
+    def install_app(self, project: Any) -> Any:
+        public = list(self.owner_api.apps.query(visibility="public", limit=100).all())
+        rows = [(app.id, app.revision, app.name) for app in public]
+        self.section("Public apps", format_table(("id", "revision", "name"), rows))
+        source = next((app for app in public if app.id == PUBLIC_APP_ID), None)
+        if source is None:
+            raise RuntimeError(f"the platform has no public app {PUBLIC_APP_ID}")
+        # Install the public app's CWL as an app of the demo project.
+        app = self.owner_api.apps.install_app(
+            id=f"{project.id}/{DEMO_APP_SLUG}", raw=source.raw
+        )
+        inputs = ", ".join(sorted(_port_ids(app.raw.get("inputs"))))
+        outputs = ", ".join(sorted(_port_ids(app.raw.get("outputs"))))
+        rows = [
+            ("id", app.id),
+            ("revision", app.revision),
+            ("name", app.name),
+            ("inputs", inputs),
+            ("outputs", outputs),
+        ]
+        self.section(f"Installed app {app.id}", format_table(("field", "value"), rows))
+        return app
+
+    def upload_reads(self, project: Any) -> list[Any]:
+        reads_dir = self.workdir / "reads"
+        reads_dir.mkdir(parents=True, exist_ok=True)
+        uploaded = []
+        for sample_id, read_count in SAMPLE_READS:
+            path = write_sample_reads(reads_dir, sample_id, read_count)
+            upload = self.owner_api.files.upload(str(path), project=project, wait=True)
+            file_ = upload.result()
+            if file_ is None:
+                raise RuntimeError(f"upload of {path.name} ended {upload.status}")
+            file_.metadata["sample_id"] = sample_id
+            file_.save()
+            uploaded.append(file_)
+        rows = [(f.name, f.size, f.metadata["sample_id"]) for f in uploaded]
+        self.section("Uploaded reads", format_table(("file", "bytes", "sample_id"), rows))
+        return uploaded
+
+    def run_batch_task(self, project: Any, app: Any, reads: list[Any]) -> Any:
+        task = self.owner_api.tasks.create(
+            name="FASTQ statistics per sample",
+            project=project,
+            app=app,
+            inputs={BATCH_INPUT: reads},
+            batch_input=BATCH_INPUT,
+            batch_by={"type": "criteria", "criteria": BATCH_CRITERIA},
+            run=True,
+        )
+        self.section(
+            f"Batch task {task.id}",
+            f"app {task.app}, batch by {', '.join(BATCH_CRITERIA)}, {len(reads)} files",
+        )
+        self.follow(task)
+        if task.status != "COMPLETED":
+            raise RuntimeError(f"the batch task ended {task.status}")
+        return task
+
+    def follow(self, task: Any) -> None:
+        """One line per change of the task's status or counters, until the task ends."""
+        from sevenbridges.models.enums import TaskStatus
+
+        started = time.monotonic()
+        last_line = None
+        while True:
+            task.reload()
+            status = task.execution_status
+            counters = {
+                name: (getattr(status, name, None) or 0) if status is not None else 0
+                for name in ("queued", "running", "completed", "failed", "aborted")
+            }
+            total = sum(counters.values())
+            finished = counters["completed"] + counters["failed"] + counters["aborted"]
+            line = (
+                f"{task.status:<10} {progress_bar(finished, total)} {finished}/{total} done"
+                f" (queued {counters['queued']}, running {counters['running']},"
+                f" failed {counters['failed']})"
+            )
+            if line != last_line:
+                print(f"{time.monotonic() - started:6.1f}s  {line}", file=self.out, flush=True)
+                last_line = line
+            if task.status in TaskStatus.terminal_states:
+                return
+            if time.monotonic() - started > TASK_TIMEOUT_SECONDS:
+                raise RuntimeError(f"task {task.id} did not finish in {TASK_TIMEOUT_SECONDS} s")
+            time.sleep(PROGRESS_POLL_SECONDS)
+
+    def show_results(self, task: Any) -> None:
+        children = list(task.get_batch_children().all())
+        rows = [
+            (
+                child.batch_group.value if child.batch_group else "",
+                child.status,
+                format_seconds(child.execution_status.duration if child.execution_status
+                               else None),
+                child.name,
+            )
+            for child in children
+        ]
+        self.section(
+            f"Children of {task.id}",
+            format_table(("group", "status", "duration", "name"), rows),
+        )
+        results_dir = self.workdir / "results"
+        results_dir.mkdir(parents=True, exist_ok=True)
+        results = []
+        for child in children:
+            stats_file = child.outputs["stats"]
+            target = results_dir / stats_file.name
+            stats_file.download(str(target), overwrite=True)
+            stats = json.loads(target.read_text(encoding="utf-8"))
+            reads_file = child.inputs[BATCH_INPUT]
+            if isinstance(reads_file, list):  # a criteria group may arrive as a list of one
+                reads_file = reads_file[0]
+            results.append(
+                (
+                    reads_file.metadata["sample_id"],
+                    stats["read_count"],
+                    stats["base_count"],
+                    stats["mean_length"],
+                    stats["gc_percent"],
+                    target.name,
+                )
+            )
+        results.sort()
+        self.section(
+            f"Results (downloaded to {results_dir})",
+            format_table(
+                ("sample_id", "reads", "bases", "mean_length", "gc_percent", "file"), results
+            ),
+        )
+
+
+def _port_ids(ports: Any) -> list[str]:
+    """Ids of CWL inputs or outputs, given as a map or as a list of ports."""
+    if isinstance(ports, dict):
+        return [str(key) for key in ports]
+    if isinstance(ports, list):
+        return [str(port.get("id", "")).lstrip("#") for port in ports if isinstance(port, dict)]
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="sbg demo",
@@ -223,11 +420,14 @@ def main(argv: list[str] | None = None) -> int:
             server = EmbeddedServer(data_dir)
             server.start()
             print(f"Platform ready at {server.url}", flush=True)
+            workdir = Path(scratch) / "work"
+            workdir.mkdir(parents=True, exist_ok=True)
             Demo(
                 server.url,
                 owner_token=server.token(OWNER),
                 collaborator_token=server.token(COLLABORATOR),
                 out=sys.stdout,
+                workdir=workdir,
             ).run()
         except Exception as exc:  # any failure ends the demo with a readable message
             print(f"\nsbg demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -207,6 +207,12 @@ class Project(Resource):
                 item = File(id=Transform.to_file(item), api=self._api)
             item.copy(project=self.id)
 
+    def get_apps(self, offset: int | None = None, limit: int | None = None) -> Collection:
+        """One page of the apps installed in this project."""
+        from sevenbridges.models.app import App
+
+        return App.query(project=self.id, offset=offset, limit=limit, api=self._api)
+
     def get_tasks(
         self, status: str | None = None, offset: int | None = None, limit: int | None = None
     ) -> Collection:

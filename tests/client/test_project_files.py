@@ -1,4 +1,4 @@
-"""Project helpers that reach into the files API: ``get_files`` and ``add_files``."""
+"""Project helpers that reach into other resources: ``get_files``, ``add_files``, ``get_apps``."""
 
 from __future__ import annotations
 
@@ -45,3 +45,20 @@ def test_add_files_copies_objects_and_ids_into_the_project(owner, project):
     assert copies["by-id.txt"].size == len(b"identifier\n")
     # The sources stay where they were.
     assert sorted(names_of(project.get_files().all())) == ["by-id.txt", "by-object.txt"]
+
+
+def test_get_apps_lists_the_apps_installed_in_the_project(owner, project):
+    tool = {
+        "cwlVersion": "v1.2",
+        "class": "CommandLineTool",
+        "label": "Echo",
+        "baseCommand": ["echo"],
+        "inputs": [],
+        "outputs": [],
+    }
+    installed = owner.apps.install_app(id=f"{project.id}/echo", raw=tool)
+
+    apps = project.get_apps()
+    assert [app.id for app in apps] == [installed.id]
+    assert apps.total == 1
+    assert project.get_apps(limit=1)[0].name == "Echo"

@@ -13,6 +13,7 @@ from datetime import datetime
 import pytest
 
 from sevenbridges.errors import ReadOnlyPropertyError, SbgError, ValidationError
+from sevenbridges.meta.transformer import Transform
 from sevenbridges.models.bulk import TaskBulkRecord
 from sevenbridges.models.compound.jobs.job import Job
 from sevenbridges.models.compound.tasks import map_input_output
@@ -325,3 +326,12 @@ def test_bulk_get_needs_tasks_and_create_needs_a_project_and_app():
         Task.create(name="t", project=None, app="a/b/c", api=object())
     with pytest.raises(SbgError, match="App is required"):
         Task.create(name="t", project="a/b", app=None, api=object())
+
+
+def test_transform_to_task_takes_tasks_and_ids_only():
+    assert Transform.to_task(draft()) == TASK_ID
+    assert Transform.to_task(TASK_ID) == TASK_ID
+    with pytest.raises(SbgError):
+        Transform.to_task(File(id=FILE_ID))
+    with pytest.raises(SbgError):
+        Transform.to_task(None)

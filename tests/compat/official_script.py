@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -388,6 +389,161 @@ def check_files(checks: Checks, api: sbg.Api, project: Any, group: Any) -> None:
     checks.equal("download of the multipart copy matches", _sha256_of(big_out), big_sum)
 
 
+# A line counter whose int output is computed by a JavaScript expression (cwltool runs Node.js).
+COUNT_LINES_APP: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "label": "Count lines",
+    "requirements": {"InlineJavascriptRequirement": {}},
+    "baseCommand": ["wc", "-l"],
+    "stdin": "$(inputs.input_file.path)",
+    "stdout": "$(inputs.input_file.nameroot).lines.txt",
+    "inputs": {"input_file": {"type": "File"}},
+    "outputs": {
+        "line_count": {"type": "stdout"},
+        "lines": {
+            "type": "int",
+            "outputBinding": {
+                "glob": "*.lines.txt",
+                "loadContents": True,
+                "outputEval": "$(parseInt(self[0].contents.trim()))",
+            },
+        },
+    },
+}
+SLEEP_APP: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "label": "Sleep",
+    "baseCommand": ["sleep"],
+    "inputs": {"seconds": {"type": "int", "inputBinding": {"position": 1}}},
+    "outputs": {},
+}
+PUBLIC_LINE_COUNT = "admin/public-apps/line-count"
+TASK_POLL_SECONDS = 0.5
+TASK_TIMEOUT_SECONDS = 150
+# name -> number of lines; the batch runs one child per file.
+BATCH_FILES = {"batch a.txt": 1, "batch b.txt": 2, "batch c.txt": 4}
+
+
+def _write_lines(path: str, count: int) -> None:
+    with open(path, "w") as handle:
+        handle.write("".join(f"line {number}\n" for number in range(count)))
+
+
+def _await_status(task: Any, wanted: str) -> str:
+    """Reload until the task reaches ``wanted`` or a final state; returns the status seen."""
+    deadline = time.monotonic() + TASK_TIMEOUT_SECONDS
+    while True:
+        task.reload()
+        if task.status == wanted or task.status in ("COMPLETED", "FAILED", "ABORTED"):
+            return task.status
+        if time.monotonic() > deadline:
+            return task.status
+        time.sleep(TASK_POLL_SECONDS)
+
+
+def check_apps_and_tasks(checks: Checks, api: sbg.Api, project: Any) -> None:
+    app = api.apps.install_app(id=f"{project.id}/count-lines", raw=COUNT_LINES_APP)
+    checks.equal("install_app() returns the app", app.id, f"{project.id}/count-lines")
+    checks.equal("a new app is at revision 0", app.revision, 0)
+    public_ids = [a.id for a in api.apps.query(visibility="public").all()]
+    checks.that("the public apps are listed", PUBLIC_LINE_COUNT in public_ids, public_ids)
+
+    path = os.path.abspath("five lines.txt")
+    _write_lines(path, 5)
+    text = _upload(api, path, project, "five lines.txt").result()
+
+    task = api.tasks.create(
+        name="compat count", project=project.id, app=app.id, inputs={"input_file": text},
+        run=True,
+    )
+    checks.that(
+        "tasks.create(run=True) starts the task",
+        task.status in ("CREATING", "QUEUED", "RUNNING", "COMPLETED"),
+        task.status,
+    )
+    task.wait(period=TASK_POLL_SECONDS)
+    checks.equal("task.wait() returns once the task completed", task.status, "COMPLETED")
+    checks.equal("an int output computed with JavaScript", task.outputs["lines"], 5)
+    counted = task.outputs["line_count"]
+    checks.that("file outputs are File objects", isinstance(counted, sbg.File), counted)
+    output_path = os.path.abspath("counted.txt")
+    counted.download(path=output_path)
+    with open(output_path) as handle:
+        checks.equal("the output file holds the count", handle.read().strip(), "5")
+    checks.equal("the output's origin is the task", api.files.get(counted.id).origin.task, task.id)
+    checks.equal("inputs read back as File objects", task.inputs["input_file"].id, text.id)
+
+    details = task.get_execution_details()
+    statuses = [job.status for job in details.jobs]
+    checks.that("execution details list a completed job", "COMPLETED" in statuses, statuses)
+    logs = [log for job in details.jobs for _, log in job.logs.items() if log is not None]
+    checks.that("job logs are File objects", logs and isinstance(logs[0], sbg.File), logs)
+
+    fetched = api.tasks.get(task.id)
+    checks.equal("tasks.get(id) returns the task", (fetched.id, fetched.name), (task.id, task.name))
+    listed = [t.id for t in api.tasks.query(project=project.id, status="COMPLETED").all()]
+    checks.equal("tasks.query(status=...) finds it", listed, [task.id])
+
+    failure = checks.raises(
+        "run=True with a missing input raises TaskValidationError",
+        sbg.TaskValidationError,
+        lambda: api.tasks.create(name="compat invalid", project=project.id, app=app.id, run=True),
+    )
+    invalid = failure.task
+    checks.equal("the invalid task stays a draft", invalid.status, "DRAFT")
+    invalid.name = "compat invalid, renamed"
+    invalid.save()
+    checks.equal("a draft can be renamed", api.tasks.get(invalid.id).name, invalid.name)
+    invalid.delete()
+    checks.raises(
+        "a deleted draft is gone (NotFound)", NotFound, lambda: api.tasks.get(invalid.id),
+        status=404,
+    )
+
+    sleeper = api.apps.install_app(id=f"{project.id}/sleep", raw=SLEEP_APP)
+    napping = api.tasks.create(
+        name="compat nap", project=project.id, app=sleeper.id, inputs={"seconds": 600}, run=True
+    )
+    checks.equal("a long task reaches RUNNING", _await_status(napping, "RUNNING"), "RUNNING")
+    napping.abort()
+    napping.wait(period=TASK_POLL_SECONDS)
+    checks.equal("abort() stops a running task", napping.status, "ABORTED")
+
+    batch_files = []
+    for name, count in BATCH_FILES.items():
+        batch_path = os.path.abspath(name)
+        _write_lines(batch_path, count)
+        batch_files.append(_upload(api, batch_path, project, name).result())
+    batch = api.tasks.create(
+        name="compat batch",
+        project=project.id,
+        app=app.id,
+        inputs={"input_file": batch_files},
+        batch_input="input_file",
+        batch_by={"type": "item"},
+        run=True,
+    )
+    batch.wait(period=TASK_POLL_SECONDS)
+    checks.equal("the batch task completes", batch.status, "COMPLETED")
+    children = list(batch.get_batch_children().all())
+    counts = sorted(child.outputs["lines"] for child in children)
+    checks.equal("one child per file, each counting its file", counts, sorted(BATCH_FILES.values()))
+    checks.equal(
+        "the parent counts its completed children",
+        batch.execution_status.completed,
+        len(BATCH_FILES),
+    )
+
+    records = api.tasks.bulk_get([task.id, batch.id])
+    checks.equal(
+        "tasks.bulk_get() returns each task",
+        [record.resource.id for record in records if record.valid],
+        [task.id, batch.id],
+    )
+
+
 def check_errors(checks: Checks, api: sbg.Api, url: str, owner: str) -> None:
     missing = checks.raises(
         "an unknown project is NotFound",
@@ -429,6 +585,7 @@ def run(checks: Checks) -> None:
     check_paging(checks, api, group, project)
     check_members(checks, api, member_api, project, member, outsider)
     check_files(checks, api, project, group)
+    check_apps_and_tasks(checks, api, project)
     check_errors(checks, api, url, owner)
 
 

@@ -7,7 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sevenbridges.cli.demo import COLLABORATOR, OWNER, format_table, main
+from sevenbridges.cli.demo import (
+    COLLABORATOR,
+    OWNER,
+    PUBLIC_APP_ID,
+    READ_LENGTH,
+    SAMPLE_READS,
+    format_table,
+    main,
+    progress_bar,
+)
 
 RUN_SBG = "import sys; from sevenbridges.cli import main; sys.exit(main())"
 
@@ -49,6 +58,34 @@ def test_demo_creates_a_project_and_shares_it(capsys, tmp_path: Path) -> None:
         assert [COLLABORATOR, "USER", "read,copy,write"] in members
 
     assert "Invoices" in output
+
+    # Apps and tasks: a public app installed into the project, reads uploaded, a batch task.
+    public_apps = [row[0] for row in table_rows(section(output, "Public apps"))]
+    assert PUBLIC_APP_ID in public_apps
+    installed = re.search(rf"^== Installed app ({re.escape(project_id)}/\S+)$", output, re.M)
+    assert installed, output
+    uploaded = table_rows(section(output, "Uploaded reads"))
+    assert sorted(row[2] for row in uploaded) == sorted(sample for sample, _ in SAMPLE_READS)
+
+    progress = [line for line in section(output, "Batch task").splitlines() if line.strip()]
+    assert progress[0].startswith(f"app {installed.group(1)}/"), progress
+    statuses = [line.split()[1] for line in progress[1:]]
+    assert statuses[-1] == "COMPLETED", progress
+    states = [line.split(None, 1)[1] for line in progress[1:]]  # without the elapsed time
+    assert all(states[i] != states[i + 1] for i in range(len(states) - 1)), progress
+    assert f"{len(SAMPLE_READS)}/{len(SAMPLE_READS)} done" in progress[-1]
+
+    children = table_rows(section(output, "Children of"))
+    assert sorted(row[0] for row in children) == sorted(sample for sample, _ in SAMPLE_READS)
+    assert {row[1] for row in children} == {"COMPLETED"}
+
+    results = table_rows(section(output, "Results").split("\n\n")[0])  # the table only
+    expected = sorted(
+        [sample, str(reads), str(reads * READ_LENGTH), f"{float(READ_LENGTH)}"]
+        for sample, reads in SAMPLE_READS
+    )
+    assert sorted(row[:4] for row in results) == expected
+    assert all(0 < float(row[4]) < 100 for row in results)  # GC content, percent
     assert output.rstrip().endswith("Demo finished successfully.")
     # The platform was stopped: its data directory holds the database it wrote.
     assert any((tmp_path / "data").iterdir())
@@ -67,6 +104,13 @@ def test_demo_reports_failure_with_a_message(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "sbg demo failed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_progress_bar() -> None:
+    assert progress_bar(0, 4, width=8) == "[--------]"
+    assert progress_bar(2, 4, width=8) == "[####----]"
+    assert progress_bar(4, 4, width=8) == "[########]"
+    assert progress_bar(0, 0, width=4) == "[----]"
 
 
 def test_format_table_aligns_columns() -> None:
