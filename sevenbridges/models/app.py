@@ -71,7 +71,7 @@ class App(Resource):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self is other or self.id == other.id
+        return other is self or other.id == self.id
 
     def __str__(self) -> str:
         revision = self.field("revision")

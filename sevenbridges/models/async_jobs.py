@@ -86,7 +86,7 @@ class AsyncJob(Resource):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self is other or self.id == other.id
+        return other is self or other.id == self.id
 
     def __str__(self) -> str:
         return f"<AsyncJob: type={self.type} id={self.id}>"

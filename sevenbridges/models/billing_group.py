@@ -48,7 +48,7 @@ class BillingGroup(Resource):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self is other or self.id == other.id
+        return other is self or other.id == self.id
 
     def __str__(self) -> str:
         return f"<BillingGroup: id={self.id}>"

@@ -131,7 +131,7 @@ class Task(Resource):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self is other or self.id == other.id
+        return other is self or other.id == self.id
 
     def __str__(self) -> str:
         return f"<Task: id={self.field('id')}>"
@@ -367,7 +367,7 @@ class Task(Resource):
     ) -> Collection:
         """The child tasks of this batch task (SbgError when it is not a batch task)."""
         if not self.batch:
-            raise SbgError("This task is not a batch task.")
+            raise SbgError(f"Task {self.id} has no batch children: it is not a batch task.")
         return self.query(
             parent=self.id,
             status=status,
