@@ -17,6 +17,8 @@ from sevenbridges_local.api import include_api
 from sevenbridges_local.bootstrap import prepare
 from sevenbridges_local.dataplane import PORT_FILE_NAME, DataPlane
 from sevenbridges_local.db import Database
+from sevenbridges_local.execution.cwltool_executor import CwltoolExecutor
+from sevenbridges_local.execution.pool import TaskPool
 from sevenbridges_local.faults import FaultSwitches
 from sevenbridges_local.middleware import (
     ErrorMiddleware,
@@ -120,6 +122,24 @@ def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
     return TransferServices(dataplane, janitor)
 
 
+def start_task_pool(app: FastAPI) -> TaskPool:
+    """The executor and the worker threads that run queued tasks."""
+    settings: Settings = app.state.settings
+    executor = CwltoolExecutor(app.state.blob_store, container_engine=settings.container_engine)
+    pool = TaskPool(
+        app.state.database,
+        app.state.blob_store,
+        executor,
+        settings.data_dir,
+        workers=settings.task_workers,
+        container_engine=settings.container_engine,
+        keep_work_dirs=settings.keep_task_dirs,
+    )
+    pool.start()
+    app.state.task_pool = pool
+    return pool
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; the database is migrated and seeded when it starts serving."""
     settings = settings or Settings()
@@ -140,9 +160,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.workers = worker_pool
         # The data plane (part PUTs, downloads) runs in this process on its own port.
         transfers = await anyio.to_thread.run_sync(start_transfers, app, prepared.secret_key)
+        # Task workers: queued tasks (also those a restart interrupted) start running now.
+        task_pool = await anyio.to_thread.run_sync(start_task_pool, app)
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(task_pool.stop)
             await anyio.to_thread.run_sync(transfers.stop)
             await anyio.to_thread.run_sync(worker_pool.stop)
             database.dispose()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 8765
@@ -32,6 +34,21 @@ class Settings(BaseSettings):
     data_port: int = Field(default=0, ge=0, le=65535)
     # Seconds a signed upload or download URL stays valid (S3's maximum is 7 days).
     signed_url_ttl: int = Field(default=3600, ge=0, le=7 * 24 * 3600)
+    # Tasks: how many run at once, with which executor, and whether tools run in containers
+    # (None: no containers; "docker", "podman" or "singularity" for apps that ask for one).
+    task_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+    executor: Literal["cwltool"] = "cwltool"
+    container_engine: Literal["docker", "podman", "singularity"] | None = None
+    # Keep each task's work directory (DATA_DIR/tasks/<id>) after it ends, for debugging.
+    keep_task_dirs: bool = False
+
+    @field_validator("container_engine", mode="before")
+    @classmethod
+    def _no_engine(cls, value: object) -> object:
+        # An empty SBG_LOCAL_CONTAINER_ENGINE (or "none") means no containers.
+        if isinstance(value, str) and value.strip().lower() in ("", "none"):
+            return None
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _fill_database_url(self) -> Settings:

@@ -17,6 +17,7 @@ from sevenbridges_local.api import (
     projects,
     rate_limit,
     root,
+    tasks,
     uploads,
     users,
 )
@@ -29,6 +30,8 @@ ROUTERS += (files, bulk_files, async_jobs)
 ROUTERS += (uploads, downloads)
 # Apps: raw CWL, revisions, copies (issue 4).
 ROUTERS += (apps,)
+# Tasks: drafts, runs, aborts, clones, execution details (issue 4).
+ROUTERS += (tasks,)
 
 
 def include_api(app: FastAPI) -> None:

@@ -256,3 +256,51 @@ def record_egress(session: Session, *, project: Project, username: str, size_byt
             amount=0.0,
         )
     )
+
+
+# Analysis (task) charges. The local platform bills run time at one flat, documented rate: the
+# price of a task is its running time (cwltool process start to end) times this hourly rate;
+# storage and data transfer cost nothing locally. Batch parents are not charged themselves:
+# each child is, and a parent's price is the sum of its children's.
+COMPUTE_USD_PER_HOUR = 0.10
+
+
+def computation_price(running_seconds: float) -> float:
+    """The computation cost of ``running_seconds`` of task run time, in USD."""
+    return max(running_seconds, 0.0) / 3600.0 * COMPUTE_USD_PER_HOUR
+
+
+def record_analysis(
+    session: Session,
+    *,
+    project: Project,
+    task_id: str,
+    task_name: str,
+    app_name: str,
+    ran_by: str,
+    status: str,
+    computation_cost: float,
+    time_started: datetime,
+    time_finished: datetime | None,
+) -> None:
+    """Add a finished task to the analysis ledger of its project's billing group."""
+    group = session.get(BillingGroup, project.billing_group_id)
+    session.add(
+        AnalysisCharge(
+            billing_group_id=project.billing_group_id,
+            project_id=project.id,
+            project_name=project.name,
+            analysis_type="TASK",
+            analysis_id=task_id,
+            analysis_name=task_name,
+            analysis_app_name=app_name,
+            ran_by=ran_by,
+            analysis_status=status,
+            currency=group.currency if group is not None else "USD",
+            storage_cost=0.0,
+            computation_cost=computation_cost,
+            data_transfer_in_cost=0.0,
+            time_started=time_started,
+            time_finished=time_finished,
+        )
+    )

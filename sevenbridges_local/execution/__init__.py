@@ -1,0 +1,2 @@
+"""Task execution: the executor interface (``base``), cwltool (``cwltool_executor``), the task
+worker pool (``pool``)."""

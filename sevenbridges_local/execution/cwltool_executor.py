@@ -1,0 +1,585 @@
+"""Runs tasks with cwltool, the CWL reference runner, on this machine.
+
+Each task gets a work directory (under the platform's data directory)::
+
+    <task work dir>/
+      <app>.cwl            the app's document (JSON)
+      job.json             the job order, with staged paths
+      request.json         what the runner needs: cwltool's arguments and the log paths
+      inputs/<file id>/    each input file as a symlink to its blob, under its original name
+      tmp/                 cwltool's temporary and intermediate directories
+      out/                 final outputs (cwltool moves them here)
+      cwltool.log, job.err.log, job.out.log, outputs.json
+
+and its own process in its own session, so one signal to the process group reaches cwltool and
+every tool it started. Processes come from a warm fork server when the OS allows (see
+``forkserver.py``; a few milliseconds per task instead of a second or more to start cwltool),
+otherwise from a fresh interpreter (``python -m sevenbridges_local.execution.runner``).
+
+No containers by default (``--no-container``): tools run directly on this machine. With
+``container_engine`` set to ``docker``, ``podman`` or ``singularity`` (setting
+``SBG_LOCAL_CONTAINER_ENGINE``), apps with a DockerRequirement run in containers of that engine.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sevenbridges_local.execution.base import (
+    JOB_ABORTED,
+    JOB_FAILED,
+    JOB_RUNNING,
+    ExecutionError,
+    Executor,
+    InputFile,
+    PreparedRun,
+    Progress,
+    RunningTask,
+    RunResult,
+    TaskSpec,
+)
+from sevenbridges_local.execution.cwl_log import CwlLogReader
+from sevenbridges_local.storage import BlobStore
+
+logger = logging.getLogger(__name__)
+
+CONTAINER_ENGINES = ("docker", "podman", "singularity")
+LOG_NAMES = ("cwltool.log", "job.err.log", "job.out.log")
+# Seconds between SIGTERM and SIGKILL when a task is aborted.
+ABORT_GRACE_SECONDS = 3.0
+FORK_SERVER_START_TIMEOUT = 120.0
+# How much of the tools' stderr explains a failure.
+MESSAGE_TAIL_LINES = 8
+MESSAGE_MAX_CHARS = 1500
+COPY_CHUNK = 1024 * 1024
+
+# Arguments for every run: our own paths, no network fetches of schemas, no jshint (a Node
+# start per expression), no SHA-1 of every output (we hash nothing we do not show).
+_BASE_ARGUMENTS = (
+    "--skip-schemas",
+    "--disable-js-validation",
+    "--no-compute-checksum",
+    "--relax-path-checks",
+    "--disable-color",
+)
+
+
+def container_arguments(engine: str | None) -> list[str]:
+    if engine is None or engine == "" or engine == "none":
+        return ["--no-container"]
+    if engine == "docker":
+        return []  # cwltool's default engine
+    if engine == "podman":
+        return ["--podman"]
+    if engine == "singularity":
+        return ["--singularity"]
+    raise ExecutionError(
+        f"Unknown container engine {engine!r}; use one of {', '.join(CONTAINER_ENGINES)}."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Staging inputs
+
+
+class _Stager:
+    """Makes input files reachable under their names, linking blobs rather than copying them."""
+
+    def __init__(self, store: BlobStore, inputs_dir: Path) -> None:
+        self.store = store
+        self.inputs_dir = inputs_dir
+        self.staged: dict[str, Path] = {}
+
+    def _place(self, item: InputFile, target: Path) -> None:
+        if item.is_folder:
+            target.mkdir(parents=True, exist_ok=True)
+            for child in item.children:
+                self._place(child, target / child.name)
+            return
+        if item.blob_key is None:
+            raise ExecutionError(f"File '{item.name}' ({item.file_id}) has no content.")
+        source = self.store.local_path(item.blob_key)
+        if source is not None and source.exists():
+            target.symlink_to(source)
+            return
+        if source is not None:
+            raise ExecutionError(f"The content of file '{item.name}' ({item.file_id}) is missing.")
+        # A store without local paths (S3): the content has to be fetched.
+        with self.store.open(item.blob_key) as data, open(target, "wb") as out:
+            shutil.copyfileobj(data, out, COPY_CHUNK)
+
+    def stage(self, item: InputFile) -> Path:
+        known = self.staged.get(item.file_id)
+        if known is not None:
+            return known
+        home = self.inputs_dir / item.file_id
+        home.mkdir(parents=True, exist_ok=True)
+        path = home / item.name
+        self._place(item, path)
+        # Secondary files sit next to their primary file, where tools look for them.
+        for extra in item.secondary:
+            extra_path = home / extra.name
+            if not extra_path.exists() and not extra_path.is_symlink():
+                self._place(extra, extra_path)
+            self.staged.setdefault(extra.file_id, extra_path)
+        self.staged[item.file_id] = path
+        return path
+
+
+def _is_file_object(value: Any) -> bool:
+    return isinstance(value, dict) and str(value.get("class", "")).lower() in ("file", "directory")
+
+
+def _staged_job_order(value: Any, files: dict[str, InputFile], stager: _Stager) -> Any:
+    if _is_file_object(value):
+        file_id = str(value.get("path"))
+        item = files.get(file_id)
+        if item is None:
+            raise ExecutionError(f"Input file {file_id} was not resolved.")
+        staged: dict[str, Any] = {
+            "class": "Directory" if item.is_folder else "File",
+            "path": str(stager.stage(item)),
+        }
+        if item.secondary:
+            staged["secondaryFiles"] = [
+                {
+                    "class": "Directory" if extra.is_folder else "File",
+                    "path": str(stager.staged[extra.file_id]),
+                }
+                for extra in item.secondary
+            ]
+        return staged
+    if isinstance(value, list):
+        return [_staged_job_order(item, files, stager) for item in value]
+    if isinstance(value, dict):
+        return {key: _staged_job_order(item, files, stager) for key, item in value.items()}
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Running handles
+
+
+class _ForkedTask(RunningTask):
+    """A task process forked by the fork server; its channel says when it ends."""
+
+    def __init__(self, pid: int, channel: socket.socket, buffered: bytes) -> None:
+        self.pid = pid
+        self._channel = channel
+        self._buffer = buffered
+        self._exit_code: int | None = None
+        self._ended = False
+        # A quick task may have reported its exit already, together with its pid.
+        self._consume()
+
+    @property
+    def process_group(self) -> int | None:
+        return self.pid
+
+    def _consume(self) -> None:
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            if line.startswith(b"exit "):
+                self._exit_code = int(line[5:])
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._ended:
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            readable, _, _ = select.select([self._channel], [], [], remaining)
+            if not readable:
+                return None
+            try:
+                chunk = self._channel.recv(4096)
+            except (ConnectionResetError, OSError):
+                chunk = b""
+            if chunk:
+                self._buffer += chunk
+                self._consume()
+            else:
+                self._ended = True
+        if self._exit_code is None:
+            return -signal.SIGKILL  # ended without reporting: killed
+        return self._exit_code
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+class _SubprocessTask(RunningTask):
+    """A task process started as a fresh interpreter (no fork server)."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = process
+
+    @property
+    def process_group(self) -> int | None:
+        return self._process.pid
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        try:
+            return self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+
+
+class _ForkServer:
+    """The warm fork server subprocess and its control socket (restarted if it dies)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self._ready = False
+
+    def ensure_started(self) -> None:
+        """Start the fork server (without waiting for it to be warm) unless it runs."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start_locked()
+
+    def _start_locked(self) -> None:
+        if self._control is not None:  # left over from a fork server that died
+            self._control.close()
+            self._control = None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "sevenbridges_local.execution.forkserver",
+                    str(theirs.fileno()),
+                ],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        finally:
+            theirs.close()
+        self._control = ours
+        self._ready = False
+
+    def _await_ready(self) -> socket.socket:
+        assert self._control is not None
+        if not self._ready:
+            self._control.settimeout(FORK_SERVER_START_TIMEOUT)
+            try:
+                greeting = self._control.recv(64)
+            finally:
+                self._control.settimeout(None)
+            if greeting != b"ready":
+                raise ExecutionError("The cwltool fork server did not start.")
+            self._ready = True
+            logger.info(
+                "cwltool fork server ready (pid %s)", self._process.pid if self._process else "?"
+            )
+        return self._control
+
+    def spawn(self, request_path: Path) -> _ForkedTask:
+        message = json.dumps({"request": str(request_path)}).encode()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            with self._lock:
+                for attempt in (1, 2):
+                    if self._process is None or self._process.poll() is not None:
+                        if self._process is not None:
+                            logger.warning("cwltool fork server exited; starting a new one")
+                        self._start_locked()
+                    try:
+                        control = self._await_ready()
+                        socket.send_fds(control, [message], [theirs.fileno()])
+                        break
+                    except (OSError, ExecutionError):
+                        if attempt == 2:
+                            raise
+                        self._stop_locked()
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        try:
+            pid, rest = self._introduction(ours)
+        except BaseException:
+            ours.close()
+            raise
+        return _ForkedTask(pid, ours, rest)
+
+    @staticmethod
+    def _introduction(channel: socket.socket) -> tuple[int, bytes]:
+        """The child's first line, ``pid N``; returns N and whatever followed it."""
+        buffered = b""
+        channel.settimeout(FORK_SERVER_START_TIMEOUT)
+        try:
+            while b"\n" not in buffered:
+                chunk = channel.recv(4096)
+                if not chunk:
+                    raise ExecutionError("The task process ended before it started.")
+                buffered += chunk
+        except TimeoutError:
+            raise ExecutionError("The task process did not start in time.")
+        finally:
+            channel.settimeout(None)
+        line, rest = buffered.split(b"\n", 1)
+        if not line.startswith(b"pid ") or not line[4:].isdigit():
+            raise ExecutionError("The task process did not start properly.")
+        return int(line[4:]), rest
+
+    def _stop_locked(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        process, self._process = self._process, None
+        if process is not None:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop_locked()
+
+
+# ---------------------------------------------------------------------------------------------
+# The executor
+
+
+def _signal_group(group: int, signum: int) -> bool:
+    """False when the group no longer exists."""
+    try:
+        os.killpg(group, signum)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        logger.warning("not allowed to signal process group %s", group)
+        return False
+
+
+def _tail(path: Path, lines: int, limit: int) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(size - 64 * 1024, 0))
+            text = handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    kept = [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+    joined = "\n".join(kept)
+    return joined[-limit:]
+
+
+class CwltoolExecutor(Executor):
+    """cwltool in one process group per task (see the module docstring)."""
+
+    name = "cwltool"
+
+    def __init__(
+        self,
+        store: BlobStore,
+        *,
+        container_engine: str | None = None,
+        use_fork_server: bool | None = None,
+    ) -> None:
+        self.store = store
+        self.container_engine = container_engine or None
+        container_arguments(self.container_engine)  # refuse an unknown engine early
+        if use_fork_server is None:
+            use_fork_server = os.name == "posix" and hasattr(socket, "SOCK_SEQPACKET")
+        self.use_fork_server = use_fork_server
+        self._fork_server = _ForkServer() if use_fork_server else None
+        self._readers: dict[str, CwlLogReader] = {}
+        self._readers_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        mode = "fork server" if self.use_fork_server else "subprocess"
+        return f"<CwltoolExecutor {mode}, containers: {self.container_engine or 'none'}>"
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    # The fork server starts with the first task rather than with the platform: a platform that
+    # never runs a task (most test platforms, quick CLI use) never pays for the warm-up.
+
+    def stop(self) -> None:
+        if self._fork_server is not None:
+            self._fork_server.stop()
+
+    # --- prepare -------------------------------------------------------------------------------
+    def prepare(self, spec: TaskSpec, work_dir: Path) -> PreparedRun:
+        if self._fork_server is not None:
+            self._fork_server.ensure_started()  # warms up while the inputs are staged
+        if work_dir.exists():
+            shutil.rmtree(work_dir)  # leftovers of an interrupted earlier attempt
+        (work_dir / "tmp").mkdir(parents=True)
+        output_dir = work_dir / "out"
+        stager = _Stager(self.store, work_dir / "inputs")
+        try:
+            job_order = _staged_job_order(spec.job_order, spec.files, stager)
+        except OSError as exc:
+            raise ExecutionError(f"Could not stage the input files: {exc.strerror or exc}.")
+        document_path = work_dir / f"{spec.document_name}.cwl"
+        document_path.write_text(json.dumps(spec.document), encoding="utf-8")
+        job_path = work_dir / "job.json"
+        job_path.write_text(json.dumps(job_order), encoding="utf-8")
+        log_paths = {name: work_dir / name for name in LOG_NAMES}
+        engine = (
+            spec.container_engine if spec.container_engine is not None else self.container_engine
+        )
+        tmp_prefix = str(work_dir / "tmp") + os.sep
+        argv = [
+            *_BASE_ARGUMENTS,
+            *container_arguments(engine),
+            "--outdir",
+            str(output_dir),
+            "--tmpdir-prefix",
+            tmp_prefix,
+            "--tmp-outdir-prefix",
+            tmp_prefix,
+            str(document_path),
+            str(job_path),
+        ]
+        request = {
+            "work_dir": str(work_dir),
+            "argv": argv,
+            "logs": {name: str(path) for name, path in log_paths.items()},
+            "outputs_path": str(work_dir / "outputs.json"),
+        }
+        (work_dir / "request.json").write_text(json.dumps(request), encoding="utf-8")
+        prepared = PreparedRun(
+            spec=spec,
+            work_dir=work_dir,
+            document_path=document_path,
+            job_path=job_path,
+            output_dir=output_dir,
+            log_paths=log_paths,
+        )
+        with self._readers_lock:
+            self._readers[spec.task_id] = CwlLogReader(log_paths["cwltool.log"], spec.step_names)
+        return prepared
+
+    # --- run / abort ---------------------------------------------------------------------------
+    def run(self, prepared: PreparedRun) -> RunningTask:
+        request_path = prepared.work_dir / "request.json"
+        if self._fork_server is not None:
+            return self._fork_server.spawn(request_path)
+        with open(prepared.log_paths["job.err.log"], "ab") as early_errors:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "sevenbridges_local.execution.runner", str(request_path)],
+                stdin=subprocess.PIPE,  # kept open while we want the task alive
+                stdout=subprocess.DEVNULL,
+                stderr=early_errors,  # until the runner points fd 2 there itself
+                start_new_session=True,
+                cwd=prepared.work_dir,
+            )
+        return _SubprocessTask(process)
+
+    def abort(self, running: RunningTask) -> None:
+        group = running.process_group
+        if group is None:
+            return
+        if not _signal_group(group, signal.SIGTERM):
+            return
+        if running.wait(ABORT_GRACE_SECONDS) is None:
+            _signal_group(group, signal.SIGKILL)
+
+    # --- progress / collect --------------------------------------------------------------------
+    def _reader(self, prepared: PreparedRun) -> CwlLogReader:
+        with self._readers_lock:
+            reader = self._readers.get(prepared.spec.task_id)
+            if reader is None:
+                reader = CwlLogReader(prepared.log_paths["cwltool.log"], prepared.spec.step_names)
+                self._readers[prepared.spec.task_id] = reader
+            return reader
+
+    def progress(self, prepared: PreparedRun) -> Progress:
+        reader = self._reader(prepared)
+        reader.poll()
+        return Progress(steps_completed=len(reader.completed_steps), jobs=reader.job_list())
+
+    def collect(self, prepared: PreparedRun, exit_code: int) -> RunResult:
+        reader = self._reader(prepared)
+        reader.poll(final=True)
+        with self._readers_lock:
+            self._readers.pop(prepared.spec.task_id, None)
+        outputs: dict[str, Any] = {}
+        succeeded = exit_code == 0
+        if succeeded:
+            try:
+                loaded = json.loads((prepared.work_dir / "outputs.json").read_text("utf-8"))
+                outputs = loaded if isinstance(loaded, dict) else {}
+            except (OSError, ValueError) as exc:
+                succeeded = False
+                reader.problems.append(f"cwltool's output object could not be read: {exc}")
+        jobs = reader.job_list()
+        for job in jobs:
+            if job.status == JOB_RUNNING:  # the run stopped while this job was going
+                job.status = JOB_ABORTED if exit_code < 0 else JOB_FAILED
+        steps = len(reader.completed_steps)
+        if succeeded and not prepared.spec.step_names:
+            steps = 1
+        logs = {
+            name: path
+            for name, path in prepared.log_paths.items()
+            if path.exists() and path.stat().st_size > 0
+        }
+        message = "" if succeeded else self._failure_message(prepared, reader, exit_code)
+        return RunResult(
+            succeeded=succeeded,
+            exit_code=exit_code,
+            outputs=outputs,
+            logs=logs,
+            jobs=jobs,
+            steps_completed=steps,
+            message=message,
+            output_dir=prepared.output_dir,
+        )
+
+    @staticmethod
+    def _failure_message(prepared: PreparedRun, reader: CwlLogReader, exit_code: int) -> str:
+        if exit_code < 0:
+            return f"The task process was killed (signal {-exit_code})."
+        stderr_tail = _tail(
+            prepared.log_paths["job.err.log"], MESSAGE_TAIL_LINES, MESSAGE_MAX_CHARS
+        )
+        # cwltool's own account: the last problems it logged, without the closing summary.
+        reasons = [
+            problem for problem in reader.problems if not problem.startswith("Final process status")
+        ]
+        parts = []
+        if reasons:
+            parts.append(reasons[-1][:MESSAGE_MAX_CHARS])
+        if stderr_tail:
+            parts.append(stderr_tail)
+        detail = "\n".join(parts) or f"cwltool exited with code {exit_code}."
+        return detail[-MESSAGE_MAX_CHARS * 2 :]
+
+
+def remove_work_dir(work_dir: Path) -> None:
+    """Delete a task's work directory; symlinked inputs are removed, never their targets."""
+    try:
+        shutil.rmtree(work_dir)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            logger.warning("could not remove task work dir %s: %s", work_dir, exc)

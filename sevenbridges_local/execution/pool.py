@@ -1,0 +1,220 @@
+"""The task workers: threads that take QUEUED tasks from the database and run them.
+
+The queue is the ``tasks`` table itself (status QUEUED, oldest first), so it survives restarts.
+Each worker thread claims one task at a time (a write transaction, so two workers never take the
+same task), has the executor prepare and start it, watches it (progress, abort requests) and
+records the result. Requests that queue work call :meth:`TaskPool.notify`, which wakes an idle
+worker at once; the periodic poll only backs that up.
+
+Stopping the platform stops the running tasks' processes but leaves their rows as they are: at
+the next start :func:`services.tasks.recover_interrupted` queues them again (or fails them).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sevenbridges_local.db import Database
+from sevenbridges_local.execution.base import (
+    ExecutionError,
+    Executor,
+    PreparedRun,
+    Progress,
+    RunningTask,
+)
+from sevenbridges_local.services import tasks
+from sevenbridges_local.storage import BlobStore
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_POLL_SECONDS = 2.0
+# How often a running task's log is read for progress, and its abort flag checked.
+PROGRESS_SECONDS = 0.5
+ABORT_CHECK_SECONDS = 2.0
+STOP_TIMEOUT_SECONDS = 10.0
+TASKS_DIR_NAME = "tasks"
+
+
+def _progress_key(progress: Progress) -> tuple[Any, ...]:
+    return (
+        progress.steps_completed,
+        tuple((job.name, job.status, job.end_time) for job in progress.jobs),
+    )
+
+
+class TaskPool:
+    """``workers`` threads running tasks with ``executor`` until :meth:`stop`."""
+
+    def __init__(
+        self,
+        database: Database,
+        store: BlobStore,
+        executor: Executor,
+        data_dir: Path,
+        *,
+        workers: int = 2,
+        container_engine: str | None = None,
+        keep_work_dirs: bool = False,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+    ) -> None:
+        self.database = database
+        self.store = store
+        self.executor = executor
+        self.work_root = Path(data_dir) / TASKS_DIR_NAME
+        self.worker_count = max(int(workers), 1)
+        self.container_engine = container_engine
+        self.keep_work_dirs = keep_work_dirs
+        self.poll_seconds = poll_seconds
+        self._identity = uuid.uuid4().hex[:16]
+        self._stopping = threading.Event()
+        self._wake = threading.Condition()
+        self._pending_wakeups = 0
+        self._threads: list[threading.Thread] = []
+        self._running: dict[str, RunningTask] = {}
+        # Tasks a worker of this pool holds (from claim to result), and those to stop.
+        self._claimed: set[str] = set()
+        self._abort_wanted: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<TaskPool {self.worker_count} workers, {self.executor!r}>"
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        requeued, failed = tasks.recover_interrupted(self.database)
+        if requeued or failed:
+            logger.info(
+                "after the restart: %d interrupted task(s) queued again, %d failed",
+                requeued,
+                failed,
+            )
+        if self.work_root.exists() and not self.keep_work_dirs:
+            shutil.rmtree(self.work_root, ignore_errors=True)  # nothing runs yet: all leftovers
+        self.work_root.mkdir(parents=True, exist_ok=True)
+        self.executor.start()
+        self._stopping.clear()
+        for number in range(self.worker_count):
+            thread = threading.Thread(target=self._loop, name=f"sbg-task-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        logger.info("task pool started: %r", self)
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Stop the running tasks' processes and the threads; the tasks resume at next start."""
+        self._stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+        self.executor.stop()
+
+    def notify(self, count: int = 1) -> None:
+        """Wake up to ``count`` idle workers: new tasks were queued."""
+        with self._wake:
+            self._pending_wakeups += max(count, 1)
+            self._wake.notify(max(count, 1))
+
+    def abort(self, task_ids: Iterable[str]) -> None:
+        """Stop these tasks' processes (their rows already say ABORTING)."""
+        with self._lock:
+            self._abort_wanted.update(task_id for task_id in task_ids if task_id in self._claimed)
+
+    # --- workers -------------------------------------------------------------------------------
+    def _idle(self) -> None:
+        with self._wake:
+            if self._pending_wakeups:
+                self._pending_wakeups -= 1
+                return
+            self._wake.wait(self.poll_seconds)
+            if self._pending_wakeups:
+                self._pending_wakeups -= 1
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                task_id = tasks.claim_next(self.database, self._identity)
+            except Exception:  # the database failed; keep the worker alive and retry
+                logger.exception("claiming a task failed")
+                task_id = None
+            if task_id is None:
+                self._idle()
+                continue
+            self._execute(task_id)
+
+    def _execute(self, task_id: str) -> None:
+        work_dir = self.work_root / task_id
+        running: RunningTask | None = None
+        interrupted = False
+        with self._lock:
+            self._claimed.add(task_id)
+        try:
+            spec = tasks.build_spec(self.database, task_id, self.container_engine)
+            prepared = self.executor.prepare(spec, work_dir)
+            if self._stopping.is_set():
+                interrupted = True  # resumed after the restart
+                return
+            running = self.executor.run(prepared)
+            with self._lock:
+                self._running[task_id] = running
+            if not tasks.mark_running(self.database, task_id):
+                # Aborted (or deleted) while its inputs were being staged.
+                self.executor.abort(running)
+                tasks.fail_task(self.database, task_id, "Aborted.")
+                return
+            exit_code = self._watch(task_id, prepared, running)
+            if self._stopping.is_set() and not self._abort_requested(task_id):
+                interrupted = True  # the platform is stopping: leave the task for recovery
+                return
+            result = self.executor.collect(prepared, exit_code)
+            tasks.finish_task(self.database, self.store, task_id, result)
+        except ExecutionError as exc:
+            tasks.fail_task(self.database, task_id, str(exc))
+        except Exception as exc:
+            logger.exception("task %s failed inside the platform", task_id)
+            tasks.fail_task(self.database, task_id, f"Internal error while running the task: {exc}")
+        finally:
+            with self._lock:
+                self._running.pop(task_id, None)
+                self._claimed.discard(task_id)
+                self._abort_wanted.discard(task_id)
+            if running is not None:
+                running.close()
+            if not self.keep_work_dirs or interrupted:
+                shutil.rmtree(work_dir, ignore_errors=True)
+
+    def _abort_requested(self, task_id: str) -> bool:
+        with self._lock:
+            if task_id in self._abort_wanted:
+                return True
+        return tasks.abort_requested(self.database, task_id)
+
+    def _watch(self, task_id: str, prepared: PreparedRun, running: RunningTask) -> int:
+        """Wait for the run to end, recording progress and honouring aborts and stops."""
+        last_seen: tuple[Any, ...] | None = None
+        since_abort_check = 0.0
+        while True:
+            exit_code = running.wait(PROGRESS_SECONDS)
+            if exit_code is not None:
+                return exit_code
+            since_abort_check += PROGRESS_SECONDS
+            with self._lock:
+                wanted = task_id in self._abort_wanted
+            if not wanted and since_abort_check >= ABORT_CHECK_SECONDS:
+                since_abort_check = 0.0
+                wanted = tasks.abort_requested(self.database, task_id)
+            if wanted or self._stopping.is_set():
+                self.executor.abort(running)
+                code = running.wait()
+                return -9 if code is None else code
+            progress = self.executor.progress(prepared)
+            key = _progress_key(progress)
+            if key != last_seen:
+                last_seen = key
+                tasks.record_progress(self.database, task_id, progress)
