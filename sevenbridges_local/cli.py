@@ -30,6 +30,9 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Alembic narrates every plugin and migration step at INFO; users only need to hear of problems.
+    if logging.getLogger().level <= logging.INFO:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _ignore_signal(_signum: int, _frame: object) -> None:
