@@ -367,6 +367,13 @@ class File(Resource):
     # ----------------------------------------------------------------- bulk calls
 
     @classmethod
+    def _bulk_call(cls, action: str, data: dict[str, Any], api: Api | None) -> list[FileBulkRecord]:
+        """POST one bulk request; the answer holds one record per file, in request order."""
+        api = cls._resolve_api(api)
+        response = api.post(url=cls._URL[action], data=data)
+        return FileBulkRecord.parse_records(response, api=api)
+
+    @classmethod
     def _bulk_ids(cls, files: Any) -> list[str]:
         if not files:
             raise SbgError("Files are required.")
@@ -375,18 +382,12 @@ class File(Resource):
     @classmethod
     def bulk_get(cls, files: Sequence[Any], api: Api | None = None) -> list[FileBulkRecord]:
         """Fetch up to 100 files (objects or ids) in one call; one record per file, in order."""
-        api = cls._resolve_api(api)
-        data = {"file_ids": cls._bulk_ids(files)}
-        response = api.post(url=cls._URL["bulk_get"], data=data)
-        return FileBulkRecord.parse_records(response=response, api=api)
+        return cls._bulk_call("bulk_get", {"file_ids": cls._bulk_ids(files)}, api)
 
     @classmethod
     def bulk_delete(cls, files: Sequence[Any], api: Api | None = None) -> list[FileBulkRecord]:
         """Delete up to 100 files (objects or ids) in one call; one record per file."""
-        api = cls._resolve_api(api)
-        data = {"file_ids": cls._bulk_ids(files)}
-        response = api.post(url=cls._URL["bulk_delete"], data=data)
-        return FileBulkRecord.parse_records(response=response, api=api)
+        return cls._bulk_call("bulk_delete", {"file_ids": cls._bulk_ids(files)}, api)
 
     @classmethod
     def _bulk_items(cls, files: Any) -> list[dict[str, Any]]:
@@ -411,16 +412,12 @@ class File(Resource):
     def bulk_update(cls, files: Sequence[File], api: Api | None = None) -> list[FileBulkRecord]:
         """Replace name, tags and metadata of up to 100 files with the objects' current values
         (metadata keys missing locally are erased on the platform)."""
-        api = cls._resolve_api(api)
-        response = api.post(url=cls._URL["bulk_update"], data={"items": cls._bulk_items(files)})
-        return FileBulkRecord.parse_records(response=response, api=api)
+        return cls._bulk_call("bulk_update", {"items": cls._bulk_items(files)}, api)
 
     @classmethod
     def bulk_edit(cls, files: Sequence[File], api: Api | None = None) -> list[FileBulkRecord]:
         """Modify name, tags and metadata of up to 100 files (keys not sent are kept)."""
-        api = cls._resolve_api(api)
-        response = api.post(url=cls._URL["bulk_edit"], data={"items": cls._bulk_items(files)})
-        return FileBulkRecord.parse_records(response=response, api=api)
+        return cls._bulk_call("bulk_edit", {"items": cls._bulk_items(files)}, api)
 
     # ----------------------------------------------------------------- transfers
 
