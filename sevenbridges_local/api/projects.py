@@ -17,6 +17,7 @@ from sevenbridges_local.api.deps import (
     WriteContext,
 )
 from sevenbridges_local.api.shapes import api_root, list_response, project_json, resource_response
+from sevenbridges_local.db.models import Project
 from sevenbridges_local.services import projects
 from sevenbridges_local.services.context import PageRequest, ServiceContext
 from sevenbridges_local.validation import expect_object, expect_str, expect_str_list
@@ -53,7 +54,15 @@ def _list(
         ctx, page, owner=owner, name=name, category=category, tags=tags or []
     )
     root = api_root(request)
-    return list_response(request, found, lambda project: project_json(root, project), fields)
+    roots = projects.root_folders(ctx, found.items)
+    return list_response(
+        request, found, lambda project: project_json(root, project, roots.get(project.id)), fields
+    )
+
+
+def _project_body(request: Request, ctx: ServiceContext, project: Project) -> dict[str, Any]:
+    root_folder = projects.root_folders(ctx, [project]).get(project.id)
+    return project_json(api_root(request), project, root_folder)
 
 
 # Repeated key: ?tags=a&tags=b (a project must carry all of them).
@@ -93,7 +102,7 @@ def create_project(request: Request, body: JsonBody, ctx: WriteContext) -> JSONR
     if values.get("name") is None:
         raise errors.bad_request("Project name must not be empty.", errors.PROJECT_NAME_EMPTY)
     project = projects.create_project(ctx, values)
-    return resource_response(project_json(api_root(request), project), status_code=201)
+    return resource_response(_project_body(request, ctx, project), status_code=201)
 
 
 @router.get("/projects/{owner}/{slug}", summary="One project")
@@ -101,7 +110,7 @@ def get_project(
     request: Request, owner: str, slug: str, ctx: ReadContext, fields: Fields
 ) -> JSONResponse:
     project = projects.get_project(ctx, owner, slug)
-    return resource_response(project_json(api_root(request), project), fields)
+    return resource_response(_project_body(request, ctx, project), fields)
 
 
 @router.patch("/projects/{owner}/{slug}", summary="Change the given project details")
@@ -109,7 +118,7 @@ def patch_project(
     request: Request, owner: str, slug: str, body: JsonBody, ctx: WriteContext
 ) -> JSONResponse:
     project = projects.update_project(ctx, owner, slug, project_values(body), replace=False)
-    return resource_response(project_json(api_root(request), project))
+    return resource_response(_project_body(request, ctx, project))
 
 
 @router.put("/projects/{owner}/{slug}", summary="Replace the project details")
@@ -117,7 +126,7 @@ def put_project(
     request: Request, owner: str, slug: str, body: JsonBody, ctx: WriteContext
 ) -> JSONResponse:
     project = projects.update_project(ctx, owner, slug, project_values(body), replace=True)
-    return resource_response(project_json(api_root(request), project))
+    return resource_response(_project_body(request, ctx, project))
 
 
 @router.delete("/projects/{owner}/{slug}", status_code=204, summary="Delete a project")

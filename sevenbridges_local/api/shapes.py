@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import object_session
 
 from sevenbridges_local.api.deps import FieldSelection
 from sevenbridges_local.clock import format_timestamp
@@ -21,7 +20,6 @@ from sevenbridges_local.db.models import (
 )
 from sevenbridges_local.services.billing import AnalysisRow, EgressRow, StorageUsage
 from sevenbridges_local.services.context import Page
-from sevenbridges_local.services.folders import root_folder_id
 
 T = TypeVar("T")
 
@@ -118,10 +116,8 @@ def project_id(project: Project) -> str:
     return f"{project.owner.username}/{project.slug}"
 
 
-def project_json(root: str, project: Project) -> dict[str, Any]:
+def project_json(root: str, project: Project, root_folder: str | None) -> dict[str, Any]:
     identifier = project_id(project)
-    session = object_session(project)
-    root_folder = root_folder_id(session, project.id) if session is not None else None
     body: dict[str, Any] = {
         "href": f"{root}/projects/{identifier}",
         "id": identifier,

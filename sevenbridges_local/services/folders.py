@@ -60,6 +60,19 @@ def root_folder_id(session: Session, project_id: int) -> str | None:
     )
 
 
+def root_folder_ids(session: Session, project_ids: Iterable[int]) -> dict[int, str]:
+    """Root folder of each project, in one query (for pages of projects)."""
+    wanted = list(project_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(File.project_id, File.id).where(
+            File.project_id.in_(wanted), File.parent_id.is_(None)
+        )
+    )
+    return {project_id: folder_id for project_id, folder_id in rows}
+
+
 def has_children(session: Session, folder_id: str) -> bool:
     return bool(session.scalar(select(exists().where(File.parent_id == folder_id))))
 

@@ -247,6 +247,11 @@ def list_projects(
     return paginate(ctx.session, statement, page)
 
 
+def root_folders(ctx: ServiceContext, found: Any) -> dict[int, str]:
+    """Root folder ids of the given projects, keyed by project row id."""
+    return folders.root_folder_ids(ctx.session, (project.id for project in found))
+
+
 def get_project(ctx: ServiceContext, owner: str, slug: str) -> Project:
     project, _ = project_membership(ctx, owner, slug)
     return project
