@@ -18,7 +18,6 @@ from sevenbridges_local.bootstrap import prepare
 from sevenbridges_local.dataplane import PORT_FILE_NAME, DataPlane
 from sevenbridges_local.db import Database
 from sevenbridges_local.execution.cwltool_executor import CwltoolExecutor
-from sevenbridges_local.execution.pool import TaskPool
 from sevenbridges_local.faults import FaultSwitches
 from sevenbridges_local.middleware import (
     ErrorMiddleware,
@@ -31,6 +30,7 @@ from sevenbridges_local.services.uploads import UploadJanitor
 from sevenbridges_local.settings import Settings
 from sevenbridges_local.signing import UrlSigner
 from sevenbridges_local.storage import open_blob_store
+from sevenbridges_local.task_pool import TaskPool
 from sevenbridges_local.workers import WorkerPool, WorkerResources
 
 logger = logging.getLogger(__name__)

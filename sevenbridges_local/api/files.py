@@ -24,7 +24,7 @@ from sevenbridges_local.api.deps import (
 )
 from sevenbridges_local.api.file_shapes import file_json, search_item_json
 from sevenbridges_local.api.shapes import TOTAL_HEADER, api_root, list_response, resource_response
-from sevenbridges_local.services import files
+from sevenbridges_local.services import file_search, files
 from sevenbridges_local.validation import expect_str
 
 router = APIRouter(tags=["files"])
@@ -156,7 +156,7 @@ def search_files(request: Request, ctx: ReadContext, body: JsonBody) -> JSONResp
             limit = int(raw_limit)
         except ValueError:
             raise errors.bad_request("Invalid value for query parameter 'limit'.")
-    found = files.search_files(
+    found = file_search.search_files(
         ctx, body.get("query"), cont_token=request.query_params.get("cont_token"), limit=limit
     )
     root = api_root(request)

@@ -33,7 +33,7 @@ from sevenbridges_local.api.deps import (
 from sevenbridges_local.api.shapes import api_root, list_response, resource_response
 from sevenbridges_local.clock import format_timestamp
 from sevenbridges_local.db.tasks import Task
-from sevenbridges_local.services import tasks
+from sevenbridges_local.services import task_state, tasks
 from sevenbridges_local.services.tasks import Outcome
 
 router = APIRouter(tags=["tasks"])
@@ -43,11 +43,11 @@ ACTION_EMPTY = 7014
 RUN_ACTION = "run"
 MILLISECONDS = 1000
 _BATCH_COUNTERS = (
-    ("queued", (tasks.QUEUED,)),
-    ("running", (tasks.CREATING, tasks.RUNNING, tasks.ABORTING)),
-    ("completed", (tasks.COMPLETED,)),
-    ("failed", (tasks.FAILED,)),
-    ("aborted", (tasks.ABORTED,)),
+    ("queued", (task_state.QUEUED,)),
+    ("running", (task_state.CREATING, task_state.RUNNING, task_state.ABORTING)),
+    ("completed", (task_state.COMPLETED,)),
+    ("failed", (task_state.FAILED,)),
+    ("aborted", (task_state.ABORTED,)),
 )
 
 
@@ -67,19 +67,19 @@ def _milliseconds(start: datetime | None, end: datetime | None, current: datetim
 
 def _default_message(task: Task) -> str:
     return {
-        tasks.DRAFT: "Draft: not started.",
-        tasks.QUEUED: "Queued.",
-        tasks.CREATING: "Preparing the inputs.",
-        tasks.RUNNING: "Running.",
-        tasks.COMPLETED: "Completed.",
-        tasks.ABORTING: "Aborting.",
-        tasks.ABORTED: "Aborted.",
-        tasks.FAILED: "The task failed.",
+        task_state.DRAFT: "Draft: not started.",
+        task_state.QUEUED: "Queued.",
+        task_state.CREATING: "Preparing the inputs.",
+        task_state.RUNNING: "Running.",
+        task_state.COMPLETED: "Completed.",
+        task_state.ABORTING: "Aborting.",
+        task_state.ABORTED: "Aborted.",
+        task_state.FAILED: "The task failed.",
     }[task.status]
 
 
 def execution_status_json(task: Task, counts: dict[str, int] | None) -> dict[str, Any]:
-    current = tasks.now()
+    current = task_state.now()
     end = task.ended_on
     status: dict[str, Any] = {
         "steps_completed": task.steps_completed,
@@ -124,7 +124,7 @@ class TaskRenderer:
             session,
             [task.created_by_id for task in items] + [task.executed_by_id for task in items],
         )
-        parents = [task.id for task in items if task.batch and task.status != tasks.DRAFT]
+        parents = [task.id for task in items if task.batch and task.status != task_state.DRAFT]
         self.counts = tasks.batch_counts(session, parents)
 
     def task_json(self, task: Task) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """SQLAlchemy model of tasks (schema: migration 0005_tasks).
 
 A task row is also its own queue entry: rows in status QUEUED, oldest ``queued_on`` first, are
-what the task workers claim (see ``execution/pool.py``). Every status change stamps the matching
+what the task workers claim (see ``task_pool.py``). Every status change stamps the matching
 time column and appends to ``transitions``, so the history survives restarts.
 
 Batch tasks: the parent holds the batch description (``batch_input`` + ``batch_by``); running it

@@ -14,21 +14,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, func, not_, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db.files import FILE_TYPE, FOLDER_TYPE, File, FileMetadata, FileTag
-from sevenbridges_local.db.models import Project, ProjectMember, User
+from sevenbridges_local.db.models import Project, ProjectMember
 from sevenbridges_local.services import folders
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.projects import project_membership
@@ -65,8 +63,6 @@ TAG_MAX_LENGTH = 255
 METADATA_KEY_MAX_LENGTH = 255
 BULK_MAX_ITEMS = 100
 SCROLL_INIT_TOKEN = "init"
-SEARCH_DEFAULT_LIMIT = 50
-SEARCH_MAX_LIMIT = 1000
 _SQL_CHUNK = 500  # ids per IN (...) list, below every database's bound-parameter limit
 
 
@@ -452,12 +448,12 @@ class ScrollPage:
     next_token: str | None
 
 
-def _encode_token(payload: dict[str, Any]) -> str:
+def encode_token(payload: dict[str, Any]) -> str:
     raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_token(token: str) -> dict[str, Any]:
+def decode_token(token: str) -> dict[str, Any]:
     try:
         padded = token + "=" * (-len(token) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -473,12 +469,12 @@ def _scroll(session: Session, statement: Select[Any], token: str | None, limit: 
     counted = statement.order_by(None).subquery()
     total = session.scalar(select(func.count()).select_from(counted)) or 0
     if token and token != SCROLL_INIT_TOKEN:
-        after = _decode_token(token).get("after")
+        after = decode_token(token).get("after")
         if not isinstance(after, str):
             raise errors.bad_request(f"Invalid continuation token '{token}'.", INVALID_REQUEST)
         statement = statement.where(File.name > after)
     rows = list(session.scalars(statement.limit(limit + 1)).unique())
-    next_token = _encode_token({"after": rows[limit - 1].name}) if len(rows) > limit else None
+    next_token = encode_token({"after": rows[limit - 1].name}) if len(rows) > limit else None
     return ScrollPage(items=rows[:limit], total=total, next_token=next_token)
 
 
@@ -895,325 +891,7 @@ def bulk_change(ctx: ServiceContext, items: Sequence[Any], *, replace: bool) -> 
     return _each(ctx, items, change_one)
 
 
-# ---------------------------------------------------------------------------------------------
-# Search: a small subset of the platform's query language
-
-
 def readable_project_ids(ctx: ServiceContext) -> Select[Any]:
     return select(ProjectMember.project_id).where(
         ProjectMember.user_id == ctx.actor.user_id, ProjectMember.read.is_(True)
     )
-
-
-@dataclass
-class SearchResult:
-    count: int
-    items: Sequence[File]
-    cont_token: str | None
-
-
-def search_files(
-    ctx: ServiceContext, query: Any, *, cont_token: str | None, limit: int | None
-) -> SearchResult:
-    if not isinstance(query, str) or not query.strip():
-        raise errors.bad_request("The search query must not be empty.", INVALID_REQUEST)
-    parsed = parse_query(query)
-    statement = select(File).where(File.parent_id.is_not(None))
-    statement = statement.where(File.project_id.in_(readable_project_ids(ctx)))
-    if parsed.scopes:
-        scope_conditions = []
-        for scope in parsed.scopes:
-            owner, slug = split_project_id(scope)
-            project, _ = project_membership(ctx, owner, slug)
-            scope_conditions.append(File.project_id == project.id)
-        statement = statement.where(or_(*scope_conditions))
-    if parsed.condition is not None:
-        statement = statement.where(parsed.condition)
-    token = cont_token or parsed.token
-    page_size = limit if limit is not None else parsed.limit or SEARCH_DEFAULT_LIMIT
-    if page_size <= 0:
-        raise errors.bad_request("'limit' must be positive.", INVALID_REQUEST)
-    page_size = min(page_size, SEARCH_MAX_LIMIT)
-    counted = statement.subquery()
-    total = ctx.session.scalar(select(func.count()).select_from(counted)) or 0
-    if token:
-        after = _decode_token(token).get("after_id")
-        if not isinstance(after, str):
-            raise errors.bad_request(f"Invalid continuation token '{token}'.", INVALID_REQUEST)
-        statement = statement.where(File.id > after)
-    rows = list(ctx.session.scalars(statement.order_by(File.id).limit(page_size + 1)).unique())
-    next_token = (
-        _encode_token({"after_id": rows[page_size - 1].id}) if len(rows) > page_size else None
-    )
-    return SearchResult(count=total, items=rows[:page_size], cont_token=next_token)
-
-
-# Helpers the search module builds conditions with (kept here, next to the schema they use).
-
-
-def metadata_condition(key: str, operator: str, value: Any) -> Any:
-    rows = select(FileMetadata.file_id).where(FileMetadata.key == key)
-    if isinstance(value, list):
-        matched = rows.where(FileMetadata.match_value.in_([match_text(item) for item in value]))
-        return File.id.in_(matched) if operator == "IN" else not_(File.id.in_(matched))
-    if operator in ("=", "!="):
-        matched = rows.where(FileMetadata.match_value == match_text(value))
-        return File.id.in_(matched) if operator == "=" else not_(File.id.in_(matched))
-    column: Any = FileMetadata.match_value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        column = func.cast(FileMetadata.match_value, Float())
-    return File.id.in_(rows.where(_compare(column, operator, value)))
-
-
-def tag_condition(operator: str, value: Any) -> Any:
-    values = value if isinstance(value, list) else [value]
-    tagged = File.id.in_(select(FileTag.file_id).where(FileTag.tag.in_(values)))
-    return not_(tagged) if operator in ("!=", "NOT IN") else tagged
-
-
-def column_condition(column: Any, operator: str, value: Any) -> Any:
-    return _compare(column, operator, value)
-
-
-def _compare(column: Any, operator: str, value: Any) -> Any:
-    if operator == "IN":
-        return column.in_(value)
-    if operator == "NOT IN":
-        return not_(column.in_(value))
-    comparisons = {
-        "=": column.__eq__,
-        "!=": column.__ne__,
-        "<": column.__lt__,
-        "<=": column.__le__,
-        ">": column.__gt__,
-        ">=": column.__ge__,
-    }
-    if operator == "LIKE":
-        return column.like(value)
-    return comparisons[operator](value)
-
-
-# The query language: [IN "owner/project"[, ...]] [WHERE condition] [LIMIT n] [TOKEN "t"].
-# A condition combines comparisons with AND, OR, NOT and parentheses; a comparison is
-# ``field op value`` with op one of = != <> < <= > >= LIKE, or ``field [NOT] IN (v1, v2)``.
-# Fields: id, name, type, size, parent, project, created_on, modified_on, origin.task, tag
-# (or tags), metadata.<key>. Values: "double quoted" strings, numbers, true, false.
-
-_TOKEN_PATTERN = re.compile(
-    r"""\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?)"""
-    r"""|(?P<op><=|>=|!=|<>|=|<|>)|(?P<punct>[(),\[\]])|(?P<word>[A-Za-z_][\w.]*))"""
-)
-_KEYWORDS = frozenset(
-    {"IN", "WHERE", "LIMIT", "TOKEN", "AND", "OR", "NOT", "LIKE", "TRUE", "FALSE"}
-)
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # string, number, op, punct, word, keyword
-    text: str
-    value: Any
-
-
-def _query_error(message: str) -> errors.ApiError:
-    return errors.bad_request(f"Invalid search query: {message}", INVALID_REQUEST)
-
-
-def _tokenize(query: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    position = 0
-    query = query.rstrip()
-    while position < len(query):
-        match = _TOKEN_PATTERN.match(query, position)
-        if match is None or match.end() == position:
-            raise _query_error(f"unexpected text at {query[position : position + 20]!r}.")
-        position = match.end()
-        kind = match.lastgroup or ""
-        text = match.group(kind)
-        if kind == "string":
-            tokens.append(_Token(kind, text, json.loads(text)))
-        elif kind == "number":
-            tokens.append(_Token(kind, text, float(text) if "." in text else int(text)))
-        elif kind == "word" and text.upper() in _KEYWORDS:
-            tokens.append(_Token("keyword", text.upper(), text.upper()))
-        else:
-            tokens.append(_Token(kind, text, text))
-    return tokens
-
-
-@dataclass
-class ParsedQuery:
-    scopes: list[str] = field(default_factory=list)
-    condition: Any = None
-    limit: int | None = None
-    token: str | None = None
-
-
-class _Parser:
-    def __init__(self, tokens: list[_Token]) -> None:
-        self.tokens = tokens
-        self.index = 0
-
-    def peek(self) -> _Token | None:
-        return self.tokens[self.index] if self.index < len(self.tokens) else None
-
-    def take(self) -> _Token:
-        token = self.peek()
-        if token is None:
-            raise _query_error("it ends too early.")
-        self.index += 1
-        return token
-
-    def accept(self, kind: str, text: str | None = None) -> _Token | None:
-        token = self.peek()
-        if token is not None and token.kind == kind and (text is None or token.text == text):
-            self.index += 1
-            return token
-        return None
-
-    def expect(self, kind: str, text: str | None = None) -> _Token:
-        token = self.accept(kind, text)
-        if token is None:
-            found = self.peek()
-            raise _query_error(
-                f"expected {text or kind} but found {found.text if found else 'the end'}."
-            )
-        return token
-
-    def query(self) -> ParsedQuery:
-        parsed = ParsedQuery()
-        if self.accept("keyword", "IN"):
-            parsed.scopes.append(self.expect("string").value)
-            while self.accept("punct", ","):
-                parsed.scopes.append(self.expect("string").value)
-        if self.accept("keyword", "WHERE"):
-            parsed.condition = self.disjunction()
-        if self.accept("keyword", "LIMIT"):
-            limit = self.expect("number").value
-            if not isinstance(limit, int) or limit <= 0:
-                raise _query_error("LIMIT must be a positive integer.")
-            parsed.limit = limit
-        if self.accept("keyword", "TOKEN"):
-            parsed.token = str(self.take().value)
-        leftover = self.peek()
-        if leftover is not None:
-            raise _query_error(f"unexpected {leftover.text!r}.")
-        return parsed
-
-    def disjunction(self) -> Any:
-        parts = [self.conjunction()]
-        while self.accept("keyword", "OR"):
-            parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else or_(*parts)
-
-    def conjunction(self) -> Any:
-        parts = [self.negation()]
-        while self.accept("keyword", "AND"):
-            parts.append(self.negation())
-        return parts[0] if len(parts) == 1 else and_(*parts)
-
-    def negation(self) -> Any:
-        if self.accept("keyword", "NOT"):
-            return not_(self.negation())
-        if self.accept("punct", "("):
-            inner = self.disjunction()
-            self.expect("punct", ")")
-            return inner
-        return self.comparison()
-
-    def value(self) -> Any:
-        token = self.take()
-        if token.kind in ("string", "number"):
-            return token.value
-        if token.kind == "keyword" and token.text in ("TRUE", "FALSE"):
-            return token.text == "TRUE"
-        raise _query_error(f"expected a value but found {token.text!r}.")
-
-    def value_list(self) -> list[Any]:
-        closing = ")" if self.accept("punct", "(") else None
-        if closing is None:
-            self.expect("punct", "[")
-            closing = "]"
-        values = [self.value()]
-        while self.accept("punct", ","):
-            values.append(self.value())
-        self.expect("punct", closing)
-        return values
-
-    def comparison(self) -> Any:
-        name = self.expect("word").text
-        if self.accept("keyword", "NOT"):
-            self.expect("keyword", "IN")
-            return _condition(name, "NOT IN", self.value_list())
-        if self.accept("keyword", "IN"):
-            return _condition(name, "IN", self.value_list())
-        if self.accept("keyword", "LIKE"):
-            pattern = self.value()
-            if not isinstance(pattern, str):
-                raise _query_error("LIKE needs a string pattern.")
-            return _condition(name, "LIKE", pattern.replace("*", "%"))
-        operator = self.expect("op").text
-        return _condition(name, "!=" if operator == "<>" else operator, self.value())
-
-
-def parse_query(query: str) -> ParsedQuery:
-    return _Parser(_tokenize(query)).query()
-
-
-def _timestamp(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise _query_error('dates must be strings like "2024-05-01T00:00:00Z".')
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _query_error(f"{value!r} is not a date.")
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-    return parsed
-
-
-def _project_ids(values: list[Any]) -> Any:
-    conditions = []
-    for value in values:
-        owner, slug = split_project_id(value)
-        conditions.append(and_(User.username == owner, Project.slug == slug))
-    return select(Project.id).join(User, User.id == Project.owner_id).where(or_(*conditions))
-
-
-def _condition(name: str, operator: str, value: Any) -> Any:
-    lowered = name.lower()
-    if lowered.startswith("metadata."):
-        return metadata_condition(name[len("metadata.") :], operator, value)
-    if lowered in ("tag", "tags"):
-        if operator not in ("=", "!=", "IN", "NOT IN"):
-            raise _query_error("tags can only be compared with =, !=, IN and NOT IN.")
-        return tag_condition(operator, value)
-    if lowered == "project":
-        if operator not in ("=", "!=", "IN", "NOT IN"):
-            raise _query_error("project can only be compared with =, !=, IN and NOT IN.")
-        values = value if isinstance(value, list) else [value]
-        inside = File.project_id.in_(_project_ids(values))
-        return not_(inside) if operator in ("!=", "NOT IN") else inside
-    columns: dict[str, Any] = {
-        "id": File.id,
-        "name": File.name,
-        "type": File.type,
-        "size": File.size,
-        "parent": File.parent_id,
-        "origin.task": File.origin_task,
-        "created_on": File.created_on,
-        "modified_on": File.modified_on,
-    }
-    if lowered not in columns:
-        raise _query_error(f"unknown field {name!r}.")
-    if lowered == "type":  # FILE / folder / Folder all mean the same
-        value = (
-            [str(item).lower() for item in value]
-            if isinstance(value, list)
-            else (str(value).lower())
-        )
-    if lowered in ("created_on", "modified_on"):
-        value = (
-            [_timestamp(item) for item in value] if isinstance(value, list) else (_timestamp(value))
-        )
-    return column_condition(columns[lowered], operator, value)

@@ -1,8 +1,8 @@
-"""Tasks: drafts, runs, aborts, clones, batch children, and the transitions the workers make.
+"""Tasks as users handle them: drafts, runs, edits, aborts, clones, batch children, reading.
 
-Statuses: DRAFT -> QUEUED -> CREATING -> RUNNING -> COMPLETED | FAILED, with ABORTING/ABORTED
-for aborts. ``CREATING`` is the short stretch in which a worker has claimed a task and stages
-its inputs. Which action each status allows (400 with the platform's codes otherwise):
+Statuses and transitions are in ``task_state.py``; what the workers do (claim, progress,
+restart recovery) is in ``task_queue.py``; turning results into files is in ``task_outputs.py``.
+Which action each status allows (400 with the platform's codes otherwise):
 
 * run: DRAFT only (7007); a draft with validation errors is 7024.
 * abort: CREATING, QUEUED, RUNNING only (7011). A queued task is ABORTED at once; a started one
@@ -17,58 +17,43 @@ filter), 7015/7016 (app missing or malformed); batch codes in ``services/batch.p
 
 Permissions: reading a task needs membership of its project; creating, running, aborting,
 editing, cloning and deleting need the ``execute`` permission.
-
-Restarts: a task left CREATING or RUNNING by a stopped platform is queued again from scratch
-(once; a second interruption fails it with :data:`INTERRUPTED_MESSAGE`); ABORTING ends ABORTED.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors
-from sevenbridges_local.db import Database
-from sevenbridges_local.db.apps import AppRevision
-from sevenbridges_local.db.files import FILE_TYPE, FOLDER_TYPE, File
 from sevenbridges_local.db.models import Project, ProjectMember, User
 from sevenbridges_local.db.tasks import Task
-from sevenbridges_local.execution.base import (
-    ExecutionError,
-    JobRecord,
-    Progress,
-    RunResult,
-    TaskSpec,
-)
-from sevenbridges_local.services import apps, batch, billing, folders, task_inputs
+from sevenbridges_local.services import apps, batch, task_inputs
 from sevenbridges_local.services.context import Actor, Page, PageRequest, ServiceContext, paginate
-from sevenbridges_local.storage import BlobStore, StorageError
+from sevenbridges_local.services.task_state import (
+    ABORTABLE,
+    ABORTED,
+    ABORTING,
+    CREATING,
+    DRAFT,
+    QUEUED,
+    RUNNING,
+    STATUSES,
+    app_document,
+    now,
+    refresh_parent,
+    transition,
+)
 from sevenbridges_local.validation import expect_bool, expect_object, expect_str
 
 logger = logging.getLogger(__name__)
-
-DRAFT = "DRAFT"
-CREATING = "CREATING"
-QUEUED = "QUEUED"
-RUNNING = "RUNNING"
-COMPLETED = "COMPLETED"
-ABORTING = "ABORTING"
-ABORTED = "ABORTED"
-FAILED = "FAILED"
-STATUSES = (DRAFT, CREATING, QUEUED, RUNNING, COMPLETED, ABORTING, ABORTED, FAILED)
-TERMINAL = frozenset({COMPLETED, ABORTED, FAILED})
-STARTED = frozenset({CREATING, RUNNING, ABORTING})
-ABORTABLE = frozenset({CREATING, QUEUED, RUNNING})
 
 TASK_FORBIDDEN = 7001
 TASK_NOT_FOUND = 7002
@@ -85,16 +70,8 @@ EDIT_NOT_DRAFT = 7026
 PROJECT_ID_EMPTY = 3006
 PROJECT_ID_MALFORMED = 3012
 
-INTERRUPTED_MESSAGE = "The task was interrupted by a platform restart."
-RESTARTED_WARNING = "The task was restarted from the beginning after a platform restart."
-# A task interrupted by restarts this many times is failed instead of started again.
-MAX_RUN_ATTEMPTS = 2
 BULK_MAX_ITEMS = 100
 NAME_MAX_LENGTH = 255
-LOGS_FOLDER = ".task-logs"
-# Outputs up to this size are stored in one write; larger ones are streamed in parts.
-SMALL_OUTPUT_BYTES = 16 * 1024 * 1024
-OUTPUT_PART_BYTES = 64 * 1024 * 1024
 
 ORDER_COLUMNS = {
     "created_time": Task.created_on,
@@ -120,11 +97,6 @@ EDITABLE_KEYS = (
 ALWAYS_EDITABLE = frozenset({"name", "description"})
 
 
-def now() -> datetime:
-    """Naive UTC with microseconds: task durations are reported in milliseconds."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 
@@ -144,25 +116,6 @@ def _not_found(task_id: str) -> errors.ApiError:
 
 def project_id_of(project: Project) -> str:
     return f"{project.owner.username}/{project.slug}"
-
-
-def _transition(task: Task, status: str, moment: datetime) -> None:
-    """Set ``status``, stamp its time column and keep the history (a new list: JSON columns
-    only notice reassignment)."""
-    task.status = status
-    task.modified_on = moment
-    if status == QUEUED:
-        task.queued_on = moment
-    elif status == CREATING:
-        task.started_on = moment
-    elif status == RUNNING:
-        task.running_on = moment
-    elif status in TERMINAL:
-        task.ended_on = moment
-    task.transitions = [
-        *(task.transitions or []),
-        {"status": status, "time": moment.isoformat(timespec="milliseconds")},
-    ]
 
 
 def _membership(session: Session, project_id: int, user_id: int) -> ProjectMember | None:
@@ -229,21 +182,6 @@ def _use_app(task: Task, view: apps.AppView) -> None:
     task.app_pk = view.app.id
     task.app_revision = view.revision.revision
     task.app_ref = view.revision_id
-
-
-def app_document(session: Session, task: Task) -> dict[str, Any] | None:
-    if task.app_pk is None:
-        return None
-    row = session.get(AppRevision, (task.app_pk, task.app_revision))
-    return None if row is None else row.raw
-
-
-def app_name(session: Session, task: Task) -> str:
-    if task.app_pk is not None:
-        row = session.get(AppRevision, (task.app_pk, task.app_revision))
-        if row is not None:
-            return row.name
-    return task.app_ref
 
 
 def _check_name(value: Any) -> str:
@@ -458,7 +396,7 @@ def _create_children(ctx: ServiceContext, parent: Task, moment: datetime) -> lis
             use_interruptible_instances=parent.use_interruptible_instances,
             created_on=moment,
         )
-        _transition(child, QUEUED, moment)
+        transition(child, QUEUED, moment)
         children.append(child)
     return children
 
@@ -478,10 +416,10 @@ def _start(ctx: ServiceContext, task: Task) -> int:
         ctx.session.add_all(children)
         task.steps_total = len(children)
         task.steps_completed = 0
-        _transition(task, QUEUED, moment)
+        transition(task, QUEUED, moment)
         task.message = f"0 of {len(children)} batch tasks finished."
         return len(children)
-    _transition(task, QUEUED, moment)
+    transition(task, QUEUED, moment)
     task.message = "Queued."
     return 1
 
@@ -644,11 +582,11 @@ def abort_task(ctx: ServiceContext, raw_id: Any) -> Outcome:
     for target in targets:
         if target.status == QUEUED:
             target.abort_requested = True
-            _transition(target, ABORTED, moment)
+            transition(target, ABORTED, moment)
             target.message = "Aborted before it started."
         elif target.status in (CREATING, RUNNING):
             target.abort_requested = True
-            _transition(target, ABORTING, moment)
+            transition(target, ABORTING, moment)
             target.message = "Aborting."
             to_abort.append(target.id)
     if children:
@@ -821,519 +759,3 @@ def usernames(session: Session, user_ids: Iterable[int | None]) -> dict[int, str
     if not wanted:
         return {}
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all())
-
-
-# ---------------------------------------------------------------------------------------------
-# Batch parents
-
-
-def refresh_parent(session: Session, parent_id: str, moment: datetime) -> None:
-    """Derive a batch parent's status, progress, times and price from its children."""
-    parent = session.get(Task, parent_id)
-    if parent is None or parent.status == DRAFT:
-        return
-    session.flush()
-    counts: dict[str, int] = {}
-    for status, count in session.execute(
-        select(Task.status, func.count()).where(Task.parent_id == parent_id).group_by(Task.status)
-    ):
-        counts[status] = int(count)
-    total = sum(counts.values())
-    finished = sum(counts.get(status, 0) for status in TERMINAL)
-    started = sum(counts.get(status, 0) for status in STARTED)
-    if finished < total:
-        if parent.abort_requested:
-            status = ABORTING
-        elif started or finished:
-            status = RUNNING
-        else:
-            status = QUEUED
-    elif parent.abort_requested or (counts.get(ABORTED) and not counts.get(FAILED)):
-        status = ABORTED
-    elif counts.get(FAILED):
-        status = FAILED
-    else:
-        status = COMPLETED
-    first_start, cost = session.execute(
-        select(
-            func.min(Task.started_on), func.coalesce(func.sum(Task.computation_cost), 0.0)
-        ).where(Task.parent_id == parent_id)
-    ).one()
-    if first_start is not None and parent.started_on is None:
-        parent.started_on = first_start
-    parent.computation_cost = float(cost or 0.0)
-    parent.steps_total = total
-    parent.steps_completed = finished
-    parent.message = f"{finished} of {total} batch tasks finished."
-    if status != parent.status:
-        if status == RUNNING and parent.running_on is None:
-            parent.running_on = moment
-        _transition(parent, status, moment)
-
-
-# ---------------------------------------------------------------------------------------------
-# What the task workers call
-
-
-def claim_next(database: Database, worker: str) -> str | None:
-    """The oldest QUEUED task, now CREATING and claimed by ``worker``; None when idle."""
-    moment = now()
-    with database.write_session() as session:
-        task_id = session.scalar(
-            select(Task.id)
-            # A batch parent is QUEUED while its children are; only the children run.
-            .where(Task.status == QUEUED, Task.batch.is_(False))
-            .order_by(Task.queued_on, Task.position, Task.id)
-            .limit(1)
-            # SQLite serialises writers (BEGIN IMMEDIATE); other databases need a row lock.
-            .with_for_update(skip_locked=True)
-        )
-        if task_id is None:
-            session.rollback()
-            return None
-        task = session.get(Task, task_id)
-        assert task is not None
-        _transition(task, CREATING, moment)
-        task.claimed_by = worker
-        task.run_attempts += 1
-        task.message = "Preparing the inputs."
-        task.jobs = []
-        task.steps_completed = 0
-        if task.parent_id:
-            refresh_parent(session, task.parent_id, moment)
-        session.commit()
-        return task_id
-
-
-def build_spec(database: Database, task_id: str, container_engine: str | None) -> TaskSpec:
-    """What the executor needs for the task; :class:`ExecutionError` when it cannot run."""
-    with database.read_session() as session:
-        task = session.get(Task, task_id)
-        if task is None:
-            raise ExecutionError("The task no longer exists.")
-        document = app_document(session, task)
-        if document is None:
-            raise ExecutionError(f"The app '{task.app_ref}' no longer exists.")
-        document = copy.deepcopy(document)
-        # The stored id would become the document's base URI; the file name serves instead.
-        document.pop("id", None)
-        specs = task_inputs.app_inputs(document)
-        try:
-            files = task_inputs.resolve_files(session, specs, task.inputs)
-        except LookupError as exc:
-            raise ExecutionError(str(exc))
-        slug = task.app_ref.split("/")[2] if task.app_ref.count("/") >= 2 else "app"
-        return TaskSpec(
-            task_id=task.id,
-            document=document,
-            document_name=slug,
-            job_order=task_inputs.job_order(specs, task.inputs),
-            files=files,
-            step_names=task_inputs.step_names(document),
-            container_engine=container_engine,
-        )
-
-
-def mark_running(database: Database, task_id: str) -> bool:
-    """CREATING -> RUNNING as the process starts; False when an abort came first."""
-    moment = now()
-    with database.write_session() as session:
-        task = session.get(Task, task_id)
-        if task is None or task.status != CREATING or task.abort_requested:
-            session.rollback()
-            return False
-        _transition(task, RUNNING, moment)
-        task.message = "Running."
-        if task.parent_id:
-            refresh_parent(session, task.parent_id, moment)
-        session.commit()
-        return True
-
-
-def record_progress(database: Database, task_id: str, progress: Progress) -> None:
-    with database.write_session() as session:
-        task = session.get(Task, task_id)
-        if task is None or task.status not in (RUNNING, ABORTING):
-            session.rollback()
-            return
-        task.steps_completed = progress.steps_completed
-        task.jobs = [job.as_dict() for job in progress.jobs]
-        session.commit()
-
-
-def abort_requested(database: Database, task_id: str) -> bool:
-    """True when the task should stop (aborted, or deleted with its project)."""
-    with database.read_session() as session:
-        flag = session.scalar(select(Task.abort_requested).where(Task.id == task_id))
-        return flag is None or bool(flag)
-
-
-def _finish_status(task: Task, succeeded: bool) -> str:
-    if task.abort_requested:
-        return ABORTED
-    return COMPLETED if succeeded else FAILED
-
-
-def fail_task(database: Database, task_id: str, message: str) -> None:
-    """End a task that could not be run at all (nothing to collect)."""
-    moment = now()
-    with database.write_session() as session:
-        task = session.get(Task, task_id)
-        if task is None or task.status in TERMINAL:
-            session.rollback()
-            return
-        _transition(task, _finish_status(task, False), moment)
-        task.message = "Aborted." if task.status == ABORTED else message
-        if task.parent_id:
-            refresh_parent(session, task.parent_id, moment)
-        session.commit()
-    logger.info("task %s ended %s: %s", task_id, task.status, message)
-
-
-def recover_interrupted(database: Database) -> tuple[int, int]:
-    """After a restart: re-queue or fail tasks a stop cut off; (re-queued, failed) counts."""
-    moment = now()
-    requeued = failed = 0
-    with database.write_session() as session:
-        stuck = list(
-            session.scalars(
-                select(Task).where(
-                    Task.status.in_((CREATING, RUNNING, ABORTING)), Task.batch.is_(False)
-                )
-            )
-        )
-        # Batch parents follow their children: bring every unfinished one up to date.
-        parents = set(
-            session.scalars(
-                select(Task.id).where(
-                    Task.batch.is_(True), Task.status.in_((QUEUED, RUNNING, ABORTING))
-                )
-            )
-        )
-        for task in stuck:
-            if task.status == ABORTING or task.abort_requested:
-                _transition(task, ABORTED, moment)
-                task.message = "Aborted."
-            elif task.run_attempts < MAX_RUN_ATTEMPTS:
-                original_queue_time = task.queued_on
-                _transition(task, QUEUED, moment)
-                task.queued_on = original_queue_time or moment  # keep its place in the queue
-                task.started_on = task.running_on = None
-                task.claimed_by = None
-                task.jobs = []
-                task.steps_completed = 0
-                task.message = "Queued again after a platform restart."
-                task.warnings = [*(task.warnings or []), {"message": RESTARTED_WARNING}]
-                requeued += 1
-            else:
-                _transition(task, FAILED, moment)
-                task.message = INTERRUPTED_MESSAGE
-                failed += 1
-            if task.parent_id:
-                parents.add(task.parent_id)
-        for parent_id in parents:
-            refresh_parent(session, parent_id, moment)
-        session.commit()
-    return requeued, failed
-
-
-# ---------------------------------------------------------------------------------------------
-# Results: outputs and logs become project files
-
-
-@dataclass
-class _StoredFile:
-    name: str
-    key: str
-    size: int
-    secondary: list[_StoredFile] = field(default_factory=list)
-
-
-@dataclass
-class _StoredFolder:
-    name: str
-    entries: list[_StoredFile | _StoredFolder] = field(default_factory=list)
-
-
-def _store_blob(store: BlobStore, path: Path) -> tuple[str, int]:
-    """Put a local file into the blob store under a fresh key; returns (key, size)."""
-    key = uuid.uuid4().hex
-    size = path.stat().st_size
-    if size <= SMALL_OUTPUT_BYTES:
-        store.put_bytes(key, path.read_bytes())
-        return key, size
-    staging = uuid.uuid4().hex
-    store.begin_upload(staging)
-    try:
-        parts = []
-        with open(path, "rb") as source:
-            offset = number = 0
-            while offset < size:
-                number += 1
-                length = min(OUTPUT_PART_BYTES, size - offset)
-                store.write_part(staging, number, source, length)
-                parts.append(number)
-                offset += length
-        store.assemble(staging, parts, key)
-    finally:
-        store.discard_upload(staging)
-    return key, size
-
-
-class _OutputImporter:
-    """Phase one, outside any transaction: copy output files into the blob store."""
-
-    def __init__(self, store: BlobStore, output_dir: Path | None) -> None:
-        self.store = store
-        self.keys: list[str] = []
-        # Lexical containment (symlinks are not resolved): a pass-through output may be a link
-        # to a staged input, but a path elsewhere on the machine is never imported.
-        self.output_dir = os.path.abspath(output_dir) if output_dir is not None else None
-
-    def _local_path(self, value: Mapping[str, Any]) -> Path | None:
-        raw = value.get("path") or value.get("location")
-        if not isinstance(raw, str):
-            return None
-        if raw.startswith("file://"):
-            from urllib.parse import unquote, urlparse
-
-            raw = unquote(urlparse(raw).path)
-        return Path(raw)
-
-    def store_file(self, path: Path, name: str) -> _StoredFile:
-        key, size = _store_blob(self.store, path)
-        self.keys.append(key)
-        return _StoredFile(name=name, key=key, size=size)
-
-    def _folder(self, path: Path, name: str) -> _StoredFolder:
-        folder = _StoredFolder(name=name)
-        for entry in sorted(os.scandir(path), key=lambda item: item.name):
-            child = Path(entry.path)
-            if entry.is_dir():
-                folder.entries.append(self._folder(child, entry.name))
-            elif entry.is_file():
-                folder.entries.append(self.store_file(child, entry.name))
-        return folder
-
-    def convert(self, value: Any) -> Any:
-        if task_inputs.is_file_object(value):
-            path = self._local_path(value)
-            if path is None or not path.exists():
-                return None
-            if self.output_dir is not None and not os.path.abspath(path).startswith(
-                self.output_dir + os.sep
-            ):
-                logger.warning("output %s lies outside the task's output folder; skipped", path)
-                return None
-            name = str(value.get("basename") or path.name)
-            if str(value.get("class")).lower() == "directory":
-                return self._folder(path, name)
-            stored = self.store_file(path, name)
-            for extra in value.get("secondaryFiles") or []:
-                converted = self.convert(extra)
-                if isinstance(converted, _StoredFile):
-                    stored.secondary.append(converted)
-            return stored
-        if isinstance(value, list):
-            return [self.convert(item) for item in value]
-        if isinstance(value, Mapping):
-            return {key: self.convert(item) for key, item in value.items()}
-        return value
-
-
-def _child_named(session: Session, folder: File, name: str) -> File | None:
-    return session.scalar(
-        select(File).where(
-            File.project_id == folder.project_id, File.parent_id == folder.id, File.name == name
-        )
-    )
-
-
-def _free_name(session: Session, folder: File, name: str) -> str:
-    """``name``, or ``_1_name``, ``_2_name``... as the platform names repeated outputs."""
-    candidate, number = name, 0
-    while _child_named(session, folder, candidate) is not None:
-        number += 1
-        candidate = f"_{number}_{name}"
-    return candidate
-
-
-def _new_entry(
-    session: Session, folder: File, name: str, kind: str, origin: dict[str, Any], **values: Any
-) -> File:
-    moment = now().replace(microsecond=0)
-    record = File(
-        id=folders.new_file_id(),
-        project_id=folder.project_id,
-        parent_id=folder.id,
-        name=name,
-        type=kind,
-        size=values.pop("size", 0),
-        origin=dict(origin),
-        origin_task=origin.get("task"),
-        created_on=moment,
-        modified_on=moment,
-        **values,
-    )
-    session.add(record)
-    session.flush()
-    return record
-
-
-def _folder_path(session: Session, project: Project, location: str | None) -> File:
-    """The folder ``/a/b/`` of the project (created when missing); the root for None or "/"."""
-    folder = folders.root_folder(session, project.id)
-    if folder is None:
-        folder = folders.create_root_folder(session, project)
-        session.flush()
-    for part in [piece for piece in (location or "").split("/") if piece.strip()]:
-        existing = _child_named(session, folder, part[:NAME_MAX_LENGTH])
-        if existing is not None and existing.is_folder:
-            folder = existing
-            continue
-        name = part[:NAME_MAX_LENGTH] if existing is None else _free_name(session, folder, part)
-        folder = _new_entry(session, folder, name, FOLDER_TYPE, {})
-    return folder
-
-
-class _OutputRecorder:
-    """Phase two, inside the finishing transaction: file rows for the stored blobs."""
-
-    def __init__(self, session: Session, task_id: str) -> None:
-        self.session = session
-        self.origin = {"task": task_id}
-
-    def record(self, value: Any, folder: File) -> Any:
-        if isinstance(value, _StoredFile):
-            record = _new_entry(
-                self.session,
-                folder,
-                _free_name(self.session, folder, value.name),
-                FILE_TYPE,
-                self.origin,
-                size=value.size,
-                blob_key=value.key,
-            )
-            result: dict[str, Any] = {
-                "class": "File",
-                "path": record.id,
-                "name": record.name,
-                "size": record.size,
-            }
-            if value.secondary:
-                result["secondaryFiles"] = [self.record(extra, folder) for extra in value.secondary]
-            return result
-        if isinstance(value, _StoredFolder):
-            record = _new_entry(
-                self.session,
-                folder,
-                _free_name(self.session, folder, value.name),
-                FOLDER_TYPE,
-                self.origin,
-            )
-            for entry in value.entries:
-                self.record(entry, record)
-            return {"class": "Directory", "path": record.id, "name": record.name}
-        if isinstance(value, list):
-            return [self.record(item, folder) for item in value]
-        if isinstance(value, dict):
-            return {key: self.record(item, folder) for key, item in value.items()}
-        return value
-
-
-def _output_folder_for(
-    session: Session, project: Project, location: Mapping[str, Any] | None, output_id: str
-) -> File:
-    location = location or {}
-    nodes = location.get("nodes_location") or {}
-    node = nodes.get(output_id) if isinstance(nodes, Mapping) else None
-    if isinstance(node, Mapping) and isinstance(node.get("output_location"), str):
-        return _folder_path(session, project, node["output_location"])
-    main = location.get("main_location")
-    return _folder_path(session, project, main if isinstance(main, str) else None)
-
-
-def finish_task(database: Database, store: BlobStore, task_id: str, result: RunResult) -> str:
-    """Import outputs and logs as project files and end the task; returns its final status."""
-    with database.read_session() as session:
-        task = session.get(Task, task_id)
-        if task is None:
-            return ABORTED  # deleted with its project while running
-        keep_outputs = result.succeeded and not task.abort_requested
-    importer = _OutputImporter(store, result.output_dir)
-    try:
-        planned_outputs = importer.convert(result.outputs) if keep_outputs else {}
-        planned_logs = {name: importer.store_file(path, name) for name, path in result.logs.items()}
-    except (OSError, StorageError) as exc:
-        for key in importer.keys:
-            store.delete(key)
-        logger.exception("collecting the results of task %s failed", task_id)
-        fail_task(database, task_id, f"The task's results could not be stored: {exc}")
-        return FAILED
-    moment = now()
-    try:
-        with database.write_session() as session:
-            task = session.get(Task, task_id)
-            if task is None:
-                raise LookupError(task_id)
-            project = task.project
-            recorder = _OutputRecorder(session, task.id)
-            outputs: dict[str, Any] = {}
-            if isinstance(planned_outputs, dict):
-                for output_id, value in planned_outputs.items():
-                    folder = _output_folder_for(session, project, task.output_location, output_id)
-                    outputs[output_id] = recorder.record(value, folder)
-            logs_folder = _folder_path(session, project, f"{LOGS_FOLDER}/{task.id}")
-            log_ids = {
-                name: _new_entry(
-                    session,
-                    logs_folder,
-                    stored.name,
-                    FILE_TYPE,
-                    {},
-                    size=stored.size,
-                    blob_key=stored.key,
-                ).id
-                for name, stored in planned_logs.items()
-            }
-            status = _finish_status(task, result.succeeded)
-            _transition(task, status, moment)
-            task.outputs = outputs if status == COMPLETED else {}
-            task.jobs = [_job_entry(job, log_ids) for job in result.jobs]
-            task.steps_completed = result.steps_completed
-            task.message = {
-                COMPLETED: "Completed.",
-                ABORTED: "Aborted.",
-            }.get(status, result.message or "The task failed.")
-            running_from = task.running_on or task.started_on or moment
-            task.computation_cost = billing.computation_price(
-                (moment - running_from).total_seconds()
-            )
-            billing.record_analysis(
-                session,
-                project=project,
-                task_id=task.id,
-                task_name=task.name,
-                app_name=app_name(session, task),
-                ran_by=task.executed_by.username if task.executed_by else task.created_by.username,
-                status=status,
-                computation_cost=task.computation_cost,
-                time_started=task.started_on or moment,
-                time_finished=moment,
-            )
-            if task.parent_id:
-                refresh_parent(session, task.parent_id, moment)
-            session.commit()
-    except BaseException:
-        for key in importer.keys:
-            store.delete(key)
-        raise
-    logger.info("task %s ended %s", task_id, status)
-    return status
-
-
-def _job_entry(job: JobRecord, log_ids: Mapping[str, str]) -> dict[str, Any]:
-    entry = job.as_dict()
-    # One log set per task: every job points at the task's logs.
-    entry["logs"] = dict(log_ids)
-    return entry

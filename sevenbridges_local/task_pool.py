@@ -7,7 +7,7 @@ records the result. Requests that queue work call :meth:`TaskPool.notify`, which
 worker at once; the periodic poll only backs that up.
 
 Stopping the platform stops the running tasks' processes but leaves their rows as they are: at
-the next start :func:`services.tasks.recover_interrupted` queues them again (or fails them).
+the next start :func:`services.task_queue.recover_interrupted` queues them again (or fails them).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sevenbridges_local.execution.base import (
     Progress,
     RunningTask,
 )
-from sevenbridges_local.services import tasks
+from sevenbridges_local.services import task_outputs, task_queue
 from sevenbridges_local.storage import BlobStore
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class TaskPool:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
-        requeued, failed = tasks.recover_interrupted(self.database)
+        requeued, failed = task_queue.recover_interrupted(self.database)
         if requeued or failed:
             logger.info(
                 "after the restart: %d interrupted task(s) queued again, %d failed",
@@ -139,7 +139,7 @@ class TaskPool:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                task_id = tasks.claim_next(self.database, self._identity)
+                task_id = task_queue.claim_next(self.database, self._identity)
             except Exception:  # the database failed; keep the worker alive and retry
                 logger.exception("claiming a task failed")
                 task_id = None
@@ -155,7 +155,7 @@ class TaskPool:
         with self._lock:
             self._claimed.add(task_id)
         try:
-            spec = tasks.build_spec(self.database, task_id, self.container_engine)
+            spec = task_queue.build_spec(self.database, task_id, self.container_engine)
             prepared = self.executor.prepare(spec, work_dir)
             if self._stopping.is_set():
                 interrupted = True  # resumed after the restart
@@ -163,22 +163,24 @@ class TaskPool:
             running = self.executor.run(prepared)
             with self._lock:
                 self._running[task_id] = running
-            if not tasks.mark_running(self.database, task_id):
+            if not task_queue.mark_running(self.database, task_id):
                 # Aborted (or deleted) while its inputs were being staged.
                 self.executor.abort(running)
-                tasks.fail_task(self.database, task_id, "Aborted.")
+                task_queue.fail_task(self.database, task_id, "Aborted.")
                 return
             exit_code = self._watch(task_id, prepared, running)
             if self._stopping.is_set() and not self._abort_requested(task_id):
                 interrupted = True  # the platform is stopping: leave the task for recovery
                 return
             result = self.executor.collect(prepared, exit_code)
-            tasks.finish_task(self.database, self.store, task_id, result)
+            task_outputs.finish_task(self.database, self.store, task_id, result)
         except ExecutionError as exc:
-            tasks.fail_task(self.database, task_id, str(exc))
+            task_queue.fail_task(self.database, task_id, str(exc))
         except Exception as exc:
             logger.exception("task %s failed inside the platform", task_id)
-            tasks.fail_task(self.database, task_id, f"Internal error while running the task: {exc}")
+            task_queue.fail_task(
+                self.database, task_id, f"Internal error while running the task: {exc}"
+            )
         finally:
             with self._lock:
                 self._running.pop(task_id, None)
@@ -193,7 +195,7 @@ class TaskPool:
         with self._lock:
             if task_id in self._abort_wanted:
                 return True
-        return tasks.abort_requested(self.database, task_id)
+        return task_queue.abort_requested(self.database, task_id)
 
     def _watch(self, task_id: str, prepared: PreparedRun, running: RunningTask) -> int:
         """Wait for the run to end, recording progress and honouring aborts and stops."""
@@ -208,7 +210,7 @@ class TaskPool:
                 wanted = task_id in self._abort_wanted
             if not wanted and since_abort_check >= ABORT_CHECK_SECONDS:
                 since_abort_check = 0.0
-                wanted = tasks.abort_requested(self.database, task_id)
+                wanted = task_queue.abort_requested(self.database, task_id)
             if wanted or self._stopping.is_set():
                 self.executor.abort(running)
                 code = running.wait()
@@ -217,4 +219,4 @@ class TaskPool:
             key = _progress_key(progress)
             if key != last_seen:
                 last_seen = key
-                tasks.record_progress(self.database, task_id, progress)
+                task_queue.record_progress(self.database, task_id, progress)

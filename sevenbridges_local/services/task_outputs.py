@@ -1,0 +1,341 @@
+"""A finished run's results become project files: its outputs (in the task's output location)
+and its logs (under ``.task-logs/<task id>/``), in two phases: blobs are stored outside any
+transaction, then file rows, the final status and the price are written in one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sevenbridges_local.db import Database
+from sevenbridges_local.db.files import FILE_TYPE, FOLDER_TYPE, File
+from sevenbridges_local.db.models import Project
+from sevenbridges_local.db.tasks import Task
+from sevenbridges_local.execution.base import JobRecord, RunResult
+from sevenbridges_local.services import billing, folders, task_inputs
+from sevenbridges_local.services.task_queue import fail_task, finish_status
+from sevenbridges_local.services.task_state import (
+    ABORTED,
+    COMPLETED,
+    FAILED,
+    app_name,
+    now,
+    refresh_parent,
+    transition,
+)
+from sevenbridges_local.storage import BlobStore, StorageError
+
+logger = logging.getLogger(__name__)
+
+NAME_MAX_LENGTH = 255
+LOGS_FOLDER = ".task-logs"
+# Outputs up to this size are stored in one write; larger ones are streamed in parts.
+SMALL_OUTPUT_BYTES = 16 * 1024 * 1024
+OUTPUT_PART_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class _StoredFile:
+    name: str
+    key: str
+    size: int
+    secondary: list[_StoredFile] = field(default_factory=list)
+
+
+@dataclass
+class _StoredFolder:
+    name: str
+    entries: list[_StoredFile | _StoredFolder] = field(default_factory=list)
+
+
+def _store_blob(store: BlobStore, path: Path) -> tuple[str, int]:
+    """Put a local file into the blob store under a fresh key; returns (key, size)."""
+    key = uuid.uuid4().hex
+    size = path.stat().st_size
+    if size <= SMALL_OUTPUT_BYTES:
+        store.put_bytes(key, path.read_bytes())
+        return key, size
+    staging = uuid.uuid4().hex
+    store.begin_upload(staging)
+    try:
+        parts = []
+        with open(path, "rb") as source:
+            offset = number = 0
+            while offset < size:
+                number += 1
+                length = min(OUTPUT_PART_BYTES, size - offset)
+                store.write_part(staging, number, source, length)
+                parts.append(number)
+                offset += length
+        store.assemble(staging, parts, key)
+    finally:
+        store.discard_upload(staging)
+    return key, size
+
+
+class _OutputImporter:
+    """Phase one, outside any transaction: copy output files into the blob store."""
+
+    def __init__(self, store: BlobStore, output_dir: Path | None) -> None:
+        self.store = store
+        self.keys: list[str] = []
+        # Lexical containment (symlinks are not resolved): a pass-through output may be a link
+        # to a staged input, but a path elsewhere on the machine is never imported.
+        self.output_dir = os.path.abspath(output_dir) if output_dir is not None else None
+
+    def _local_path(self, value: Mapping[str, Any]) -> Path | None:
+        raw = value.get("path") or value.get("location")
+        if not isinstance(raw, str):
+            return None
+        if raw.startswith("file://"):
+            from urllib.parse import unquote, urlparse
+
+            raw = unquote(urlparse(raw).path)
+        return Path(raw)
+
+    def store_file(self, path: Path, name: str) -> _StoredFile:
+        key, size = _store_blob(self.store, path)
+        self.keys.append(key)
+        return _StoredFile(name=name, key=key, size=size)
+
+    def _folder(self, path: Path, name: str) -> _StoredFolder:
+        folder = _StoredFolder(name=name)
+        for entry in sorted(os.scandir(path), key=lambda item: item.name):
+            child = Path(entry.path)
+            if entry.is_dir():
+                folder.entries.append(self._folder(child, entry.name))
+            elif entry.is_file():
+                folder.entries.append(self.store_file(child, entry.name))
+        return folder
+
+    def convert(self, value: Any) -> Any:
+        if task_inputs.is_file_object(value):
+            path = self._local_path(value)
+            if path is None or not path.exists():
+                return None
+            if self.output_dir is not None and not os.path.abspath(path).startswith(
+                self.output_dir + os.sep
+            ):
+                logger.warning("output %s lies outside the task's output folder; skipped", path)
+                return None
+            name = str(value.get("basename") or path.name)
+            if str(value.get("class")).lower() == "directory":
+                return self._folder(path, name)
+            stored = self.store_file(path, name)
+            for extra in value.get("secondaryFiles") or []:
+                converted = self.convert(extra)
+                if isinstance(converted, _StoredFile):
+                    stored.secondary.append(converted)
+            return stored
+        if isinstance(value, list):
+            return [self.convert(item) for item in value]
+        if isinstance(value, Mapping):
+            return {key: self.convert(item) for key, item in value.items()}
+        return value
+
+
+def _child_named(session: Session, folder: File, name: str) -> File | None:
+    return session.scalar(
+        select(File).where(
+            File.project_id == folder.project_id, File.parent_id == folder.id, File.name == name
+        )
+    )
+
+
+def _free_name(session: Session, folder: File, name: str) -> str:
+    """``name``, or ``_1_name``, ``_2_name``... as the platform names repeated outputs."""
+    candidate, number = name, 0
+    while _child_named(session, folder, candidate) is not None:
+        number += 1
+        candidate = f"_{number}_{name}"
+    return candidate
+
+
+def _new_entry(
+    session: Session, folder: File, name: str, kind: str, origin: dict[str, Any], **values: Any
+) -> File:
+    moment = now().replace(microsecond=0)
+    record = File(
+        id=folders.new_file_id(),
+        project_id=folder.project_id,
+        parent_id=folder.id,
+        name=name,
+        type=kind,
+        size=values.pop("size", 0),
+        origin=dict(origin),
+        origin_task=origin.get("task"),
+        created_on=moment,
+        modified_on=moment,
+        **values,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def _folder_path(session: Session, project: Project, location: str | None) -> File:
+    """The folder ``/a/b/`` of the project (created when missing); the root for None or "/"."""
+    folder = folders.root_folder(session, project.id)
+    if folder is None:
+        folder = folders.create_root_folder(session, project)
+        session.flush()
+    for part in [piece for piece in (location or "").split("/") if piece.strip()]:
+        existing = _child_named(session, folder, part[:NAME_MAX_LENGTH])
+        if existing is not None and existing.is_folder:
+            folder = existing
+            continue
+        name = part[:NAME_MAX_LENGTH] if existing is None else _free_name(session, folder, part)
+        folder = _new_entry(session, folder, name, FOLDER_TYPE, {})
+    return folder
+
+
+class _OutputRecorder:
+    """Phase two, inside the finishing transaction: file rows for the stored blobs."""
+
+    def __init__(self, session: Session, task_id: str) -> None:
+        self.session = session
+        self.origin = {"task": task_id}
+
+    def record(self, value: Any, folder: File) -> Any:
+        if isinstance(value, _StoredFile):
+            record = _new_entry(
+                self.session,
+                folder,
+                _free_name(self.session, folder, value.name),
+                FILE_TYPE,
+                self.origin,
+                size=value.size,
+                blob_key=value.key,
+            )
+            result: dict[str, Any] = {
+                "class": "File",
+                "path": record.id,
+                "name": record.name,
+                "size": record.size,
+            }
+            if value.secondary:
+                result["secondaryFiles"] = [self.record(extra, folder) for extra in value.secondary]
+            return result
+        if isinstance(value, _StoredFolder):
+            record = _new_entry(
+                self.session,
+                folder,
+                _free_name(self.session, folder, value.name),
+                FOLDER_TYPE,
+                self.origin,
+            )
+            for entry in value.entries:
+                self.record(entry, record)
+            return {"class": "Directory", "path": record.id, "name": record.name}
+        if isinstance(value, list):
+            return [self.record(item, folder) for item in value]
+        if isinstance(value, dict):
+            return {key: self.record(item, folder) for key, item in value.items()}
+        return value
+
+
+def _output_folder_for(
+    session: Session, project: Project, location: Mapping[str, Any] | None, output_id: str
+) -> File:
+    location = location or {}
+    nodes = location.get("nodes_location") or {}
+    node = nodes.get(output_id) if isinstance(nodes, Mapping) else None
+    if isinstance(node, Mapping) and isinstance(node.get("output_location"), str):
+        return _folder_path(session, project, node["output_location"])
+    main = location.get("main_location")
+    return _folder_path(session, project, main if isinstance(main, str) else None)
+
+
+def finish_task(database: Database, store: BlobStore, task_id: str, result: RunResult) -> str:
+    """Import outputs and logs as project files and end the task; returns its final status."""
+    with database.read_session() as session:
+        task = session.get(Task, task_id)
+        if task is None:
+            return ABORTED  # deleted with its project while running
+        keep_outputs = result.succeeded and not task.abort_requested
+    importer = _OutputImporter(store, result.output_dir)
+    try:
+        planned_outputs = importer.convert(result.outputs) if keep_outputs else {}
+        planned_logs = {name: importer.store_file(path, name) for name, path in result.logs.items()}
+    except (OSError, StorageError) as exc:
+        for key in importer.keys:
+            store.delete(key)
+        logger.exception("collecting the results of task %s failed", task_id)
+        fail_task(database, task_id, f"The task's results could not be stored: {exc}")
+        return FAILED
+    moment = now()
+    try:
+        with database.write_session() as session:
+            task = session.get(Task, task_id)
+            if task is None:
+                raise LookupError(task_id)
+            project = task.project
+            recorder = _OutputRecorder(session, task.id)
+            outputs: dict[str, Any] = {}
+            if isinstance(planned_outputs, dict):
+                for output_id, value in planned_outputs.items():
+                    folder = _output_folder_for(session, project, task.output_location, output_id)
+                    outputs[output_id] = recorder.record(value, folder)
+            logs_folder = _folder_path(session, project, f"{LOGS_FOLDER}/{task.id}")
+            log_ids = {
+                name: _new_entry(
+                    session,
+                    logs_folder,
+                    stored.name,
+                    FILE_TYPE,
+                    {},
+                    size=stored.size,
+                    blob_key=stored.key,
+                ).id
+                for name, stored in planned_logs.items()
+            }
+            status = finish_status(task, result.succeeded)
+            transition(task, status, moment)
+            task.outputs = outputs if status == COMPLETED else {}
+            task.jobs = [_job_entry(job, log_ids) for job in result.jobs]
+            task.steps_completed = result.steps_completed
+            task.message = {
+                COMPLETED: "Completed.",
+                ABORTED: "Aborted.",
+            }.get(status, result.message or "The task failed.")
+            running_from = task.running_on or task.started_on or moment
+            task.computation_cost = billing.computation_price(
+                (moment - running_from).total_seconds()
+            )
+            billing.record_analysis(
+                session,
+                project=project,
+                task_id=task.id,
+                task_name=task.name,
+                app_name=app_name(session, task),
+                ran_by=task.executed_by.username if task.executed_by else task.created_by.username,
+                status=status,
+                computation_cost=task.computation_cost,
+                time_started=task.started_on or moment,
+                time_finished=moment,
+            )
+            if task.parent_id:
+                refresh_parent(session, task.parent_id, moment)
+            session.commit()
+    except BaseException:
+        for key in importer.keys:
+            store.delete(key)
+        raise
+    logger.info("task %s ended %s", task_id, status)
+    return status
+
+
+def _job_entry(job: JobRecord, log_ids: Mapping[str, str]) -> dict[str, Any]:
+    entry = job.as_dict()
+    # One log set per task: every job points at the task's logs.
+    entry["logs"] = dict(log_ids)
+    return entry

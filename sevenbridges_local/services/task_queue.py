@@ -1,0 +1,202 @@
+"""The worker side of tasks: claim the next queued task, describe it for the executor, follow
+its progress, end it when it cannot run, and recover what a platform restart interrupted.
+
+The queue is the ``tasks`` table itself (status QUEUED, oldest first). After a restart a task left
+CREATING or RUNNING is queued again from scratch (once; a second interruption fails it with
+:data:`INTERRUPTED_MESSAGE`); ABORTING ends ABORTED.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+from sqlalchemy import select
+
+from sevenbridges_local.db import Database
+from sevenbridges_local.db.tasks import Task
+from sevenbridges_local.execution.base import ExecutionError, Progress, TaskSpec
+from sevenbridges_local.services import task_inputs
+from sevenbridges_local.services.task_state import (
+    ABORTED,
+    ABORTING,
+    COMPLETED,
+    CREATING,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    TERMINAL,
+    app_document,
+    now,
+    refresh_parent,
+    transition,
+)
+
+logger = logging.getLogger(__name__)
+
+INTERRUPTED_MESSAGE = "The task was interrupted by a platform restart."
+RESTARTED_WARNING = "The task was restarted from the beginning after a platform restart."
+# A task interrupted by restarts this many times is failed instead of started again.
+MAX_RUN_ATTEMPTS = 2
+
+
+def claim_next(database: Database, worker: str) -> str | None:
+    """The oldest QUEUED task, now CREATING and claimed by ``worker``; None when idle."""
+    moment = now()
+    with database.write_session() as session:
+        task_id = session.scalar(
+            select(Task.id)
+            # A batch parent is QUEUED while its children are; only the children run.
+            .where(Task.status == QUEUED, Task.batch.is_(False))
+            .order_by(Task.queued_on, Task.position, Task.id)
+            .limit(1)
+            # SQLite serialises writers (BEGIN IMMEDIATE); other databases need a row lock.
+            .with_for_update(skip_locked=True)
+        )
+        if task_id is None:
+            session.rollback()
+            return None
+        task = session.get(Task, task_id)
+        assert task is not None
+        transition(task, CREATING, moment)
+        task.claimed_by = worker
+        task.run_attempts += 1
+        task.message = "Preparing the inputs."
+        task.jobs = []
+        task.steps_completed = 0
+        if task.parent_id:
+            refresh_parent(session, task.parent_id, moment)
+        session.commit()
+        return task_id
+
+
+def build_spec(database: Database, task_id: str, container_engine: str | None) -> TaskSpec:
+    """What the executor needs for the task; :class:`ExecutionError` when it cannot run."""
+    with database.read_session() as session:
+        task = session.get(Task, task_id)
+        if task is None:
+            raise ExecutionError("The task no longer exists.")
+        document = app_document(session, task)
+        if document is None:
+            raise ExecutionError(f"The app '{task.app_ref}' no longer exists.")
+        document = copy.deepcopy(document)
+        # The stored id would become the document's base URI; the file name serves instead.
+        document.pop("id", None)
+        specs = task_inputs.app_inputs(document)
+        try:
+            files = task_inputs.resolve_files(session, specs, task.inputs)
+        except LookupError as exc:
+            raise ExecutionError(str(exc))
+        slug = task.app_ref.split("/")[2] if task.app_ref.count("/") >= 2 else "app"
+        return TaskSpec(
+            task_id=task.id,
+            document=document,
+            document_name=slug,
+            job_order=task_inputs.job_order(specs, task.inputs),
+            files=files,
+            step_names=task_inputs.step_names(document),
+            container_engine=container_engine,
+        )
+
+
+def mark_running(database: Database, task_id: str) -> bool:
+    """CREATING -> RUNNING as the process starts; False when an abort came first."""
+    moment = now()
+    with database.write_session() as session:
+        task = session.get(Task, task_id)
+        if task is None or task.status != CREATING or task.abort_requested:
+            session.rollback()
+            return False
+        transition(task, RUNNING, moment)
+        task.message = "Running."
+        if task.parent_id:
+            refresh_parent(session, task.parent_id, moment)
+        session.commit()
+        return True
+
+
+def record_progress(database: Database, task_id: str, progress: Progress) -> None:
+    with database.write_session() as session:
+        task = session.get(Task, task_id)
+        if task is None or task.status not in (RUNNING, ABORTING):
+            session.rollback()
+            return
+        task.steps_completed = progress.steps_completed
+        task.jobs = [job.as_dict() for job in progress.jobs]
+        session.commit()
+
+
+def abort_requested(database: Database, task_id: str) -> bool:
+    """True when the task should stop (aborted, or deleted with its project)."""
+    with database.read_session() as session:
+        flag = session.scalar(select(Task.abort_requested).where(Task.id == task_id))
+        return flag is None or bool(flag)
+
+
+def finish_status(task: Task, succeeded: bool) -> str:
+    if task.abort_requested:
+        return ABORTED
+    return COMPLETED if succeeded else FAILED
+
+
+def fail_task(database: Database, task_id: str, message: str) -> None:
+    """End a task that could not be run at all (nothing to collect)."""
+    moment = now()
+    with database.write_session() as session:
+        task = session.get(Task, task_id)
+        if task is None or task.status in TERMINAL:
+            session.rollback()
+            return
+        transition(task, finish_status(task, False), moment)
+        task.message = "Aborted." if task.status == ABORTED else message
+        if task.parent_id:
+            refresh_parent(session, task.parent_id, moment)
+        session.commit()
+    logger.info("task %s ended %s: %s", task_id, task.status, message)
+
+
+def recover_interrupted(database: Database) -> tuple[int, int]:
+    """After a restart: re-queue or fail tasks a stop cut off; (re-queued, failed) counts."""
+    moment = now()
+    requeued = failed = 0
+    with database.write_session() as session:
+        stuck = list(
+            session.scalars(
+                select(Task).where(
+                    Task.status.in_((CREATING, RUNNING, ABORTING)), Task.batch.is_(False)
+                )
+            )
+        )
+        # Batch parents follow their children: bring every unfinished one up to date.
+        parents = set(
+            session.scalars(
+                select(Task.id).where(
+                    Task.batch.is_(True), Task.status.in_((QUEUED, RUNNING, ABORTING))
+                )
+            )
+        )
+        for task in stuck:
+            if task.status == ABORTING or task.abort_requested:
+                transition(task, ABORTED, moment)
+                task.message = "Aborted."
+            elif task.run_attempts < MAX_RUN_ATTEMPTS:
+                original_queue_time = task.queued_on
+                transition(task, QUEUED, moment)
+                task.queued_on = original_queue_time or moment  # keep its place in the queue
+                task.started_on = task.running_on = None
+                task.claimed_by = None
+                task.jobs = []
+                task.steps_completed = 0
+                task.message = "Queued again after a platform restart."
+                task.warnings = [*(task.warnings or []), {"message": RESTARTED_WARNING}]
+                requeued += 1
+            else:
+                transition(task, FAILED, moment)
+                task.message = INTERRUPTED_MESSAGE
+                failed += 1
+            if task.parent_id:
+                parents.add(task.parent_id)
+        for parent_id in parents:
+            refresh_parent(session, parent_id, moment)
+        session.commit()
+    return requeued, failed
