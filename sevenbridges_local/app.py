@@ -18,6 +18,7 @@ from sevenbridges_local.bootstrap import prepare
 from sevenbridges_local.dataplane import PORT_FILE_NAME, DataPlane
 from sevenbridges_local.db import Database
 from sevenbridges_local.execution.cwltool_executor import CwltoolExecutor
+from sevenbridges_local.execution.sandbox import SandboxPolicy, detect_sandbox
 from sevenbridges_local.faults import FaultSwitches
 from sevenbridges_local.middleware import (
     ErrorMiddleware,
@@ -29,6 +30,7 @@ from sevenbridges_local.ratelimit import RateLimiter
 from sevenbridges_local.services.uploads import UploadJanitor
 from sevenbridges_local.settings import Settings
 from sevenbridges_local.signing import UrlSigner
+from sevenbridges_local.status import clear_status, write_status
 from sevenbridges_local.storage import open_blob_store
 from sevenbridges_local.task_pool import TaskPool
 from sevenbridges_local.workers import WorkerPool, WorkerResources
@@ -122,10 +124,32 @@ def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
     return TransferServices(dataplane, janitor)
 
 
+def task_sandbox(settings: Settings) -> SandboxPolicy:
+    """The isolation tasks get on this machine (:class:`SandboxUnavailable` when required but
+    impossible)."""
+    return detect_sandbox(
+        mode=settings.sandbox,
+        data_dir=settings.data_dir,
+        bwrap=settings.sandbox_bwrap,
+        network=settings.sandbox_network,
+        uid=settings.sandbox_uid,
+        gid=settings.sandbox_gid,
+        extra_paths=settings.sandbox_paths,
+        container_engine=settings.container_engine,
+    )
+
+
 def start_task_pool(app: FastAPI) -> TaskPool:
     """The executor and the worker threads that run queued tasks."""
     settings: Settings = app.state.settings
-    executor = CwltoolExecutor(app.state.blob_store, container_engine=settings.container_engine)
+    sandbox: SandboxPolicy = app.state.sandbox
+    if sandbox.enabled:
+        logger.info("task isolation: %s", sandbox.describe())
+    else:
+        logger.warning("task isolation %s", sandbox.describe())
+    executor = CwltoolExecutor(
+        app.state.blob_store, container_engine=settings.container_engine, sandbox=sandbox
+    )
     pool = TaskPool(
         app.state.database,
         app.state.blob_store,
@@ -140,8 +164,12 @@ def start_task_pool(app: FastAPI) -> TaskPool:
     return pool
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the application; the database is migrated and seeded when it starts serving."""
+def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None = None) -> FastAPI:
+    """Build the application; the database is migrated and seeded when it starts serving.
+
+    ``sandbox``: the task isolation already detected (by ``sbg local serve``); detected at
+    start when None.
+    """
     settings = settings or Settings()
     database = Database(settings.database_url or "")
     switches = FaultSwitches.from_settings(settings)
@@ -150,6 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prepared = await anyio.to_thread.run_sync(prepare, settings, database)
+        if getattr(app.state, "sandbox", None) is None:
+            app.state.sandbox = await anyio.to_thread.run_sync(task_sandbox, settings)
         # The data directory's key, for anything that must be signed (e.g. transfer URLs).
         app.state.secret_key = prepared.secret_key
         logger.info("local platform ready: data in %s", settings.data_dir)
@@ -162,9 +192,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         transfers = await anyio.to_thread.run_sync(start_transfers, app, prepared.secret_key)
         # Task workers: queued tasks (also those a restart interrupted) start running now.
         task_pool = await anyio.to_thread.run_sync(start_task_pool, app)
+        sandbox: SandboxPolicy = app.state.sandbox
+        write_status(
+            settings.data_dir,
+            api_url=settings.api_root,
+            data_port=transfers.dataplane.port,
+            tasks_isolated=sandbox.enabled,
+            task_isolation=sandbox.describe(),
+        )
         try:
             yield
         finally:
+            clear_status(settings.data_dir)
             await anyio.to_thread.run_sync(task_pool.stop)
             await anyio.to_thread.run_sync(transfers.stop)
             await anyio.to_thread.run_sync(worker_pool.stop)
@@ -185,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.faults = switches
     app.state.rate_limiter = limiter
+    app.state.sandbox = sandbox
     if getattr(app.state, "blob_store", None) is None:
         app.state.blob_store = open_blob_store(settings.data_dir)
     include_api(app)

@@ -1,4 +1,4 @@
-"""``sbg local serve | token | users`` (also ``python -m sevenbridges_local ...``)."""
+"""``sbg local serve | token | users | status`` (also ``python -m sevenbridges_local ...``)."""
 
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ def _ignore_signal(_signum: int, _frame: object) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from sevenbridges_local.app import create_app
+    from sevenbridges_local.app import create_app, task_sandbox
     from sevenbridges_local.bootstrap import ADMIN_USERNAME, prepare
+    from sevenbridges_local.execution.sandbox import SandboxUnavailable
     from sevenbridges_local.profiles import write_profile
 
     _configure_logging(args.log_level)
@@ -55,11 +56,19 @@ def _serve(args: argparse.Namespace) -> int:
         rate_limit_window=args.rate_limit_window,
         maintenance=True if args.maintenance else None,
         data_port=args.data_port,
+        sandbox=args.sandbox,
     )
     prepared = prepare(settings)
+    try:
+        sandbox = task_sandbox(settings)
+    except SandboxUnavailable as exc:
+        prepared.database.dispose()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"Seven Bridges local platform at {settings.api_root}", flush=True)
     print(f"  data directory: {settings.data_dir}", flush=True)
     print("  admin token:    sbg local token   (other users: sbg local token USERNAME)", flush=True)
+    print(f"  task isolation: {sandbox.describe()}", flush=True)
     if args.write_profile:
         path = write_profile(args.write_profile, settings.api_root, prepared.token(ADMIN_USERNAME))
         print(f"  profile [{args.write_profile}] written to {path}", flush=True)
@@ -67,7 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            create_app(settings, sandbox=sandbox),
             host=settings.host,
             port=settings.port,
             log_config=None,  # keep our logging setup
@@ -147,6 +156,30 @@ def _users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    """Whether a platform runs on the data directory, and how its tasks are isolated."""
+    from sevenbridges_local.app import task_sandbox
+    from sevenbridges_local.execution.sandbox import SandboxUnavailable
+    from sevenbridges_local.status import read_status
+
+    settings = _settings(args)
+    print(f"data directory: {settings.data_dir}")
+    status = read_status(settings.data_dir)
+    running = status is not None and status.running
+    if status is not None and running:
+        since = f"pid {status.pid}, since {status.started_at}"
+        print(f"platform:       running at {status.api_url} ({since})")
+        print(f"task isolation: {status.task_isolation}")
+    else:
+        print("platform:       not running")
+        try:
+            sandbox = task_sandbox(settings)
+            print(f"task isolation: {sandbox.describe()} (what a platform started now would get)")
+        except SandboxUnavailable as exc:
+            print(f"task isolation: {exc}")
+    return 0 if running else 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sbg local",
@@ -182,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="write the admin's endpoint and token as profile NAME in ~/.sevenbridges/credentials",
     )
+    serve.add_argument(
+        "--sandbox",
+        choices=("auto", "bwrap", "none"),
+        help="task isolation: bubblewrap when available (auto, the default), required (bwrap), "
+        "or off (none)",
+    )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
     serve.set_defaults(handler=_serve)
 
@@ -195,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     users_command = commands.add_parser("users", help="list the users")
     data_dir_option(users_command)
     users_command.set_defaults(handler=_users)
+
+    status = commands.add_parser(
+        "status", help="is a platform running on the data directory, and are its tasks isolated"
+    )
+    data_dir_option(status)
+    status.set_defaults(handler=_status)
     return parser
 
 

@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     container_engine: Literal["docker", "podman", "singularity"] | None = None
     # Keep each task's work directory (DATA_DIR/tasks/<id>) after it ends, for debugging.
     keep_task_dirs: bool = False
+    # Task isolation (see execution/sandbox.py): "auto" uses bubblewrap when it works and says
+    # loudly when it does not; "bwrap" refuses to start without it; "none" turns it off.
+    sandbox: Literal["auto", "bwrap", "none"] = "auto"
+    sandbox_bwrap: str = "bwrap"
+    # Whether tasks may use the network (off: they only have their own loopback).
+    sandbox_network: bool = False
+    # The identity tasks run as when the platform runs as root (default nobody/nogroup).
+    sandbox_uid: int = Field(default=65534, ge=1)
+    sandbox_gid: int = Field(default=65534, ge=1)
+    # More read-only directories tasks may see (e.g. a tool installation under /opt).
+    sandbox_paths: list[Path] = Field(default_factory=list)
 
     @field_validator("container_engine", mode="before")
     @classmethod

@@ -98,6 +98,9 @@ class PreparedRun:
     output_dir: Path
     # Log name -> path, e.g. "cwltool.log", "job.err.log".
     log_paths: dict[str, Path]
+    # Host paths of the input files' content (an output may pass one through), each with the
+    # path relative to the work dir that the task knows it by.
+    input_paths: dict[Path, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,8 +145,10 @@ class RunResult:
     steps_completed: int
     # Why the run failed (tail of the tools' stderr or cwltool's error); empty on success.
     message: str = ""
-    # Where the outputs live; paths in ``outputs`` outside it are not imported.
+    # Where the outputs live; paths in ``outputs`` outside it are not imported, except the
+    # task's own input files (``input_paths``) passed through as outputs.
     output_dir: Path | None = None
+    input_paths: frozenset[Path] = frozenset()
 
 
 class RunningTask(abc.ABC):

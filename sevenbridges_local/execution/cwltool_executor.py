@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ from sevenbridges_local.execution.base import (
     TaskSpec,
 )
 from sevenbridges_local.execution.cwl_log import CwlLogReader
+from sevenbridges_local.execution.sandbox import SandboxPolicy
 from sevenbridges_local.storage import BlobStore
 
 logger = logging.getLogger(__name__)
@@ -102,6 +104,9 @@ class _Stager:
         self.store = store
         self.inputs_dir = inputs_dir
         self.staged: dict[str, Path] = {}
+        # Blob files the staged symlinks point at (the sandbox shows the task these, read-only),
+        # with the staged path the task knows each by.
+        self.linked: dict[Path, str] = {}
 
     def _place(self, item: InputFile, target: Path) -> None:
         if item.is_folder:
@@ -114,6 +119,7 @@ class _Stager:
         source = self.store.local_path(item.blob_key)
         if source is not None and source.exists():
             target.symlink_to(source)
+            self.linked.setdefault(source, os.path.relpath(target, self.inputs_dir.parent))
             return
         if source is not None:
             raise ExecutionError(f"The content of file '{item.name}' ({item.file_id}) is missing.")
@@ -401,9 +407,11 @@ class CwltoolExecutor(Executor):
         *,
         container_engine: str | None = None,
         use_fork_server: bool | None = None,
+        sandbox: SandboxPolicy | None = None,
     ) -> None:
         self.store = store
         self.container_engine = container_engine or None
+        self.sandbox = sandbox or SandboxPolicy(problem="no sandbox configured")
         container_arguments(self.container_engine)  # refuse an unknown engine early
         if use_fork_server is None:
             use_fork_server = os.name == "posix" and hasattr(socket, "SOCK_SEQPACKET")
@@ -414,7 +422,10 @@ class CwltoolExecutor(Executor):
 
     def __repr__(self) -> str:
         mode = "fork server" if self.use_fork_server else "subprocess"
-        return f"<CwltoolExecutor {mode}, containers: {self.container_engine or 'none'}>"
+        isolation = "sandboxed" if self.sandbox.enabled else "not isolated"
+        return (
+            f"<CwltoolExecutor {mode}, {isolation}, containers: {self.container_engine or 'none'}>"
+        )
 
     # --- lifecycle -----------------------------------------------------------------------------
     # The fork server starts with the first task rather than with the platform: a platform that
@@ -458,13 +469,20 @@ class CwltoolExecutor(Executor):
             str(document_path),
             str(job_path),
         ]
+        output_dir.mkdir()
+        writable = [output_dir, work_dir / "tmp"]
         request = {
             "work_dir": str(work_dir),
             "argv": argv,
             "logs": {name: str(path) for name, path in log_paths.items()},
             "outputs_path": str(work_dir / "outputs.json"),
+            "sandbox": self.sandbox.task_config(work_dir, writable, stager.linked),
         }
         (work_dir / "request.json").write_text(json.dumps(request), encoding="utf-8")
+        try:
+            self.sandbox.grant(work_dir, writable, stager.linked)
+        except OSError as exc:
+            raise ExecutionError(f"Could not prepare the task's sandbox: {exc.strerror or exc}.")
         prepared = PreparedRun(
             spec=spec,
             work_dir=work_dir,
@@ -472,6 +490,7 @@ class CwltoolExecutor(Executor):
             job_path=job_path,
             output_dir=output_dir,
             log_paths=log_paths,
+            input_paths=dict(stager.linked),
         )
         with self._readers_lock:
             self._readers[spec.task_id] = CwlLogReader(log_paths["cwltool.log"], spec.step_names)
@@ -542,7 +561,11 @@ class CwltoolExecutor(Executor):
             for name, path in prepared.log_paths.items()
             if path.exists() and path.stat().st_size > 0
         }
-        message = "" if succeeded else self._failure_message(prepared, reader, exit_code)
+        message = (
+            ""
+            if succeeded
+            else self._failure_message(prepared, reader, exit_code, self.sandbox.hidden_paths)
+        )
         return RunResult(
             succeeded=succeeded,
             exit_code=exit_code,
@@ -552,10 +575,13 @@ class CwltoolExecutor(Executor):
             steps_completed=steps,
             message=message,
             output_dir=prepared.output_dir,
+            input_paths=frozenset(prepared.input_paths),
         )
 
     @staticmethod
-    def _failure_message(prepared: PreparedRun, reader: CwlLogReader, exit_code: int) -> str:
+    def _failure_message(
+        prepared: PreparedRun, reader: CwlLogReader, exit_code: int, hidden_paths: Iterable[str]
+    ) -> str:
         if exit_code < 0:
             return f"The task process was killed (signal {-exit_code})."
         stderr_tail = _tail(
@@ -571,7 +597,19 @@ class CwltoolExecutor(Executor):
         if stderr_tail:
             parts.append(stderr_tail)
         detail = "\n".join(parts) or f"cwltool exited with code {exit_code}."
-        return detail[-MESSAGE_MAX_CHARS * 2 :]
+        return relative_to_task(detail[-MESSAGE_MAX_CHARS * 2 :], prepared, hidden_paths)
+
+
+def relative_to_task(text: str, prepared: PreparedRun, hidden_paths: Iterable[str] = ()) -> str:
+    """``text`` with the platform's own paths replaced: users see paths inside their task
+    (``out/x.txt``, ``inputs/<file id>/reads.fq``), never where the server keeps its data."""
+    work_dir = str(prepared.work_dir)
+    text = text.replace(work_dir + os.sep, "").replace(work_dir, ".")
+    for source, staged in prepared.input_paths.items():  # a blob: name it as it was staged
+        text = text.replace(str(source), staged)
+    for hidden in hidden_paths:
+        text = text.replace(hidden, "<platform data>")
+    return text
 
 
 def remove_work_dir(work_dir: Path) -> None:

@@ -76,10 +76,9 @@ def _child(request_path: str, channel_fd: int) -> None:
 
         channel = socket.socket(fileno=channel_fd)
         channel.sendall(f"pid {os.getpid()}\n".encode())
-        runner.watch_channel(lambda: channel.recv(1))
         request = json.loads(Path(request_path).read_text(encoding="utf-8"))
         try:
-            code = runner.run_request(request)
+            code = runner.run_request(request, lifeline=channel.fileno())
         except Exception:
             sys.stderr.write("task runner failed:\n" + traceback.format_exc())
             code = runner.RUNNER_FAILURE

@@ -10,28 +10,28 @@ output lands there (cwltool passes uncaptured tool output through its own stderr
 messages go to ``cwltool.log`` in the format the progress reader parses; the CWL output object
 goes to ``outputs.json``.
 
-A task process must not outlive the platform: a watcher thread ends the whole process group when
-the channel to the server (a socket or the stdin pipe) is closed, which is what happens when the
-server process dies, however it dies.
+A task process must not outlive the platform: it ends its whole process group when its lifeline
+to the server (the fork server's channel socket, or the stdin pipe) closes, which is what
+happens when the server process dies, however it dies. A task with a sandbox runs cwltool in it
+(see ``namespaces.py``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from sevenbridges_local.execution.namespaces import run_sandboxed
 
 # Exit code reported when the runner itself failed before or around cwltool.
 RUNNER_FAILURE = 70
 
 
 def _redirect(fd: int, path: str) -> None:
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
     os.dup2(target, fd)
     os.close(target)
 
@@ -41,24 +41,12 @@ def _keep_loaded_schemas() -> None:
     server loaded them already, and a fresh interpreter loads them on first use."""
 
 
-def watch_channel(read_once: Callable[[], bytes]) -> None:
-    """Kill our process group when ``read_once`` reports end of file (the server is gone)."""
-
-    def watch() -> None:
-        try:
-            while read_once():
-                pass
-        except OSError:
-            pass
-        os.killpg(os.getpgid(0), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="sbg-task-watch", daemon=True).start()
-
-
-def run_request(request: dict[str, Any]) -> int:
-    """Run cwltool as the request says; returns its exit code."""
+def run_request(request: dict[str, Any], lifeline: int) -> int:
+    """Run cwltool as the request says, in the task's sandbox when it has one; returns its exit
+    code. The task is killed when ``lifeline`` (held open by the server) closes."""
     work_dir = Path(request["work_dir"])
     logs = request["logs"]
+    # Opened before the sandbox: the task keeps writing them but cannot replace them.
     _redirect(1, logs["job.out.log"])
     _redirect(2, logs["job.err.log"])
     sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)
@@ -70,18 +58,23 @@ def run_request(request: dict[str, Any]) -> int:
     from sevenbridges_local.execution.cwl_log import UtcLogFileHandler
 
     handler = UtcLogFileHandler(Path(logs["cwltool.log"]))
-    try:
-        with open(request["outputs_path"], "w", encoding="utf-8") as outputs:
-            return int(
-                cwltool.main.main(
-                    list(request["argv"]),
-                    stdout=outputs,
-                    stderr=sys.stderr,
-                    logger_handler=handler,
-                    custom_schema_callback=_keep_loaded_schemas,
-                )
+    outputs = open(request["outputs_path"], "w", encoding="utf-8")
+
+    def run_cwltool() -> int:
+        return int(
+            cwltool.main.main(
+                list(request["argv"]),
+                stdout=outputs,
+                stderr=sys.stderr,
+                logger_handler=handler,
+                custom_schema_callback=_keep_loaded_schemas,
             )
+        )
+
+    try:
+        return run_sandboxed(request.get("sandbox"), run_cwltool, lifeline)
     finally:
+        outputs.close()
         handler.close()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -94,10 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("usage: python -m sevenbridges_local.execution.runner REQUEST.json\n")
         return 2
     request = json.loads(Path(arguments[0]).read_text(encoding="utf-8"))
-    # The server keeps our stdin open for as long as it wants us alive.
-    watch_channel(lambda: os.read(0, 1))
     try:
-        return run_request(request)
+        # The server keeps our stdin open for as long as it wants us alive.
+        return run_request(request, lifeline=0)
     except Exception as exc:  # report, never hang: the server reads the exit code
         sys.stderr.write(f"task runner failed: {exc!r}\n")
         return RUNNER_FAILURE

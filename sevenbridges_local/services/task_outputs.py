@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlparse
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +43,8 @@ LOGS_FOLDER = ".task-logs"
 # Outputs up to this size are stored in one write; larger ones are streamed in parts.
 SMALL_OUTPUT_BYTES = 16 * 1024 * 1024
 OUTPUT_PART_BYTES = 64 * 1024 * 1024
+# Output folders deeper than this are not imported further (a task could nest without end).
+MAX_OUTPUT_DEPTH = 64
 
 
 @dataclass
@@ -57,25 +61,36 @@ class _StoredFolder:
     entries: list[_StoredFile | _StoredFolder] = field(default_factory=list)
 
 
-def _store_blob(store: BlobStore, path: Path) -> tuple[str, int]:
-    """Put a local file into the blob store under a fresh key; returns (key, size)."""
+def _open_regular(path: str) -> BinaryIO | None:
+    """``path`` opened for reading if it is a regular file (never through a final symlink)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)  # a FIFO, socket or device would hang or leak: never read one
+        return None
+    return os.fdopen(fd, "rb")
+
+
+def _store_blob(store: BlobStore, source: BinaryIO) -> tuple[str, int]:
+    """Put an open file into the blob store under a fresh key; returns (key, size)."""
     key = uuid.uuid4().hex
-    size = path.stat().st_size
+    size = os.fstat(source.fileno()).st_size
     if size <= SMALL_OUTPUT_BYTES:
-        store.put_bytes(key, path.read_bytes())
+        store.put_bytes(key, source.read(size))
         return key, size
     staging = uuid.uuid4().hex
     store.begin_upload(staging)
     try:
         parts = []
-        with open(path, "rb") as source:
-            offset = number = 0
-            while offset < size:
-                number += 1
-                length = min(OUTPUT_PART_BYTES, size - offset)
-                store.write_part(staging, number, source, length)
-                parts.append(number)
-                offset += length
+        offset = number = 0
+        while offset < size:
+            number += 1
+            length = min(OUTPUT_PART_BYTES, size - offset)
+            store.write_part(staging, number, source, length)
+            parts.append(number)
+            offset += length
         store.assemble(staging, parts, key)
     finally:
         store.discard_upload(staging)
@@ -83,54 +98,80 @@ def _store_blob(store: BlobStore, path: Path) -> tuple[str, int]:
 
 
 class _OutputImporter:
-    """Phase one, outside any transaction: copy output files into the blob store."""
+    """Phase one, outside any transaction: copy output files into the blob store.
 
-    def __init__(self, store: BlobStore, output_dir: Path | None) -> None:
+    What a task hands back is not trusted: an output is imported only when its real path (all
+    symlinks resolved) lies inside the task's output folder, or is one of the task's own input
+    files passed through. A link to anything else on the machine, and anything that is not a
+    regular file or folder, is skipped with a warning.
+    """
+
+    def __init__(
+        self, store: BlobStore, output_dir: Path | None, input_paths: Iterable[Path] = ()
+    ) -> None:
         self.store = store
         self.keys: list[str] = []
-        # Lexical containment (symlinks are not resolved): a pass-through output may be a link
-        # to a staged input, but a path elsewhere on the machine is never imported.
-        self.output_dir = os.path.abspath(output_dir) if output_dir is not None else None
+        self.output_dir = os.path.realpath(output_dir) if output_dir is not None else None
+        self.input_paths = {os.path.realpath(path) for path in input_paths}
 
     def _local_path(self, value: Mapping[str, Any]) -> Path | None:
         raw = value.get("path") or value.get("location")
         if not isinstance(raw, str):
             return None
         if raw.startswith("file://"):
-            from urllib.parse import unquote, urlparse
-
             raw = unquote(urlparse(raw).path)
         return Path(raw)
 
-    def store_file(self, path: Path, name: str) -> _StoredFile:
-        key, size = _store_blob(self.store, path)
+    def _admitted(self, path: Path | str) -> str | None:
+        """The real path of ``path`` when the task may hand it back, else None."""
+        real = os.path.realpath(path)
+        inside = self.output_dir is not None and real.startswith(self.output_dir + os.sep)
+        if inside or real in self.input_paths:
+            return real
+        logger.warning("output %s lies outside the task's output folder; skipped", path)
+        return None
+
+    def store_file(self, path: Path | str, name: str) -> _StoredFile | None:
+        source = _open_regular(str(path))
+        if source is None:
+            logger.warning("output %s is not a regular file; skipped", path)
+            return None
+        with source:
+            key, size = _store_blob(self.store, source)
         self.keys.append(key)
         return _StoredFile(name=name, key=key, size=size)
 
-    def _folder(self, path: Path, name: str) -> _StoredFolder:
+    def _folder(self, real: str, name: str, depth: int = 0) -> _StoredFolder:
         folder = _StoredFolder(name=name)
-        for entry in sorted(os.scandir(path), key=lambda item: item.name):
-            child = Path(entry.path)
-            if entry.is_dir():
-                folder.entries.append(self._folder(child, entry.name))
-            elif entry.is_file():
-                folder.entries.append(self.store_file(child, entry.name))
+        if depth > MAX_OUTPUT_DEPTH:
+            logger.warning("output folder %s nests too deep; its content is skipped", real)
+            return folder
+        for entry in sorted(os.scandir(real), key=lambda item: item.name):
+            target = self._admitted(entry.path) if entry.is_symlink() else entry.path
+            if target is None:
+                continue
+            if os.path.isdir(target) and not os.path.islink(target):
+                if target == real or real.startswith(target + os.sep):
+                    continue  # a link back up the tree
+                folder.entries.append(self._folder(target, entry.name, depth + 1))
+            else:
+                stored = self.store_file(target, entry.name)
+                if stored is not None:
+                    folder.entries.append(stored)
         return folder
 
     def convert(self, value: Any) -> Any:
         if task_inputs.is_file_object(value):
             path = self._local_path(value)
-            if path is None or not path.exists():
-                return None
-            if self.output_dir is not None and not os.path.abspath(path).startswith(
-                self.output_dir + os.sep
-            ):
-                logger.warning("output %s lies outside the task's output folder; skipped", path)
+            real = self._admitted(path) if path is not None else None
+            if path is None or real is None or not os.path.exists(real):
                 return None
             name = str(value.get("basename") or path.name)
             if str(value.get("class")).lower() == "directory":
-                return self._folder(path, name)
-            stored = self.store_file(path, name)
+                return self._folder(real, name) if os.path.isdir(real) else None
+            stored = self.store_file(real, name)
+            if stored is None:
+                return None
             for extra in value.get("secondaryFiles") or []:
                 converted = self.convert(extra)
                 if isinstance(converted, _StoredFile):
@@ -262,10 +303,14 @@ def finish_task(database: Database, store: BlobStore, task_id: str, result: RunR
         if task is None:
             return ABORTED  # deleted with its project while running
         keep_outputs = result.succeeded and not task.abort_requested
-    importer = _OutputImporter(store, result.output_dir)
+    importer = _OutputImporter(store, result.output_dir, result.input_paths)
     try:
         planned_outputs = importer.convert(result.outputs) if keep_outputs else {}
-        planned_logs = {name: importer.store_file(path, name) for name, path in result.logs.items()}
+        planned_logs = {
+            name: stored
+            for name, path in result.logs.items()
+            if (stored := importer.store_file(path, name)) is not None
+        }
     except (OSError, StorageError) as exc:
         for key in importer.keys:
             store.delete(key)
