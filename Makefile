@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 OFFICIAL_VENV := .venv-official
 OFFICIAL_VERSION := 2.11.2
 
-.PHONY: demo test lint install official clean
+.PHONY: demo test lint install official sandbox-tool clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,13 +24,26 @@ $(OFFICIAL_VENV)/.installed:
 
 official: $(OFFICIAL_VENV)/.installed
 
+# Tasks run in a bubblewrap sandbox (see docs/security.md); the tests check that isolated path,
+# so install it when it is missing and we may (root with apt-get), otherwise say so.
+sandbox-tool:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap (task isolation)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }; \
+	  else \
+	    echo "warning: bubblewrap (bwrap) is not installed: tasks will run without isolation;" \
+	      "install it (sudo apt-get install bubblewrap)"; \
+	  fi; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install official lint
+test: install official sandbox-tool lint
 	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
 
-demo: install
+demo: install sandbox-tool
 	$(VENV)/bin/sbg demo
 
 clean:

@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -53,8 +54,11 @@ class EmbeddedServer:
         rate_limit: int | None = None,
         rate_limit_window: int | None = None,
         maintenance: bool = False,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
+        # Extra variables for the server process, e.g. ``{"SBG_LOCAL_SANDBOX": "none"}``.
+        self.environment = dict(environment or {})
         self.host = host
         self.port = port
         self.rate_limit = rate_limit
@@ -117,6 +121,7 @@ class EmbeddedServer:
         if self.port is None:
             self.port = _free_port(self.host)
         environment = {k: v for k, v in os.environ.items() if not k.startswith("SBG_LOCAL_")}
+        environment.update(self.environment)
         log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
