@@ -68,6 +68,7 @@ MESSAGE_TAIL_LINES = 8
 MESSAGE_MAX_CHARS = 1500
 COPY_CHUNK = 1024 * 1024
 
+_INHERITED_VARIABLES = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "HOME", "TMPDIR", "USER"})
 # Arguments for every run: our own paths, no network fetches of schemas, no jshint (a Node
 # start per expression), no SHA-1 of every output (we hash nothing we do not show).
 _BASE_ARGUMENTS = (
@@ -77,6 +78,17 @@ _BASE_ARGUMENTS = (
     "--relax-path-checks",
     "--disable-color",
 )
+
+
+def task_process_environment() -> dict[str, str]:
+    """The environment task processes start with: the server's may hold credentials (tokens,
+    cloud keys) that no task should inherit, so only locale, time zone, PATH and Python's own
+    variables are passed on."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name in _INHERITED_VARIABLES or name.startswith(("LC_", "PYTHON"))
+    }
 
 
 def container_arguments(engine: str | None) -> list[str]:
@@ -277,6 +289,7 @@ class _ForkServer:
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
+                env=task_process_environment(),
             )
         finally:
             theirs.close()
@@ -509,6 +522,7 @@ class CwltoolExecutor(Executor):
                 stderr=early_errors,  # until the runner points fd 2 there itself
                 start_new_session=True,
                 cwd=prepared.work_dir,
+                env=task_process_environment(),
             )
         return _SubprocessTask(process)
 

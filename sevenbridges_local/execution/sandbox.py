@@ -214,7 +214,7 @@ class SandboxPolicy:
             "uid": self.uid,
             "gid": self.gid,
             "env": {
-                "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "PATH": os.environ.get("PATH") or "/usr/local/bin:/usr/bin:/bin",
                 "HOME": str(tmp),
                 "TMPDIR": str(tmp),
                 "LANG": "C.UTF-8",

@@ -351,3 +351,28 @@ def test_sandbox_policy_describes_what_it_gives() -> None:
     out_bind = listed.index("/d/tasks/t/out")
     assert listed[out_bind - 1] == "--bind"
     assert listed[listed.index("/d/b/x") - 1] == "--ro-bind"
+
+
+def test_tasks_do_not_inherit_the_servers_environment(
+    start_platform: Callable[..., EmbeddedServer], http: Any
+) -> None:
+    """Credentials in the server's environment (tokens, cloud keys) never reach a task."""
+    server = start_platform(
+        environment={"SB_AUTH_TOKEN": "leaked-token", "AWS_SECRET_ACCESS_KEY": "leaked-key"}
+    )
+    owner = Caller(http, server.url, server.token("owner"), "owner")
+    project = owner.create_project("environment")
+    # A JavaScript expression starts cwltool's node process, which stays up beside the tool.
+    javascript_shell = {
+        **SHELL_TOOL,
+        "requirements": {"ShellCommandRequirement": {}, "InlineJavascriptRequirement": {}},
+        "arguments": [{"valueFrom": "${ return inputs.script; }", "shellQuote": False}],
+    }
+    app = install_app(owner, project["id"], "shell", javascript_shell)
+    script = "env ; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' ; echo END"
+    task = created(owner, run=True, project=project["id"], app=app, inputs={"script": script})
+    ended = wait_for_status(owner, task["id"])
+    assert ended["status"] == "COMPLETED", ended.get("execution_status")
+    report = download(owner, ended["outputs"]["report"]["path"]).decode()
+    assert report.rstrip().endswith("END") and "PATH=" in report
+    assert "leaked" not in report
