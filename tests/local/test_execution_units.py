@@ -18,6 +18,7 @@ from sevenbridges_local.execution.cwltool_executor import (
     _ForkedTask,
     container_arguments,
 )
+from sevenbridges_local.execution.sandbox import detect_sandbox
 from sevenbridges_local.services import task_inputs
 from sevenbridges_local.storage import LocalBlobStore
 
@@ -88,7 +89,8 @@ def test_container_engines_map_to_cwltool_arguments() -> None:
         container_arguments("lxc")
 
 
-def test_the_executor_without_a_fork_server(tmp_path: Path) -> None:
+@pytest.mark.parametrize("isolated", [False, True], ids=["unisolated", "sandboxed"])
+def test_the_executor_without_a_fork_server(tmp_path: Path, isolated: bool) -> None:
     """The fallback (a fresh interpreter per task) runs the same way, with staged inputs."""
     store = LocalBlobStore(tmp_path / "storage")
     key = secrets.token_hex(16)
@@ -108,7 +110,8 @@ def test_the_executor_without_a_fork_server(tmp_path: Path) -> None:
         job_order={"text": {"class": "File", "path": "f1"}},
         files={"f1": InputFile(file_id="f1", name="my notes.txt", blob_key=key)},
     )
-    executor = CwltoolExecutor(store, use_fork_server=False)
+    sandbox = detect_sandbox(mode="bwrap", data_dir=tmp_path) if isolated else None
+    executor = CwltoolExecutor(store, use_fork_server=False, sandbox=sandbox)
     executor.start()
     try:
         prepared = executor.prepare(spec, tmp_path / "work")
