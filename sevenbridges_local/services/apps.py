@@ -11,8 +11,14 @@ Who may do what:
   a project the caller is not a member of is 404/3002.
 
 Error codes: the platform's 6001-6011 where they fit, plus one chosen here because the platform's
-number is unknown: **400/6013 for an invalid app description** (not parseable, not CWL v1.x, or
-refused by cwltool's loader; the message carries the reason).
+number is unknown: **400/6013 for an invalid app description** (not parseable, not CWL v1.x,
+naming something outside the document, or refused by cwltool's loader; the message carries the
+reason).
+
+Apps must be self-contained: a document that names a file, a URL or another document
+(``cwl_refs``) is refused when it is installed, revised, copied or synced, and a revision stored
+before that check existed is refused when a task would run it (:func:`outside_reference_problem`).
+Nothing stored is changed or deleted.
 
 Copy strategies (what the copy holds / which app ``sync`` follows afterwards):
 ``clone`` all revisions / the app the source itself follows (the source when it is no copy);
@@ -41,7 +47,7 @@ from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.apps import App, AppRevision
 from sevenbridges_local.db.models import Project, ProjectMember, User
-from sevenbridges_local.services import cwl, projects
+from sevenbridges_local.services import cwl, cwl_refs, projects
 from sevenbridges_local.services.context import (
     ADMIN_ROLE,
     Actor,
@@ -397,6 +403,18 @@ def prepare_document(document: Any) -> PreparedDocument:
     return _storable(document, checked)
 
 
+def outside_reference_problem(raw: Mapping[str, Any]) -> str | None:
+    """Why a stored document may not run or be copied (it names something outside itself)."""
+    return cwl_refs.problem(raw)
+
+
+def _refuse_outside_references(row: AppRevision, revision_id: str, action: str) -> None:
+    """400/6013 for a stored revision that predates the self-containment check."""
+    problem = outside_reference_problem(row.raw)
+    if problem is not None:
+        raise errors.bad_request(f"'{revision_id}' cannot be {action}. {problem}", APP_INVALID)
+
+
 def _search_text(ref_text: str, name: str, raw: Mapping[str, Any]) -> str:
     pieces = [ref_text, name]
     for key in _SEARCHED_KEYS:
@@ -633,6 +651,8 @@ def copy_app(
         ).all()
     else:
         rows = [origin.revision]
+    for row in rows:
+        _refuse_outside_references(row, f"{origin.app_id}/{row.revision}", "copied")
     source_app = origin.app
     if strategy in _FOLLOWS_ORIGIN and source_app.copy_of_app_id is not None:
         followed_id, followed_revision = source_app.copy_of_app_id, source_app.copy_of_revision
@@ -692,6 +712,7 @@ def sync_app(ctx: ServiceContext, ref: AppRef) -> AppView:
     synced_to = -1 if app.copy_of_revision is None else app.copy_of_revision
     if followed.latest_revision > synced_to:
         source = _view(ctx.session, followed, followed.latest_revision)
+        _refuse_outside_references(source.revision, source.revision_id, "synced")
         number = app.latest_revision + 1
         _add_revision(
             ctx.session,

@@ -1,11 +1,14 @@
 """Reading and validating CWL documents with the reference implementation's loader (cwltool).
 
-Apps are validated the way ``cwltool --validate`` would, with three restrictions that suit a
-server: documents must be self-contained (references to other files or URLs are refused, so a
-request can neither read the server's disk nor reach the network), ``$schemas`` are not fetched,
-and no container image is ever pulled. cwltool is imported on first use and its loading context
-(the parsed CWL schemas) is built once and reused, so after the first call validating a small
-tool takes a few milliseconds.
+Apps are validated the way ``cwltool --validate`` would, with restrictions that suit a server:
+documents must be self-contained, and nothing is ever fetched while validating. Every reference
+to something outside the document (``$include``, ``$import``, ``run: tool.cwl``, a File
+``location``, ...) is refused by :mod:`cwl_refs` before the loader sees the document; the loader
+itself is configured so it could not follow one anyway (its fetcher serves only what is in
+memory, no tool resolver, no document cache on disk, ``$schemas`` never downloaded), and no
+container image is ever pulled. cwltool is imported on first use and its loading context (the
+parsed CWL schemas) is built once and reused, so after the first call validating a small tool
+takes a few milliseconds.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from sevenbridges_local.services import cwl_refs
 
 logger = logging.getLogger(__name__)
 
@@ -202,6 +207,10 @@ class _Loader:
         context = LoadingContext()
         context.construct_tool_object = default_make_tool
         context.fetcher_constructor = SelfContainedFetcher
+        # Tool names that are not URLs would otherwise be looked up on the local disk and in
+        # a GA4GH tool registry over the network.
+        context.resolver = _resolve_nothing
+        context.doc_cache = False  # no HTTP cache directory under $HOME
         context.strict = True
         context.do_validate = True
         context.skip_schemas = True  # never download ontologies named in $schemas
@@ -222,6 +231,11 @@ class _Loader:
             self._make_tool(uri, context)
 
 
+def _resolve_nothing(document_loader: Any, uri: str) -> str | None:
+    """A tool resolver that resolves nothing (references are refused, never looked up)."""
+    return None
+
+
 _loader: _Loader | None = None
 _loader_guard = threading.Lock()
 
@@ -235,9 +249,18 @@ def _shared_loader() -> _Loader:
     return _loader
 
 
+def check_self_contained(document: Any) -> None:
+    """:class:`CwlError` naming the first field that refers to something outside ``document``."""
+    problem = cwl_refs.problem(document)
+    if problem is not None:
+        raise CwlError(problem)
+
+
 def validate(document: Any) -> CheckedDocument:
     """Check ``document`` fully; raises :class:`CwlError` with the loader's message, trimmed."""
     checked = check_shape(document)
+    # Before the loader: it must never be handed a document that names files or URLs.
+    check_self_contained(document)
     candidate = copy.deepcopy(dict(document))
     # The document's own id would become its base URI (and could point anywhere): replace it.
     candidate["id"] = _VALIDATION_URI

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.execution.base import ExecutionError, Progress, TaskSpec
-from sevenbridges_local.services import task_inputs
+from sevenbridges_local.services import apps, task_inputs
 from sevenbridges_local.services.task_state import (
     ABORTED,
     ABORTING,
@@ -79,6 +79,11 @@ def build_spec(database: Database, task_id: str, container_engine: str | None) -
         document = app_document(session, task)
         if document is None:
             raise ExecutionError(f"The app '{task.app_ref}' no longer exists.")
+        # Apps installed before references outside the document were refused are still stored;
+        # they must not run (cwltool would read or fetch what they name).
+        problem = apps.outside_reference_problem(document)
+        if problem is not None:
+            raise ExecutionError(f"The app '{task.app_ref}' cannot run. {problem}")
         document = copy.deepcopy(document)
         # The stored id would become the document's base URI; the file name serves instead.
         document.pop("id", None)
