@@ -376,3 +376,31 @@ def test_tasks_do_not_inherit_the_servers_environment(
     report = download(owner, ended["outputs"]["report"]["path"]).decode()
     assert report.rstrip().endswith("END") and "PATH=" in report
     assert "leaked" not in report
+
+
+# cwltool itself collects what the glob names: an expression can point it anywhere at run time,
+# which no install-time check of the document can see.
+GLOB_TOOL: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "label": "Glob anywhere",
+    "baseCommand": ["true"],
+    "inputs": {"pattern": "string"},
+    "outputs": {"found": {"type": "File[]", "outputBinding": {"glob": "$(inputs.pattern)"}}},
+}
+
+
+@pytest.mark.parametrize("relative", [True, False], ids=["relative", "absolute"])
+def test_an_output_glob_cannot_collect_the_platforms_files(
+    platform: EmbeddedServer, alice: Caller, project: dict[str, Any], relative: bool
+) -> None:
+    app = install_app(alice, project["id"], "glob", GLOB_TOOL)
+    secret = platform.data_dir / "secret.key"
+    # The tool runs in <data dir>/tasks/<id>/tmp/<random>: four levels below the data dir.
+    pattern = "../../../../secret.key" if relative else str(secret)
+    task = created(alice, run=True, project=project["id"], app=app, inputs={"pattern": pattern})
+    ended = wait_for_status(alice, task["id"])
+    found = ended["outputs"].get("found") or []
+    contents = [download(alice, item["path"]) for item in found if item]
+    assert secret.read_bytes() not in contents
+    assert not contents, ended
