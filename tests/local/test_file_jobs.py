@@ -139,6 +139,32 @@ def test_async_move_across_projects_and_name_conflicts(
     assert alice.get(f"/files/{clash}").json()["project"] == project["id"]
 
 
+def test_moving_files_to_another_project_needs_the_copy_permission(
+    platform: EmbeddedServer, alice: Caller, bob: Caller, project: dict
+) -> None:
+    """A move out of a project takes the content out, as a copy or a download would."""
+    mine = bob.create_project(f"jobs-mine-{uuid.uuid4().hex[:6]}")
+    make_member(alice, project["id"], bob, write=True)  # read and write, no copy
+    kept = seed_file(platform, project=project["id"], name="kept.txt")
+    shuffled = seed_file(platform, project=project["id"], name="shuffled.txt")
+    folder = new_folder(alice, "inside", project=project["id"])
+
+    items = [{"file": kept, "project": mine["id"]}, {"file": shuffled, "parent": folder["id"]}]
+    done = finished(bob, submit(bob, "move", items))
+    error = done["result"][0]["error"]
+    assert (error["status"], error["code"]) == (403, 5032)
+    assert "'copy' permission" in error["message"]
+    assert alice.get(f"/files/{kept}").json()["project"] == project["id"]
+    # Within the project, write is enough.
+    assert done["result"][1]["resource"]["id"] == shuffled
+
+    assert alice.patch(
+        f"/projects/{project['id']}/members/{bob.username}/permissions", json={"copy": True}
+    ).ok
+    done = finished(bob, submit(bob, "move", [{"file": kept, "project": mine["id"]}]))
+    assert done["result"][0]["resource"]["project"] == mine["id"]
+
+
 def test_async_delete_removes_non_empty_folders_and_their_blobs(
     platform: EmbeddedServer, alice: Caller, bob: Caller, project: dict
 ) -> None:
