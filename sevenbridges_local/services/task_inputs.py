@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -324,13 +325,18 @@ class FileAccess:
     def __init__(self, session: Session, project_id: int, user_id: int | None) -> None:
         self.session = session
         self.project_id = project_id
-        self.member_of: set[int] = set()
-        if user_id is not None:
-            self.member_of = set(
-                session.scalars(
-                    select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)
-                )
+        self.user_id = user_id
+
+    @cached_property
+    def member_of(self) -> set[int]:
+        """The user's projects; only looked up when a file of another project turns up."""
+        if self.user_id is None:
+            return set()
+        return set(
+            self.session.scalars(
+                select(ProjectMember.project_id).where(ProjectMember.user_id == self.user_id)
             )
+        )
 
     def problem(self, ref: FileReference, record: File | None) -> str | None:
         """Why the task may not use ``ref`` (None: it may)."""
@@ -469,12 +475,11 @@ def check_inputs(
     records = load_files(
         session, (ref.file_id for refs in references.values() for ref in refs if ref.file_id)
     )
-    access = FileAccess(session, project_id, user_id) if references else None
+    access = FileAccess(session, project_id, user_id)
     usable: dict[str, File] = {}
     for input_id, refs in references.items():
         for ref in refs:
             record = records.get(ref.file_id) if ref.file_id else None
-            assert access is not None
             reason = access.problem(ref, record)
             if reason is not None:
                 errors.append(_problem(INVALID_INPUT, input_id, f"Input '{input_id}': {reason}."))
