@@ -1,4 +1,5 @@
-"""Downloads (rest-api.md §5): a signed data-plane URL for a file the caller may read."""
+"""Downloads (rest-api.md §5): a signed data-plane URL for a file the caller may take out of its
+project (the ``copy`` permission, as for copies)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ logger = logging.getLogger(__name__)
 
 
 def download_url(ctx: ServiceContext, file_id: str, links: TransferLinks) -> SignedUrl:
-    """Read permission on the file's project; folders are refused (400/5017).
+    """The ``copy`` permission on the file's project (403/5001 without it; non-members 404/5002);
+    folders are refused (400/5017).
 
     The egress ledger gets a row when the URL is handed out: the data plane never touches the
     database, so this is where a download becomes visible to billing.

@@ -42,6 +42,7 @@ MAX_JOB_ITEMS = 1000
 JOB_NOT_FOUND = 10210
 EMPTY_SOURCES = 10226
 DUPLICATE_SOURCES = 10227
+DISABLED_MESSAGE = "The account that submitted this job is disabled; the item was not done."
 
 
 def job_type_for(path_name: str) -> str:
@@ -172,12 +173,13 @@ def _perform(ctx: ServiceContext, job_type: str, item: dict[str, Any]) -> dict[s
     return reported
 
 
-def _actor_for(resources: workers.WorkerResources, user_id: int) -> Actor | None:
+def _actor_for(resources: workers.WorkerResources, user_id: int) -> tuple[Actor | None, bool]:
+    """The job's user as a caller, and whether their account is disabled."""
     with resources.database.read_session() as session:
         user = session.get(User, user_id)
         if user is None:
-            return None
-        return Actor(user_id=user.id, username=user.username, role=user.role)
+            return None, False
+        return Actor(user_id=user.id, username=user.username, role=user.role), user.disabled
 
 
 def run_file_job(resources: workers.WorkerResources, payload: dict[str, Any]) -> None:
@@ -191,7 +193,7 @@ def run_file_job(resources: workers.WorkerResources, payload: dict[str, Any]) ->
         job.started_on = job.started_on or utcnow()
         user_id, job_type, item_count = job.user_id, job.type, len(job.items or [])
         session.commit()
-    actor = _actor_for(resources, user_id)
+    actor, disabled = _actor_for(resources, user_id)
     if actor is None:  # the user is gone, and the job with them
         return
     for index in range(item_count):
@@ -204,6 +206,8 @@ def run_file_job(resources: workers.WorkerResources, payload: dict[str, Any]) ->
             item = job.items[index]
             ctx = ServiceContext(session=session, actor=actor)
             try:
+                if disabled:  # disabled after submitting: nothing more is done in their name
+                    raise errors.forbidden(DISABLED_MESSAGE)
                 outcome: dict[str, Any] = {"resource": _perform(ctx, job_type, item)}
             except errors.ApiError as error:
                 session.rollback()

@@ -1,8 +1,9 @@
 """Files and folders: listing with indexed filters, details, metadata, tags, copy, move, delete.
 
 Permissions follow the platform: ``read`` to list and get, ``write`` to change or delete,
-``copy`` to copy a file out of its project (plus ``write`` on the destination). Callers that are
-not members of a file's project get 404, exactly as for a file that does not exist.
+``copy`` to take a file's content out of its project: copy it (plus ``write`` on the
+destination), download it, or move it to another project (plus ``write`` on both). Callers that
+are not members of a file's project get 404, exactly as for a file that does not exist.
 
 Every operation commits its own transaction, except the three helpers the transfer service
 builds on (``resolve_destination``, ``create_file_record``, ``file_for_download``), which leave
@@ -327,8 +328,9 @@ def create_file_record(
 
 
 def file_for_download(ctx: ServiceContext, file_id: str) -> File:
-    """A file the caller may read; folders have no content (400/5017)."""
-    found, _ = load_file(ctx, file_id, "read", action="download it")
+    """A file whose content the caller may take out of its project: the ``copy`` permission,
+    as for copying it elsewhere (403/5001 without it); folders have no content (400/5017)."""
+    found, _ = load_file(ctx, file_id, "copy", action="download its files")
     if found.is_folder:
         raise errors.bad_request("A folder cannot be downloaded.", FOLDER_DOWNLOAD)
     return found
@@ -745,7 +747,9 @@ def relocate(
     allow_cross_project: bool = False,
 ) -> File:
     """Move and/or rename a file or folder (not committed); no destination: stays put."""
-    record, _ = load_file(ctx, file_id, "write", code=MOVE_FORBIDDEN, action="move its files")
+    record, membership = load_file(
+        ctx, file_id, "write", code=MOVE_FORBIDDEN, action="move its files"
+    )
     if record.parent_id is None:
         raise errors.bad_request("The project's root folder cannot be moved.", INVALID_REQUEST)
     if parent is None and project is None:
@@ -755,9 +759,18 @@ def relocate(
             ctx, project, parent, code=MOVE_FORBIDDEN, action="move files into it"
         )
     assert folder is not None
-    if destination.id != record.project_id and not allow_cross_project:
-        raise errors.bad_request(
-            "Files can only be moved within their project.", MOVE_ACROSS_PROJECTS
+    if destination.id != record.project_id:
+        if not allow_cross_project:
+            raise errors.bad_request(
+                "Files can only be moved within their project.", MOVE_ACROSS_PROJECTS
+            )
+        # Moving data out of a project takes it out as a copy or a download would.
+        _require(
+            membership,
+            record.project,
+            "copy",
+            MOVE_FORBIDDEN,
+            "move its files to another project",
         )
     if record.is_folder and folders.is_inside(ctx.session, folder.id, record.id):
         raise errors.bad_request(

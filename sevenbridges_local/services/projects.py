@@ -18,7 +18,8 @@ from sevenbridges_local.services.context import Page, PageRequest, ServiceContex
 
 NAME_MAX_LENGTH = 255
 TAG_MAX_LENGTH = 255
-CATEGORIES = ("PRIVATE", "CONTROLLED", "PUBLIC")
+PUBLIC_CATEGORY = "PUBLIC"
+CATEGORIES = ("PRIVATE", "CONTROLLED", PUBLIC_CATEGORY)
 DEFAULT_CATEGORY = "PRIVATE"
 PROJECT_TYPE = "v2"
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -95,6 +96,15 @@ def _check_category(category: str) -> str:
             f"Invalid value for 'category': {category!r}; expected one of {', '.join(CATEGORIES)}."
         )
     return normalised
+
+
+def _check_public(ctx: ServiceContext, category: str) -> None:
+    """Only platform administrators make a project PUBLIC: the files of a PUBLIC project owned
+    by one are usable by every task, and its apps are seen by everyone."""
+    if category == PUBLIC_CATEGORY and not ctx.actor.is_platform_admin:
+        raise errors.forbidden(
+            "Only platform administrators can make a project PUBLIC.", errors.PROJECT_FORBIDDEN
+        )
 
 
 def _check_type(project_type: str) -> str:
@@ -186,6 +196,7 @@ def create_project(ctx: ServiceContext, values: dict[str, Any]) -> Project:
     tags = _check_tags(values.get("tags") or [])
     settings = _merge(DEFAULT_SETTINGS, _check_settings(values.get("settings") or {}))
     category = _check_category(values.get("category") or DEFAULT_CATEGORY)
+    _check_public(ctx, category)
     project_type = _check_type(values.get("type") or PROJECT_TYPE)
     now = utcnow()
     project = Project(
@@ -288,7 +299,10 @@ def update_project(
         # A new dict object: the JSON column only notices reassignment.
         project.settings = _merge(base, changes)
     if values.get("category") is not None:
-        project.category = _check_category(values["category"])
+        category = _check_category(values["category"])
+        if category != project.category:
+            _check_public(ctx, category)
+        project.category = category
     if values.get("type") is not None:
         project.type = _check_type(values["type"])
     project.modified_on = utcnow()

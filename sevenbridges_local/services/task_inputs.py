@@ -6,9 +6,17 @@ and records as plain JSON. :func:`check_inputs` turns them into the stored form 
 with their names) and lists what stops the task from running:
 
 * ``errors`` (code 7012) -- a required input has no value;
-* ``errors`` (code 7024) -- a value does not fit the input's type, or a file does not exist or
-  cannot be read by the caller;
+* ``errors`` (code 7024) -- a value does not fit the input's type, or it names a file the task
+  may not use;
 * ``warnings`` -- values for ids the app does not have (they are kept but not passed on).
+
+Which files a task may use (:class:`FileAccess`): files and folders of the task's own project,
+and public reference files (files of a PUBLIC project owned by a platform administrator). A file
+of another project is refused even when the user can read it there: it has to be copied into
+the task's project first, as on the platform. Every file reference in every value counts,
+whatever the input's type (:func:`file_references`: records, maps, ``Any``, unions, arrays,
+batch inputs, explicit ``secondaryFiles``, a folder's ``listing``). The same check runs again
+when a worker starts the task (:func:`resolve_files`), for the user who ran it.
 
 An input is optional when its type admits ``null`` (``File?``, ``["null", ...]``) or it has a
 default. Types the checker cannot judge (named schema types, expressions) accept any value;
@@ -17,16 +25,18 @@ cwltool has the last word when the task runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local.db.files import File
-from sevenbridges_local.db.models import ProjectMember
+from sevenbridges_local.db.models import Project, ProjectMember, User
 from sevenbridges_local.execution.base import InputFile
+from sevenbridges_local.services.apps import is_public_project
 
 MISSING_INPUT = 7012
 INVALID_INPUT = 7024
@@ -147,7 +157,7 @@ def step_names(document: Mapping[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Checking values
+# Checking values against types
 
 
 def is_file_object(value: Any) -> bool:
@@ -166,14 +176,16 @@ def _type_label(kind: Any) -> str:
     return "value"
 
 
-@dataclass
-class _Checker:
-    """Walks values against types; collects the file ids it meets and the problems it finds."""
+def _reference_id(value: Mapping[str, Any]) -> str | None:
+    raw = value.get("path") or value.get("location")
+    return raw if isinstance(raw, str) and raw.strip() else None
 
-    file_ids: list[str] = field(default_factory=list)
+
+class _Checker:
+    """Whether values fit CWL types. It judges shapes only: which files a value names is the
+    business of :func:`file_references`, whatever the type says."""
 
     def accepts(self, kind: Any, value: Any) -> bool:
-        """Whether ``value`` fits ``kind``; file references are only collected here."""
         if isinstance(kind, list):
             return any(self.accepts(member, value) for member in kind)
         if isinstance(kind, Mapping):
@@ -195,15 +207,8 @@ class _Checker:
         if kind in ("File", "Directory"):
             if is_file_object(value):
                 wanted = _FILE_CLASSES[str(value.get("class")).lower()]
-                path = value.get("path") or value.get("location")
-                if wanted != kind or not isinstance(path, str) or not path:
-                    return False
-                self.file_ids.append(path)
-                return True
-            if isinstance(value, str) and value:
-                self.file_ids.append(value)
-                return True
-            return False
+                return wanted == kind and _reference_id(value) is not None
+            return isinstance(value, str) and bool(value)
         if kind == "string":
             return isinstance(value, str)
         if kind in ("int", "long"):
@@ -228,14 +233,64 @@ def file_kind_of(kind: Any) -> str | None:
     return kind if kind in ("File", "Directory") else None
 
 
-def _readable_project_ids(session: Session, user_id: int) -> set[int]:
-    return set(
-        session.scalars(
-            select(ProjectMember.project_id).where(
-                ProjectMember.user_id == user_id, ProjectMember.read.is_(True)
-            )
-        )
-    )
+def _takes_text(kind: Any) -> bool:
+    if isinstance(kind, list):
+        return any(_takes_text(member) for member in kind)
+    if isinstance(kind, Mapping):
+        if kind.get("type") == "array":
+            return _takes_text(kind.get("items"))
+        return kind.get("type") == "enum"
+    return kind in ("string", "Any")
+
+
+def id_kind_of(kind: Any) -> str | None:
+    """What a bare string given to an input of type ``kind`` names: a file or folder id where
+    the type takes files but no text (``File``, ``File[]``, ``File?``), otherwise None."""
+    if _takes_text(kind):
+        return None
+    return file_kind_of(kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# File references: one walker for every shape of value
+
+
+@dataclass(frozen=True)
+class FileReference:
+    """A file or folder that a value names."""
+
+    file_id: str | None  # None: a file object without an id
+    cls: str  # "File" or "Directory", as the value names it
+
+
+def file_references(value: Any, bare_ids: str | None = None) -> Iterator[FileReference]:
+    """Every file reference in ``value``, whatever the input's declared type.
+
+    A reference is a file object (``{"class": "File"|"Directory", "path": id}``) anywhere: in
+    records and maps, in ``Any`` values, in arrays and unions, and inside another file object
+    (its ``secondaryFiles``, a folder's ``listing``). A bare string is a reference only where
+    ``bare_ids`` says the input takes file ids (see :func:`id_kind_of`) and in a file object's
+    ``secondaryFiles``. Iterative, so no nesting depth can exhaust the stack.
+    """
+    pending: list[tuple[Any, str | None]] = [(value, bare_ids)]
+    while pending:
+        item, kind = pending.pop()
+        if is_file_object(item):
+            yield FileReference(_reference_id(item), _FILE_CLASSES[str(item["class"]).lower()])
+            for key, nested in item.items():
+                if key not in ("class", "path", "location"):
+                    pending.append((nested, "File" if key == "secondaryFiles" else None))
+        elif isinstance(item, str):
+            if kind is not None:
+                yield FileReference(item.strip() or None, kind)
+        elif isinstance(item, list):
+            pending.extend((element, kind) for element in reversed(item))
+        elif isinstance(item, Mapping):
+            pending.extend((element, None) for element in reversed(list(item.values())))
+
+
+class InputNotUsable(LookupError):
+    """A task input names a file the task may not use (or the runner may no longer run it)."""
 
 
 def load_files(session: Session, file_ids: Iterable[str]) -> dict[str, File]:
@@ -248,22 +303,94 @@ def load_files(session: Session, file_ids: Iterable[str]) -> dict[str, File]:
     return found
 
 
-def _stored_value(value: Any, records: Mapping[str, File], expect: str | None) -> Any:
-    """The value as the task keeps it: every file reference as a file object with its name."""
-    if is_file_object(value) or (expect and isinstance(value, str)):
-        file_id = (
-            str(value.get("path") or value.get("location")) if isinstance(value, Mapping) else value
+def project_label(project: Project) -> str:
+    return f"{project.owner.username}/{project.slug}"
+
+
+def is_public_reference(project: Project) -> bool:
+    """Files every task may use: those of public projects (category PUBLIC, owned by a platform
+    administrator), the same projects whose apps everyone sees."""
+    return is_public_project(project)
+
+
+class FileAccess:
+    """Which files a task of project ``project_id`` may use, as seen by ``user_id``.
+
+    A task uses files of its own project, and public reference files; nothing else, even when
+    the user can read the file elsewhere (the platform's rule: copy it into the project first).
+    The user only decides how a refusal is worded: a project the user is a member of is named,
+    any other file "does not exist or cannot be read", so ids reveal nothing to strangers.
+    """
+
+    def __init__(self, session: Session, project_id: int, user_id: int | None) -> None:
+        self.session = session
+        self.project_id = project_id
+        self.user_id = user_id
+
+    @cached_property
+    def member_of(self) -> set[int]:
+        """The user's projects; only looked up when a file of another project turns up."""
+        if self.user_id is None:
+            return set()
+        return set(
+            self.session.scalars(
+                select(ProjectMember.project_id).where(ProjectMember.user_id == self.user_id)
+            )
         )
-        record = records.get(file_id)
-        cls = "Directory" if record is not None and record.is_folder else "File"
+
+    def problem(self, ref: FileReference, record: File | None) -> str | None:
+        """Why the task may not use ``ref`` (None: it may)."""
+        what = "folder" if ref.cls == "Directory" else "file"
+        if ref.file_id is None:
+            return f"a {what} object needs the {what}'s id in 'path'"
+        if record is None:
+            return f"{what} '{ref.file_id}' does not exist or cannot be read"
+        if record.project_id != self.project_id and not is_public_reference(record.project):
+            if record.project_id not in self.member_of:
+                return f"{what} '{ref.file_id}' does not exist or cannot be read"
+            return (
+                f"{what} '{ref.file_id}' is in project '{project_label(record.project)}'; "
+                "a task can only use files of its own project (copy it first)"
+            )
+        if ref.cls == "File" and record.is_folder:
+            return f"'{record.name}' ({ref.file_id}) is a folder, not a file"
+        if ref.cls == "Directory" and not record.is_folder:
+            return f"'{record.name}' ({ref.file_id}) is a file, not a folder"
+        return None
+
+
+# Keys of a file object that the stored form sets itself.
+_STORED_FILE_KEYS = frozenset({"class", "path", "location", "name", "size"})
+
+
+def _stored_value(value: Any, records: Mapping[str, File], bare_ids: str | None) -> Any:
+    """The value as the task keeps it: every file reference as a file object; name and size
+    only for files the task may use (``records``), so refused ids reveal nothing.
+
+    Whatever else a file object holds (``secondaryFiles``, a folder's ``listing``) is kept, so
+    every later check sees the same references as the first one. Explicit secondary files are
+    staged next to their file; a folder's content is always the platform folder's.
+    """
+    if is_file_object(value) or (bare_ids and isinstance(value, str)):
+        if isinstance(value, Mapping):
+            file_id = _reference_id(value)
+            cls = _FILE_CLASSES[str(value.get("class")).lower()]
+        else:
+            file_id, cls = value.strip() or None, bare_ids
         stored: dict[str, Any] = {"class": cls, "path": file_id}
+        record = records.get(file_id) if file_id else None
         if record is not None:
             stored["name"] = record.name
             if not record.is_folder:
                 stored["size"] = record.size
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if key not in _STORED_FILE_KEYS:
+                    extra_ids = "File" if key == "secondaryFiles" else None
+                    stored[key] = _stored_value(item, records, extra_ids)
         return stored
     if isinstance(value, list):
-        return [_stored_value(item, records, expect) for item in value]
+        return [_stored_value(item, records, bare_ids) for item in value]
     if isinstance(value, Mapping):
         return {key: _stored_value(item, records, None) for key, item in value.items()}
     return value
@@ -274,7 +401,7 @@ class CheckedInputs:
     inputs: dict[str, Any]
     errors: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
-    # Every file or folder id that the inputs name (existing and readable ones only).
+    # Every file or folder id that the app's inputs name and the task may use.
     file_ids: list[str]
 
 
@@ -291,17 +418,20 @@ def check_inputs(
     specs: Mapping[str, InputSpec],
     raw_inputs: Mapping[str, Any],
     *,
+    project_id: int,
     batch_input: str | None = None,
 ) -> CheckedInputs:
-    """Check ``raw_inputs`` against the app's inputs for a run by ``user_id``.
+    """Check ``raw_inputs`` against the app's inputs for a task of project ``project_id``,
+    created or run by ``user_id``.
 
-    With ``batch_input``, that input may hold a list of files even when the app takes one file
-    (each batch child gets one file or one group of files).
+    Every file reference in every value is checked with :class:`FileAccess`, whatever the
+    input's type. With ``batch_input``, that input may hold a list of files even when the app
+    takes one file (each batch child gets one file or one group of files).
     """
     errors: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
     checker = _Checker()
-    per_input_files: dict[str, list[str]] = {}
+    references: dict[str, list[FileReference]] = {}
     for input_id, spec in specs.items():
         value = raw_inputs.get(input_id)
         if value is None:
@@ -321,7 +451,6 @@ def check_inputs(
                     _problem(INVALID_INPUT, input_id, f"Batch input '{input_id}' holds no files.")
                 )
                 continue
-        before = len(checker.file_ids)
         if not checker.accepts(kind, value):
             errors.append(
                 _problem(
@@ -331,9 +460,8 @@ def check_inputs(
                     f"the value given does not fit.",
                 )
             )
-            del checker.file_ids[before:]
             continue
-        per_input_files[input_id] = checker.file_ids[before:]
+        references[input_id] = list(file_references(value, id_kind_of(kind)))
     for input_id in raw_inputs:
         if input_id not in specs:
             warnings.append(
@@ -344,47 +472,26 @@ def check_inputs(
                 )
             )
 
-    records = load_files(session, checker.file_ids)
-    readable = _readable_project_ids(session, user_id) if records else set()
-    usable: list[str] = []
-    for input_id, file_ids in per_input_files.items():
-        for file_id in file_ids:
-            record = records.get(file_id)
-            if record is None or record.project_id not in readable:
-                errors.append(
-                    _problem(
-                        INVALID_INPUT,
-                        input_id,
-                        f"Input '{input_id}': file '{file_id}' does not exist or cannot be read.",
-                    )
-                )
-                continue
-            wanted = file_kind_of(specs[input_id].type)
-            if wanted == "File" and record.is_folder:
-                errors.append(
-                    _problem(
-                        INVALID_INPUT,
-                        input_id,
-                        f"Input '{input_id}' expects a file; '{record.name}' is a folder.",
-                    )
-                )
-            elif wanted == "Directory" and not record.is_folder:
-                errors.append(
-                    _problem(
-                        INVALID_INPUT,
-                        input_id,
-                        f"Input '{input_id}' expects a folder; '{record.name}' is a file.",
-                    )
-                )
-            else:
-                usable.append(file_id)
+    records = load_files(
+        session, (ref.file_id for refs in references.values() for ref in refs if ref.file_id)
+    )
+    access = FileAccess(session, project_id, user_id)
+    usable: dict[str, File] = {}
+    for input_id, refs in references.items():
+        for ref in refs:
+            record = records.get(ref.file_id) if ref.file_id else None
+            reason = access.problem(ref, record)
+            if reason is not None:
+                errors.append(_problem(INVALID_INPUT, input_id, f"Input '{input_id}': {reason}."))
+            elif record is not None:
+                usable[record.id] = record
 
     stored: dict[str, Any] = {}
     for input_id, value in raw_inputs.items():
         spec = specs.get(input_id)
-        expect = file_kind_of(spec.type) if spec is not None else None
-        stored[input_id] = _stored_value(value, records, expect)
-    return CheckedInputs(inputs=stored, errors=errors, warnings=warnings, file_ids=usable)
+        bare_ids = id_kind_of(spec.type) if spec is not None else None
+        stored[input_id] = _stored_value(value, usable, bare_ids)
+    return CheckedInputs(inputs=stored, errors=errors, warnings=warnings, file_ids=list(usable))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,7 +514,8 @@ def _folder_children(session: Session, folder: File, depth: int = 0) -> list[Inp
     if depth > 64:
         return []  # a cycle cannot exist, but never recurse without bound
     items = []
-    for child in session.scalars(select(File).where(File.parent_id == folder.id)):
+    children = select(File).where(File.parent_id == folder.id, File.project_id == folder.project_id)
+    for child in session.scalars(children):
         items.append(_input_file(session, child, depth + 1))
     return items
 
@@ -423,27 +531,76 @@ def _input_file(session: Session, record: File, depth: int = 0) -> InputFile:
     return InputFile(file_id=record.id, name=record.name, blob_key=record.blob_key)
 
 
+def check_runner(session: Session, project_id: int, user_id: int | None) -> None:
+    """The user who runs a task may still do so: an enabled account with the ``execute``
+    permission on the task's project (:class:`InputNotUsable` otherwise)."""
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None or user.disabled:
+        raise InputNotUsable("The account of the user who ran the task is disabled or gone.")
+    membership = session.get(ProjectMember, (project_id, user.id))
+    if membership is None or not membership.execute:
+        project = session.get(Project, project_id)
+        label = project_label(project) if project is not None else str(project_id)
+        raise InputNotUsable(
+            f"{user.username} no longer has the 'execute' permission on project '{label}'."
+        )
+
+
 def resolve_files(
     session: Session,
     specs: Mapping[str, InputSpec],
     inputs: Mapping[str, Any],
+    *,
+    project_id: int,
+    user_id: int | None,
 ) -> dict[str, InputFile]:
-    """Every file the inputs name, ready for staging, with secondary files found by pattern
-    next to their primary file (same folder)."""
+    """Every file the inputs name, ready for staging, for a task of ``project_id`` run by
+    ``user_id``: secondary files given explicitly, or found by pattern next to their primary
+    file (same folder, so same project).
+
+    The inputs are checked again first, exactly as when the task was created: files and
+    memberships may have changed since. A file that fails the check is never resolved;
+    :class:`InputNotUsable` says why.
+    """
+    check_runner(session, project_id, user_id)
+    used = {input_id: value for input_id, value in inputs.items() if input_id in specs}
+    references = [
+        (input_id, ref)
+        for input_id, value in used.items()
+        for ref in file_references(value, id_kind_of(specs[input_id].type))
+    ]
+    records = load_files(session, (ref.file_id for _, ref in references if ref.file_id))
+    access = FileAccess(session, project_id, user_id)
+    cleared: set[str] = set()
+    for input_id, ref in references:
+        record = records.get(ref.file_id) if ref.file_id else None
+        reason = access.problem(ref, record)
+        if reason is not None:
+            raise InputNotUsable(f"Input '{input_id}': {reason}.")
+        assert record is not None
+        cleared.add(record.id)
+
     found: dict[str, InputFile] = {}
+
+    def resolved(value: Mapping[str, Any]) -> File:
+        file_id = _reference_id(value)
+        if file_id not in cleared:  # the walkers above and here disagree: refuse, never guess
+            raise InputNotUsable(f"Input file '{file_id}' was not checked; it is not used.")
+        return records[file_id]
 
     def walk(value: Any, spec: InputSpec | None) -> None:
         if is_file_object(value):
-            file_id = str(value.get("path"))
-            if file_id in found:
+            record = resolved(value)
+            if record.id in found:
                 return
-            record = session.get(File, file_id)
-            if record is None:
-                raise LookupError(f"Input file '{file_id}' no longer exists.")
             item = _input_file(session, record)
-            if spec is not None and spec.secondary_files and not record.is_folder:
-                item.secondary = _find_secondary(session, record, spec.secondary_files)
-            found[file_id] = item
+            if not record.is_folder:
+                for extra in value.get("secondaryFiles") or []:
+                    if is_file_object(extra):
+                        item.secondary.append(_input_file(session, resolved(extra)))
+                if spec is not None and spec.secondary_files:
+                    item.secondary.extend(_find_secondary(session, record, spec.secondary_files))
+            found[record.id] = item
         elif isinstance(value, list):
             for element in value:
                 walk(element, spec)
@@ -451,16 +608,16 @@ def resolve_files(
             for element in value.values():
                 walk(element, None)
 
-    for input_id, value in inputs.items():
-        spec = specs.get(input_id)
-        if spec is not None:
-            walk(value, spec)
+    for input_id, value in used.items():
+        walk(value, specs[input_id])
     return found
 
 
 def _find_secondary(
     session: Session, primary: File, patterns: Sequence[SecondaryPattern]
 ) -> list[InputFile]:
+    """Files next to ``primary`` named by the patterns; only ever from its own folder, so from
+    the project the task may use."""
     names = [
         name for pattern in patterns if (name := _secondary_name(primary.name, pattern.pattern))
     ]
@@ -478,7 +635,8 @@ def _find_secondary(
 
 
 def job_order(specs: Mapping[str, InputSpec], inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The inputs cwltool gets: only the app's own ids; files as ``{"class", "path": id}``."""
+    """The inputs cwltool gets: only the app's own ids; files as ``{"class", "path": id}``
+    (secondary files reach cwltool through the staged files, not through the job order)."""
 
     def plain(value: Any) -> Any:
         if is_file_object(value):

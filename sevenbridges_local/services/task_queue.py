@@ -89,9 +89,17 @@ def build_spec(database: Database, task_id: str, container_engine: str | None) -
         document.pop("id", None)
         specs = task_inputs.app_inputs(document)
         try:
-            files = task_inputs.resolve_files(session, specs, task.inputs)
-        except LookupError as exc:
-            raise ExecutionError(str(exc))
+            # Checked again here, for the user who ran it: files and memberships may have
+            # changed while the task waited in the queue.
+            files = task_inputs.resolve_files(
+                session,
+                specs,
+                task.inputs,
+                project_id=task.project_id,
+                user_id=task.executed_by_id,
+            )
+        except task_inputs.InputNotUsable as exc:
+            raise ExecutionError(f"The task cannot start: {exc}")
         slug = task.app_ref.split("/")[2] if task.app_ref.count("/") >= 2 else "app"
         return TaskSpec(
             task_id=task.id,

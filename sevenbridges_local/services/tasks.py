@@ -241,8 +241,15 @@ def _batch_problems(task: Task, specs: Mapping[str, task_inputs.InputSpec]) -> l
     return []
 
 
-def validate(session: Session, task: Task, raw_inputs: Mapping[str, Any] | None = None) -> None:
-    """Recompute ``inputs`` (stored form), ``errors`` and ``warnings`` for the task's app."""
+def validate(
+    session: Session,
+    task: Task,
+    raw_inputs: Mapping[str, Any] | None = None,
+    *,
+    user_id: int | None = None,
+) -> None:
+    """Recompute ``inputs`` (stored form), ``errors`` and ``warnings`` for the task's app, as
+    ``user_id`` (by default whoever ran or created the task) sees its files."""
     document = app_document(session, task)
     raw = dict(task.inputs if raw_inputs is None else raw_inputs)
     if document is None:
@@ -251,9 +258,12 @@ def validate(session: Session, task: Task, raw_inputs: Mapping[str, Any] | None 
         task.warnings = []
         return
     specs = task_inputs.app_inputs(document)
-    user_id = task.executed_by_id or task.created_by_id
+    if user_id is None:
+        user_id = task.executed_by_id or task.created_by_id
     batch_input = task.batch_input if task.batch and task.batch_by else None
-    checked = task_inputs.check_inputs(session, user_id, specs, raw, batch_input=batch_input)
+    checked = task_inputs.check_inputs(
+        session, user_id, specs, raw, project_id=task.project_id, batch_input=batch_input
+    )
     task.inputs = checked.inputs
     task.errors = _batch_problems(task, specs) + checked.errors
     task.warnings = checked.warnings
@@ -335,7 +345,7 @@ def create_task(
     )
     _use_app(task, view)
     task.project = project
-    validate(ctx.session, task, inputs)
+    validate(ctx.session, task, inputs, user_id=ctx.actor.user_id)
     ctx.session.add(task)
     ctx.session.flush()
     queued = 0
@@ -441,8 +451,9 @@ def run_task(
         task.batch = False
     if interruptible is not None:
         task.use_interruptible_instances = interruptible
-    # Files may have gone since the draft was made: check again before starting.
-    validate(ctx.session, task)
+    # Files and memberships may have changed since the draft was made: check again, for the
+    # user who runs it, before starting.
+    validate(ctx.session, task, user_id=ctx.actor.user_id)
     queued = _start(ctx, task)
     ctx.session.commit()
     return Outcome(task=task, queued=queued)
@@ -464,7 +475,7 @@ def _plain_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
     def plain(value: Any) -> Any:
         if task_inputs.is_file_object(value):
-            return {"class": value.get("class"), "path": value.get("path")}
+            return {key: plain(item) for key, item in value.items() if key not in ("name", "size")}
         if isinstance(value, list):
             return [plain(item) for item in value]
         if isinstance(value, Mapping):
@@ -549,7 +560,7 @@ def update_task(ctx: ServiceContext, raw_id: Any, body: Mapping[str, Any]) -> Ta
     if "output_location" in changes:
         task.output_location = _check_output_location(changes["output_location"])
     if revalidate:
-        validate(ctx.session, task, raw_inputs)
+        validate(ctx.session, task, raw_inputs, user_id=ctx.actor.user_id)
     task.modified_on = now()
     ctx.session.commit()
     return task
@@ -619,7 +630,7 @@ def clone_task(ctx: ServiceContext, raw_id: Any, *, run: bool) -> Outcome:
         use_interruptible_instances=source.use_interruptible_instances,
     )
     copy_of.project = source.project
-    validate(ctx.session, copy_of, _plain_inputs(source.inputs))
+    validate(ctx.session, copy_of, _plain_inputs(source.inputs), user_id=ctx.actor.user_id)
     ctx.session.add(copy_of)
     ctx.session.flush()
     queued = 0

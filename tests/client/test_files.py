@@ -519,7 +519,6 @@ def test_read_only_member_can_read_but_not_change(owner, project, api_for, new_u
     seen = reader.files.get(file_.id)
     assert seen.name == "guarded.txt"
     assert names_of(reader.files.query(project=project)) == ["guarded.txt"]
-    assert b"".join(seen.stream()) == b"guarded"
 
     seen.name = "hijacked.txt"
     with pytest.raises(Forbidden):
@@ -537,18 +536,38 @@ def test_read_only_member_can_read_but_not_change(owner, project, api_for, new_u
     assert owner.files.get(file_.id).name == "guarded.txt"
 
 
-def test_copy_out_needs_the_copy_permission(owner, project, api_for, new_username):
-    file_ = put_file(owner, "precious.txt", project=project)
+def test_copy_and_download_need_the_copy_permission(
+    owner, project, api_for, new_username, tmp_path, sandbox_home
+):
+    file_ = put_file(owner, "precious.txt", b"precious", project=project)
     reader_name, copier_name = new_username("nocopy"), new_username("copier")
     reader, copier = api_for(reader_name), api_for(copier_name)
     project.add_member(reader_name, READ_ONLY)
     project.add_member(copier_name, READ_COPY)
 
-    with pytest.raises(Forbidden):
-        reader.files.get(file_.id).copy(project=new_project(reader, "mine"))
-    copied = copier.files.get(file_.id).copy(project=new_project(copier, "mine"))
+    seen = reader.files.get(file_.id)
+    with pytest.raises(Forbidden) as refused:
+        seen.copy(project=new_project(reader, "mine"))
+    assert (refused.value.status, refused.value.code) == (403, 5014)
+    # Taking the bytes out is a copy too: download_info, download, stream and content.
+    for take_out in (
+        seen.download_info,
+        lambda: seen.download(str(tmp_path / "stolen.txt")),
+        lambda: b"".join(seen.stream()),
+        seen.content,
+    ):
+        with pytest.raises(Forbidden) as refused:
+            take_out()
+        assert (refused.value.status, refused.value.code) == (403, 5001)
+        assert "'copy' permission" in refused.value.message
+    assert not (tmp_path / "stolen.txt").exists()
 
+    allowed = copier.files.get(file_.id)
+    copied = allowed.copy(project=new_project(copier, "mine"))
     assert copied.name == "precious.txt"
+    assert b"".join(allowed.stream()) == b"precious"
+    allowed.download(str(tmp_path / "fetched.txt"))
+    assert (tmp_path / "fetched.txt").read_bytes() == b"precious"
 
 
 def test_strangers_cannot_see_or_copy_files(owner, project, api_for, new_username):

@@ -41,14 +41,22 @@ def test_download_info_is_a_signed_url_usable_without_a_token(
     assert http.get(again, timeout=60).content == data
 
 
-def test_download_needs_read_permission(
+def test_download_needs_the_copy_permission(
     alice: Caller, bob: Caller, carol: Caller, anonymous: Caller, project: dict
 ) -> None:
+    """``read`` shows a file and its details; taking its content out (download, as a copy)
+    needs ``copy``."""
     created = upload_bytes(alice, project["id"], "private.txt", b"secret")
     path = f"/files/{created['id']}/download_info"
     assert_error(anonymous.get(path), 401, 90001)
     assert_error(bob.get(path), 404, 5002)  # a non-member cannot even see the file
-    grant(alice, project, carol, read=True, copy=False, write=False)
+    grant(alice, project, carol, read=True, copy=False, write=True, execute=True)
+    assert carol.get(f"/files/{created['id']}").status_code == 200
+    refused = assert_error(carol.get(path), 403, 5001)
+    assert "'copy' permission" in refused["message"]
+    assert alice.patch(
+        f"/projects/{project['id']}/members/{carol.username}/permissions", json={"copy": True}
+    ).ok
     url = carol.get(path).json()["url"]
     assert carol.http.get(url, timeout=30).content == b"secret"
 

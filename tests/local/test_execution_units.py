@@ -146,7 +146,6 @@ def test_input_values_are_checked_against_cwl_types() -> None:
     assert [spec.optional for spec in specs.values()] == [False, True, False, True, True]
     checker = task_inputs._Checker()
     assert checker.accepts(specs["reads"].type, [{"class": "File", "path": "a"}, "b"])
-    assert checker.file_ids == ["a", "b"]
     assert not checker.accepts(specs["reads"].type, {"class": "Directory", "path": "c"})
     assert checker.accepts(specs["threads"].type, 4)
     assert not checker.accepts(specs["threads"].type, True)  # a bool is no int
@@ -154,6 +153,39 @@ def test_input_values_are_checked_against_cwl_types() -> None:
     assert not checker.accepts(specs["mode"].type, "medium")
     assert checker.accepts(specs["ratio"].type, 2)
     assert not checker.accepts(specs["flag"].type, "yes")
+
+
+def test_file_references_are_found_in_every_shape_of_value() -> None:
+    def ids(value: Any, bare_ids: str | None = None) -> list[tuple[str | None, str]]:
+        found = task_inputs.file_references(value, bare_ids)
+        return [(ref.file_id, ref.cls) for ref in found]
+
+    nested = {
+        "a": [1, "text", {"class": "File", "path": "f1"}],
+        "b": {"class": "directory", "location": "d1", "listing": [{"class": "File", "path": "f2"}]},
+        "c": {"class": "File", "path": "f3", "secondaryFiles": ["f4", {"class": "File"}]},
+    }
+    assert ids(nested) == [
+        ("f1", "File"),
+        ("d1", "Directory"),
+        ("f2", "File"),
+        ("f3", "File"),
+        ("f4", "File"),
+        (None, "File"),
+    ]
+    # Bare strings are ids only where the input takes files and no text.
+    assert ids(["f1", "f2"], "File") == [("f1", "File"), ("f2", "File")]
+    assert ids(["f1", "f2"]) == []
+    kinds = task_inputs.normalize_type
+    assert task_inputs.id_kind_of(kinds("File[]")) == "File"
+    assert task_inputs.id_kind_of(kinds("Directory?")) == "Directory"
+    assert task_inputs.id_kind_of(kinds(["string", "File"])) is None
+    assert task_inputs.id_kind_of(kinds("Any")) is None
+    # No nesting depth exhausts the stack.
+    deep: Any = {"class": "File", "path": "deep"}
+    for _ in range(5000):
+        deep = [deep]
+    assert ids(deep) == [("deep", "File")]
 
 
 def test_secondary_file_patterns() -> None:

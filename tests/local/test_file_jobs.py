@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sevenbridges_local import workers
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
-from sevenbridges_local.db.files import FileJob, WorkItem
+from sevenbridges_local.db.files import File, FileJob, WorkItem
 from sevenbridges_local.db.models import User
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -137,6 +137,32 @@ def test_async_move_across_projects_and_name_conflicts(
     # everything below the folder moved with it
     assert alice.get(f"/files/{inner}").json()["project"] == target["id"]
     assert alice.get(f"/files/{clash}").json()["project"] == project["id"]
+
+
+def test_moving_files_to_another_project_needs_the_copy_permission(
+    platform: EmbeddedServer, alice: Caller, bob: Caller, project: dict
+) -> None:
+    """A move out of a project takes the content out, as a copy or a download would."""
+    mine = bob.create_project(f"jobs-mine-{uuid.uuid4().hex[:6]}")
+    make_member(alice, project["id"], bob, write=True)  # read and write, no copy
+    kept = seed_file(platform, project=project["id"], name="kept.txt")
+    shuffled = seed_file(platform, project=project["id"], name="shuffled.txt")
+    folder = new_folder(alice, "inside", project=project["id"])
+
+    items = [{"file": kept, "project": mine["id"]}, {"file": shuffled, "parent": folder["id"]}]
+    done = finished(bob, submit(bob, "move", items))
+    error = done["result"][0]["error"]
+    assert (error["status"], error["code"]) == (403, 5032)
+    assert "'copy' permission" in error["message"]
+    assert alice.get(f"/files/{kept}").json()["project"] == project["id"]
+    # Within the project, write is enough.
+    assert done["result"][1]["resource"]["id"] == shuffled
+
+    assert alice.patch(
+        f"/projects/{project['id']}/members/{bob.username}/permissions", json={"copy": True}
+    ).ok
+    done = finished(bob, submit(bob, "move", [{"file": kept, "project": mine["id"]}]))
+    assert done["result"][0]["resource"]["project"] == mine["id"]
 
 
 def test_async_delete_removes_non_empty_folders_and_their_blobs(
@@ -279,6 +305,63 @@ def test_interrupted_job_resumes_after_restart_without_repeating_items(
     listing = owner.get("/files", params={"project": target["id"]}).json()
     # the first item was done before the "crash" and is not repeated
     assert names_of(listing) == ["second.txt"]
+
+
+def test_a_job_of_a_user_disabled_meanwhile_does_nothing(
+    private_platform: EmbeddedServer, http: requests.Session
+) -> None:
+    """Permissions are checked as each item runs; a disabled account acts no more."""
+    server = private_platform
+    owner = Caller(http, server.url, server.token("fay"), "fay")
+    source = owner.create_project("source")
+    target = owner.create_project("target")
+    file_id = seed_file(server, project=source["id"], name="x.txt")
+    server.stop()
+    database = database_for(server)
+    job_id = secrets.token_hex(16)
+    with database.write_session() as session:
+        user = session.get(User, _user_id(database, "fay"))
+        assert user is not None
+        user.disabled = True
+        session.add(
+            FileJob(
+                id=job_id,
+                type="COPY",
+                state="SUBMITTED",
+                user_id=user.id,
+                items=[{"file": file_id, "project": target["id"]}],
+                result=[],
+                total_files=1,
+                completed_files=0,
+                failed_files=0,
+                created_on=utcnow(),
+            )
+        )
+        session.add(
+            WorkItem(
+                kind="file_job.run",
+                payload={"job_id": job_id},
+                state="queued",
+                attempts=0,
+                available_on=utcnow(),
+                created_on=utcnow(),
+            )
+        )
+        session.commit()
+    server.start()
+
+    def finished_job() -> FileJob | None:
+        with database.read_session() as session:
+            job = session.get(FileJob, job_id)
+            return job if job is not None and job.state == "FINISHED" else None
+
+    job = wait_for(finished_job)
+    assert (job.completed_files, job.failed_files) == (0, 1)
+    assert job.result[0]["error"]["status"] == 403
+    assert "disabled" in job.result[0]["error"]["message"]
+    with database.read_session() as session:
+        copies = session.scalars(select(File.id).where(File.name == "x.txt")).all()
+    assert copies == [file_id]
 
 
 def test_submitted_job_survives_a_restart(
