@@ -140,11 +140,7 @@ def _destination(
 
 
 def _existing_entry(ctx: ServiceContext, project: Project, folder: File, name: str) -> File | None:
-    return ctx.session.scalar(
-        select(File).where(
-            File.project_id == project.id, File.parent_id == folder.id, File.name == name
-        )
-    )
+    return ctx.session.scalars(files.same_name_in_folder(project.id, folder.id, name)).first()
 
 
 # ---------------------------------------------------------------------------------------------
