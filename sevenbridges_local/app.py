@@ -117,7 +117,11 @@ def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
     )
     dataplane.start()
     app.state.dataplane = dataplane
-    janitor = UploadJanitor(app.state.database, store)
+    janitor = UploadJanitor(
+        app.state.database, store, pressure_idle_seconds=settings.upload_idle_under_pressure
+    )
+    # A write that finds the disk too full first asks the janitor to remove abandoned uploads.
+    store.on_space_short = janitor.relieve_pressure
     janitor.start()
     return TransferServices(dataplane, janitor)
 
@@ -140,10 +144,19 @@ def start_task_pool(app: FastAPI) -> TaskPool:
     return pool
 
 
+def _make_room(app: FastAPI) -> None:
+    """After a database write failed for a full disk: let the blob store's hook make room."""
+    hook = getattr(app.state.blob_store, "on_space_short", None)
+    if hook is not None:
+        hook()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; the database is migrated and seeded when it starts serving."""
     settings = settings or Settings()
-    database = Database(settings.database_url or "")
+    database = Database(
+        settings.database_url or "", busy_timeout_ms=round(settings.db_busy_timeout * 1000)
+    )
     switches = FaultSwitches.from_settings(settings)
     limiter = RateLimiter(switches)
 
@@ -186,11 +199,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.faults = switches
     app.state.rate_limiter = limiter
     if getattr(app.state, "blob_store", None) is None:
-        app.state.blob_store = open_blob_store(settings.data_dir)
+        app.state.blob_store = open_blob_store(
+            settings.data_dir, min_free_bytes=settings.min_free_space
+        )
     include_api(app)
     install_exception_handlers(app)
     # Added innermost first: requests pass RequestContext -> Gate -> Errors -> routes.
-    app.add_middleware(ErrorMiddleware)
+    app.add_middleware(ErrorMiddleware, on_disk_full=lambda: _make_room(app))
     app.add_middleware(GateMiddleware, database=database, switches=switches, limiter=limiter)
     app.add_middleware(RequestContextMiddleware)
     return app
