@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sevenbridges_local import errors
 from sevenbridges_local.api import include_api
-from sevenbridges_local.bootstrap import prepare
+from sevenbridges_local.bootstrap import make_private_by_default, prepare
 from sevenbridges_local.dataplane import PORT_FILE_NAME, DataPlane
 from sevenbridges_local.db import Database
 from sevenbridges_local.execution.cwltool_executor import CwltoolExecutor
@@ -162,7 +163,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        prepared = await anyio.to_thread.run_sync(prepare, settings, database)
+        # Everything the server creates from here on is private to its user; what an older
+        # version left open in the data directory is tightened before anything is served.
+        make_private_by_default()
+        prepared = await anyio.to_thread.run_sync(
+            functools.partial(prepare, settings, database, tighten_permissions=True)
+        )
         # The data directory's key, for anything that must be signed (e.g. transfer URLs).
         app.state.secret_key = prepared.secret_key
         logger.info("local platform ready: data in %s", settings.data_dir)
