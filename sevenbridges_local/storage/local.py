@@ -295,8 +295,12 @@ class LocalBlobStore(BlobStore):
         key: str,
         expected_etags: Mapping[int, str] | None = None,
     ) -> int:
-        stored = self.stored_parts(upload_id)
         directory = self._upload_dir(upload_id)
+        # Mark the upload as active, so that making room for this very assembly (ensure_space)
+        # never counts it among the abandoned uploads whose parts may go.
+        with contextlib.suppress(OSError):
+            os.utime(directory)
+        stored = self.stored_parts(upload_id)
         target = self._object_path(key)
         part_numbers = list(part_numbers)
         self.ensure_space(

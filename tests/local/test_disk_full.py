@@ -173,7 +173,7 @@ def test_uploads_leave_room_for_the_database_and_abandoned_ones_make_room(small_
 
 
 def test_completing_an_upload_on_a_full_disk_is_507_and_can_be_retried(small_disk) -> None:
-    server = small_disk(24, min_free_space=MIB)
+    server = small_disk(24, min_free_space=MIB, upload_idle_under_pressure=1)
     alice = _caller(server, "alice")
     project = alice.create_project("complete")
     data = os.urandom(PART)
@@ -181,6 +181,8 @@ def test_completing_an_upload_on_a_full_disk_is_507_and_can_be_retried(small_dis
     etag = _put(alice, upload_id, 1, data).headers["ETag"].strip('"')
     report = {"part_number": 1, "response": {"headers": {"ETag": etag}}}
     assert alice.post(f"/upload/multipart/{upload_id}/part", json=report).status_code == 200
+    # Its parts are older than the idle limit, yet completing it does not count as abandoned.
+    time.sleep(1.5)
 
     filler = fill(server.data_dir)
     body = assert_error(alice.post(f"/upload/multipart/{upload_id}/complete"), 507, 90004)
