@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sevenbridges_local import errors
 from sevenbridges_local.api import include_api
-from sevenbridges_local.bootstrap import prepare
+from sevenbridges_local.bootstrap import make_private_by_default, prepare
 from sevenbridges_local.dataplane import PORT_FILE_NAME, DataPlane
 from sevenbridges_local.db import Database
 from sevenbridges_local.execution.cwltool_executor import CwltoolExecutor
@@ -119,7 +120,11 @@ def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
     )
     dataplane.start()
     app.state.dataplane = dataplane
-    janitor = UploadJanitor(app.state.database, store)
+    janitor = UploadJanitor(
+        app.state.database, store, pressure_idle_seconds=settings.upload_idle_under_pressure
+    )
+    # A write that finds the disk too full first asks the janitor to remove abandoned uploads.
+    store.on_space_short = janitor.relieve_pressure
     janitor.start()
     return TransferServices(dataplane, janitor)
 
@@ -164,6 +169,13 @@ def start_task_pool(app: FastAPI) -> TaskPool:
     return pool
 
 
+def _make_room(app: FastAPI) -> None:
+    """After a database write failed for a full disk: let the blob store's hook make room."""
+    hook = getattr(app.state.blob_store, "on_space_short", None)
+    if hook is not None:
+        hook()
+
+
 def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None = None) -> FastAPI:
     """Build the application; the database is migrated and seeded when it starts serving.
 
@@ -171,13 +183,20 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
     start when None.
     """
     settings = settings or Settings()
-    database = Database(settings.database_url or "")
+    database = Database(
+        settings.database_url or "", busy_timeout_ms=round(settings.db_busy_timeout * 1000)
+    )
     switches = FaultSwitches.from_settings(settings)
     limiter = RateLimiter(switches)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        prepared = await anyio.to_thread.run_sync(prepare, settings, database)
+        # Everything the server creates from here on is private to its user; what an older
+        # version left open in the data directory is tightened before anything is served.
+        make_private_by_default()
+        prepared = await anyio.to_thread.run_sync(
+            functools.partial(prepare, settings, database, tighten_permissions=True)
+        )
         if getattr(app.state, "sandbox", None) is None:
             app.state.sandbox = await anyio.to_thread.run_sync(task_sandbox, settings)
         # The data directory's key, for anything that must be signed (e.g. transfer URLs).
@@ -226,11 +245,13 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
     app.state.rate_limiter = limiter
     app.state.sandbox = sandbox
     if getattr(app.state, "blob_store", None) is None:
-        app.state.blob_store = open_blob_store(settings.data_dir)
+        app.state.blob_store = open_blob_store(
+            settings.data_dir, min_free_bytes=settings.min_free_space
+        )
     include_api(app)
     install_exception_handlers(app)
     # Added innermost first: requests pass RequestContext -> Gate -> Errors -> routes.
-    app.add_middleware(ErrorMiddleware)
+    app.add_middleware(ErrorMiddleware, on_disk_full=lambda: _make_room(app))
     app.add_middleware(GateMiddleware, database=database, switches=switches, limiter=limiter)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -41,6 +41,7 @@ from sevenbridges_local.storage import (
     IncompleteBody,
     ObjectNotFound,
     StorageError,
+    StorageFull,
     UploadNotFound,
 )
 
@@ -51,6 +52,8 @@ MAX_PART_SIZE = 5 * 1024**3
 # Idle keep-alive connections and stalled transfers release their thread after this long.
 SOCKET_TIMEOUT_SECONDS = 120
 _DISCARD_CHUNK = 1024 * 1024
+# A refused part up to this size is read and dropped so that the client can read the answer.
+_DRAIN_LIMIT = 64 * 1024 * 1024
 
 _PART_ROUTE = re.compile(r"^/parts/([A-Za-z0-9_-]{1,128})/([0-9]{1,5})$")
 _OBJECT_ROUTE = re.compile(r"^/objects/([A-Za-z0-9_-]{1,128})$")
@@ -251,7 +254,27 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
         if self.command == "PUT" and self._route() is not None:
             if not self._authorized("PUT", close=True):
                 return False
+            raw = (self.headers.get("Content-Length") or "").strip()
+            if raw.isdigit():
+                try:
+                    self.server.store.ensure_space(int(raw), "store this part")
+                except StorageFull as exc:
+                    self._error(507, errors.UNEXPECTED, str(exc), close=True)
+                    return False
         return super().handle_expect_100()
+
+    def _refuse_for_space(self, exc: StorageFull, unread: int) -> None:
+        """507 for a part there is no room for. A body of usual part size is read and dropped
+        first, so the client gets to read the answer instead of a reset connection."""
+        logger.warning("refused a part of %d bytes: %s", unread, exc)
+        if unread <= _DRAIN_LIMIT:
+            with contextlib.suppress(OSError):
+                while unread:
+                    chunk = self.rfile.read(min(unread, _DISCARD_CHUNK))
+                    if not chunk:
+                        break
+                    unread -= len(chunk)
+        self._error(507, errors.UNEXPECTED, str(exc), close=True)
 
     def do_PUT(self) -> None:
         self._pause_if_asked()
@@ -265,6 +288,11 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
         store = self.server.store
         if not store.upload_exists(upload_id):
             self._error(404, UPLOAD_NOT_FOUND, "The upload does not exist.", close=True)
+            return
+        try:  # before reading the body (the store checks again when it writes)
+            store.ensure_space(length, f"store part {part_number}")
+        except StorageFull as exc:
+            self._refuse_for_space(exc, length)
             return
         if self.server.switches.consume("drop_transfers"):
             self._drop_upload(length)
@@ -280,10 +308,15 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
         except UploadNotFound:
             self._error(404, UPLOAD_NOT_FOUND, "The upload does not exist.", close=True)
             return
+        except StorageFull as exc:
+            # The disk filled up while the part was written (or the body could not be read):
+            # nothing was stored and the message says why.
+            logger.warning("storing part %s of upload %s failed: %s", part_number, upload_id, exc)
+            self._error(507, errors.UNEXPECTED, str(exc), close=True)
+            return
         except StorageError as exc:
-            no_space = isinstance(exc.__cause__, OSError) and exc.__cause__.errno == errno.ENOSPC
             logger.error("storing part %s of upload %s failed: %s", part_number, upload_id, exc)
-            self._error(507 if no_space else 500, errors.UNEXPECTED, str(exc), close=True)
+            self._error(500, errors.UNEXPECTED, str(exc), close=True)
             return
         self.send_response(200)
         self.send_header("ETag", f'"{part.etag}"')

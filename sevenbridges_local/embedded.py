@@ -54,10 +54,17 @@ class EmbeddedServer:
         rate_limit: int | None = None,
         rate_limit_window: int | None = None,
         maintenance: bool = False,
+        settings: Mapping[str, object] | None = None,
         environment: Mapping[str, str] | None = None,
     ) -> None:
+        """``settings``: other ``Settings`` fields for the server (e.g. ``{"db_busy_timeout": 1}``),
+        passed to it as ``SBG_LOCAL_*`` environment variables; ``environment``: any other
+        variables for the server process."""
         self.data_dir = Path(data_dir).resolve()
-        # Extra variables for the server process, e.g. ``{"SBG_LOCAL_SANDBOX": "none"}``.
+        self.extra_settings = {
+            name: str(value).lower() if isinstance(value, bool) else str(value)
+            for name, value in (settings or {}).items()
+        }
         self.environment = dict(environment or {})
         self.host = host
         self.port = port
@@ -117,13 +124,18 @@ class EmbeddedServer:
         """Start the subprocess and wait until ``GET /v2/`` answers; a no-op when running."""
         if self.running:
             return self
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if self.port is None:
             self.port = _free_port(self.host)
         environment = {k: v for k, v in os.environ.items() if not k.startswith("SBG_LOCAL_")}
         environment.update(self.environment)
+        environment.update(
+            {f"SBG_LOCAL_{name.upper()}": value for name, value in self.extra_settings.items()}
+        )
         log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
+        # The log may quote requests and paths: readable by the platform's user only.
+        log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(log_fd, "ab") as log:
             self._process = subprocess.Popen(
                 self._command(),
                 stdin=subprocess.DEVNULL,

@@ -44,6 +44,7 @@ UNAUTHORIZED = 90001
 FORBIDDEN = 90002
 NOT_FOUND = 90003
 UNEXPECTED = 90004
+UNAVAILABLE = 90005
 METHOD_NOT_ALLOWED = 90006
 UNDECODABLE_BODY = 90009
 
@@ -68,3 +69,13 @@ def not_found(message: str, code: int = NOT_FOUND) -> ApiError:
 
 def conflict(message: str, code: int) -> ApiError:
     return ApiError(409, code, message)
+
+
+def insufficient_storage(message: str) -> ApiError:
+    """507: the disk is full; nothing was changed (the platform has no own code: 90004)."""
+    return ApiError(507, UNEXPECTED, message)
+
+
+def unavailable(message: str) -> ApiError:
+    """503 with 90005 (never code 0, which clients take for maintenance): try again later."""
+    return ApiError(503, UNAVAILABLE, message)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -18,10 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sevenbridges_local import errors
 from sevenbridges_local.db import Database
+from sevenbridges_local.db import errors as db_errors
 from sevenbridges_local.faults import FaultSwitches
 from sevenbridges_local.ratelimit import RateLimiter, RateStatus
 from sevenbridges_local.services import users
 from sevenbridges_local.services.context import Actor
+from sevenbridges_local.storage import StorageFull
 
 logger = logging.getLogger(__name__)
 request_logger = logging.getLogger("sevenbridges_local.requests")
@@ -75,11 +78,16 @@ class RequestContextMiddleware:
         started_at = time.perf_counter()
         try:
             await self.app(scope, receive, send_tagged)
-        except Exception:
-            logger.exception("request %s failed outside the API handlers", request_id)
+        except Exception as exc:
+            known = known_failure(exc)
+            if known is None:
+                logger.exception("request %s failed outside the API handlers", request_id)
+            else:
+                logger.warning("request %s failed: %s", request_id, _brief(exc))
             if outcome["started"]:
                 raise
-            await error_response(_unexpected_error())(scope, receive, send_tagged)
+            error, headers = known or (_unexpected_error(), {})
+            await error_response(error, headers)(scope, receive, send_tagged)
         finally:
             actor: Actor | None = _state(scope).get("actor")
             request_logger.info(
@@ -95,6 +103,36 @@ class RequestContextMiddleware:
 
 def _unexpected_error() -> errors.ApiError:
     return errors.ApiError(500, errors.UNEXPECTED, "Unexpected server error; see the server log.")
+
+
+DISK_FULL_MESSAGE = (
+    "The platform's disk is full: the change was not saved. Reading still works; free some "
+    "space in the platform's data directory and try again."
+)
+LOCKED_MESSAGE = (
+    "The platform's database is busy with other changes and this one could not wait any "
+    "longer: nothing was saved. Try again in a moment."
+)
+# Seconds a client should wait before retrying after a busy database (urllib3, and so both
+# Python clients, retry idempotent requests on a 503 that carries it).
+LOCKED_RETRY_AFTER = "2"
+
+
+def _brief(exc: BaseException) -> str:
+    """The driver's own message for a database error (the SQL and its values stay out of logs)."""
+    original = getattr(exc, "orig", None)
+    return f"{type(exc).__name__}: {original if original is not None else exc}"
+
+
+def known_failure(exc: BaseException) -> tuple[errors.ApiError, dict[str, str]] | None:
+    """The answer for an exception that is an expected condition, not a bug (None otherwise)."""
+    if isinstance(exc, StorageFull):
+        return errors.insufficient_storage(str(exc)), {}
+    if db_errors.is_disk_full(exc):
+        return errors.insufficient_storage(DISK_FULL_MESSAGE), {}
+    if db_errors.is_locked(exc):
+        return errors.unavailable(LOCKED_MESSAGE), {"Retry-After": LOCKED_RETRY_AFTER}
+    return None
 
 
 def _token_from(headers: Headers) -> str | None:
@@ -185,10 +223,15 @@ class GateMiddleware:
 
 
 class ErrorMiddleware:
-    """Turns an exception that escaped the API handlers into the platform's 500 JSON body."""
+    """Turns an exception that escaped the API handlers into the platform's JSON error body:
+    507 for a full disk, 503 (retryable) for a database lock held too long, otherwise 500.
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``on_disk_full`` is called (in a worker thread) after a 507, to make room for the next try.
+    """
+
+    def __init__(self, app: ASGIApp, on_disk_full: Callable[[], object] | None = None) -> None:
         self.app = app
+        self.on_disk_full = on_disk_full
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -204,13 +247,19 @@ class ErrorMiddleware:
 
         try:
             await self.app(scope, receive, send_tracking)
-        except Exception:
-            logger.exception(
-                "unexpected error in request %s %s %s",
-                _state(scope).get("request_id"),
-                scope["method"],
-                scope["path"],
-            )
+        except Exception as exc:
+            known = known_failure(exc)
+            where = (_state(scope).get("request_id"), scope["method"], scope["path"])
+            if known is None:
+                logger.exception("unexpected error in request %s %s %s", *where)
+            else:  # an expected condition: one line, no traceback (and no SQL parameters)
+                logger.warning("request %s %s %s failed: %s", *where, _brief(exc))
             if started:
                 raise
-            await error_response(_unexpected_error())(scope, receive, send)
+            error, headers = known or (_unexpected_error(), {})
+            await error_response(error, headers)(scope, receive, send)
+            if error.status == 507 and self.on_disk_full is not None:
+                try:
+                    await anyio.to_thread.run_sync(self.on_disk_full)
+                except Exception:
+                    logger.exception("making room after a full disk failed")

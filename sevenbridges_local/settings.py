@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     sandbox_gid: int = Field(default=65534, ge=1)
     # More read-only directories tasks may see (e.g. a tool installation under /opt).
     sandbox_paths: list[Path] = Field(default_factory=list)
+    # Disk space: blob writes (parts, assembly, task outputs) that would leave less than this many
+    # bytes free are refused with 507, so the database always has room to record what happens.
+    min_free_space: int = Field(default=64 * 1024 * 1024, ge=0)
+    # When a write finds the disk too full, unfinished uploads idle for this many seconds are
+    # removed at once (otherwise after 7 days) so that they do not block the next upload.
+    upload_idle_under_pressure: int = Field(default=3600, ge=0)
+    # Seconds a database write waits for another writer before the API answers 503 (retryable).
+    db_busy_timeout: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("container_engine", mode="before")
     @classmethod

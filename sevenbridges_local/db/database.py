@@ -23,10 +23,10 @@ def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> Engine:
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         pool_size=10,
         max_overflow=20,
     )
@@ -36,7 +36,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         # Take BEGIN away from the sqlite3 module so the "begin" hook below decides its kind.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -54,11 +54,13 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 class Database:
     """One database: a read engine, a write engine (the same one outside SQLite) and sessions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+        """``busy_timeout_ms``: how long a writer waits for the lock before "database is locked"
+        (the API then answers 503, see middleware.py)."""
         self.url = url
         if _is_sqlite(url):
-            self.read_engine = _sqlite_engine(url, immediate=False)
-            self.write_engine = _sqlite_engine(url, immediate=True)
+            self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
+            self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
         else:
             self.read_engine = create_engine(url, pool_pre_ping=True)
             self.write_engine = self.read_engine

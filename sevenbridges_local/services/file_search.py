@@ -24,6 +24,7 @@ from sevenbridges_local.services.files import (
     decode_token,
     encode_token,
     match_text,
+    name_variants,
     readable_project_ids,
     split_project_id,
 )
@@ -31,6 +32,15 @@ from sevenbridges_local.services.projects import project_membership
 
 SEARCH_DEFAULT_LIMIT = 50
 SEARCH_MAX_LIMIT = 1000
+# Bounds on a query, so that a hostile one is refused (400/5033) before it costs anything: the
+# parser recurses once per NOT or parenthesis, and SQLite refuses expressions deeper than 1,000
+# levels (a chain of N ORs is N levels deep) or with more than 32,766 bound values.
+SEARCH_MAX_QUERY_CHARS = 100_000
+SEARCH_MAX_DEPTH = 32  # NOT and parentheses nested in each other
+SEARCH_MAX_TERMS = 200  # comparisons in the whole query
+SEARCH_MAX_VALUES = 1000  # values in all IN (...) lists together
+SEARCH_MAX_SCOPES = 100  # projects after IN
+_INT64 = 2**63
 
 
 @dataclass
@@ -45,6 +55,10 @@ def search_files(
 ) -> SearchResult:
     if not isinstance(query, str) or not query.strip():
         raise errors.bad_request("The search query must not be empty.", INVALID_REQUEST)
+    if len(query) > SEARCH_MAX_QUERY_CHARS:
+        raise _query_error(
+            f"it has {len(query)} characters; at most {SEARCH_MAX_QUERY_CHARS} are allowed."
+        )
     parsed = parse_query(query)
     statement = select(File).where(File.parent_id.is_not(None))
     statement = statement.where(File.project_id.in_(readable_project_ids(ctx)))
@@ -156,14 +170,35 @@ def _tokenize(query: str) -> list[_Token]:
         kind = match.lastgroup or ""
         text = match.group(kind)
         if kind == "string":
-            tokens.append(_Token(kind, text, json.loads(text)))
+            tokens.append(_Token(kind, text, _string_value(text)))
         elif kind == "number":
-            tokens.append(_Token(kind, text, float(text) if "." in text else int(text)))
+            tokens.append(_Token(kind, text, _number_value(text)))
         elif kind == "word" and text.upper() in _KEYWORDS:
             tokens.append(_Token("keyword", text.upper(), text.upper()))
         else:
             tokens.append(_Token(kind, text, text))
     return tokens
+
+
+def _string_value(text: str) -> str:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise _query_error(f"bad escape in the string {text[:40]!r}.") from None
+    assert isinstance(value, str)
+    return value
+
+
+def _number_value(text: str) -> int | float:
+    digits = text.lstrip("-").split(".")[0]
+    if len(digits) > 19:  # also keeps int() away from its slow path for huge literals
+        raise _query_error(f"the number {text[:25]}... is too large.")
+    if "." in text:
+        return float(text)
+    value = int(text)
+    if not -_INT64 <= value < _INT64:
+        raise _query_error(f"the number {text} is too large.")
+    return value
 
 
 @dataclass
@@ -178,6 +213,9 @@ class _Parser:
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.index = 0
+        self.depth = 0
+        self.terms = 0
+        self.values = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -211,6 +249,8 @@ class _Parser:
             parsed.scopes.append(self.expect("string").value)
             while self.accept("punct", ","):
                 parsed.scopes.append(self.expect("string").value)
+                if len(parsed.scopes) > SEARCH_MAX_SCOPES:
+                    raise _query_error(f"at most {SEARCH_MAX_SCOPES} projects can follow IN.")
         if self.accept("keyword", "WHERE"):
             parsed.condition = self.disjunction()
         if self.accept("keyword", "LIMIT"):
@@ -239,12 +279,32 @@ class _Parser:
 
     def negation(self) -> Any:
         if self.accept("keyword", "NOT"):
-            return not_(self.negation())
+            self._deeper()
+            inner = not_(self.negation())
+            self.depth -= 1
+            return inner
         if self.accept("punct", "("):
+            self._deeper()
             inner = self.disjunction()
             self.expect("punct", ")")
+            self.depth -= 1
             return inner
         return self.comparison()
+
+    def _deeper(self) -> None:
+        self.depth += 1
+        if self.depth > SEARCH_MAX_DEPTH:
+            raise _query_error(
+                f"NOT and parentheses are nested more than {SEARCH_MAX_DEPTH} levels deep."
+            )
+
+    def _count_term(self) -> None:
+        self.terms += 1
+        if self.terms > SEARCH_MAX_TERMS:
+            raise _query_error(
+                f"it has more than {SEARCH_MAX_TERMS} comparisons; use IN (...) lists or "
+                "several queries."
+            )
 
     def value(self) -> Any:
         token = self.take()
@@ -263,10 +323,14 @@ class _Parser:
         while self.accept("punct", ","):
             values.append(self.value())
         self.expect("punct", closing)
+        self.values += len(values)
+        if self.values > SEARCH_MAX_VALUES:
+            raise _query_error(f"its IN lists hold more than {SEARCH_MAX_VALUES} values together.")
         return values
 
     def comparison(self) -> Any:
         name = self.expect("word").text
+        self._count_term()
         if self.accept("keyword", "NOT"):
             self.expect("keyword", "IN")
             return _condition(name, "NOT IN", self.value_list())
@@ -305,6 +369,23 @@ def _project_ids(values: list[Any]) -> Any:
     return select(Project.id).join(User, User.id == Project.owner_id).where(or_(*conditions))
 
 
+def _name_condition(operator: str, value: Any) -> Any:
+    """Names match in any normalisation (see ``files.name_variants``)."""
+    given = value if isinstance(value, list) else [value]
+    spellings = [
+        variant
+        for item in given
+        for variant in (name_variants(item) if isinstance(item, str) else [item])
+    ]
+    if operator == "LIKE":
+        return or_(*[File.name.like(pattern) for pattern in spellings])
+    if operator in ("=", "IN"):
+        return File.name.in_(spellings)
+    if operator in ("!=", "NOT IN"):
+        return not_(File.name.in_(spellings))
+    return _compare(File.name, operator, value)  # < <= > >= compare text as given
+
+
 def _condition(name: str, operator: str, value: Any) -> Any:
     lowered = name.lower()
     if lowered.startswith("metadata."):
@@ -331,6 +412,8 @@ def _condition(name: str, operator: str, value: Any) -> Any:
     }
     if lowered not in columns:
         raise _query_error(f"unknown field {name!r}.")
+    if lowered == "name":
+        return _name_condition(operator, value)
     if lowered == "type":  # FILE / folder / Folder all mean the same
         value = (
             [str(item).lower() for item in value]

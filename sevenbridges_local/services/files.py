@@ -59,35 +59,141 @@ INVALID_REQUEST = 5033
 METADATA_KEY_EMPTY = 5035
 UPLOAD_FILE_EXISTS = 8005  # the upload service's "file exists" (see create_file_record)
 
-NAME_MAX_LENGTH = 255
+NAME_MAX_BYTES = 255  # what Linux and macOS file systems allow for one path component
 TAG_MAX_LENGTH = 255
 METADATA_KEY_MAX_LENGTH = 255
 BULK_MAX_ITEMS = 100
 SCROLL_INIT_TOKEN = "init"
 _SQL_CHUNK = 500  # ids per IN (...) list, below every database's bound-parameter limit
 
+# Characters that make a name display as something it is not. Bidi controls are exactly the
+# Unicode Bidi_Control set (ALM, LRM, RLM, the embeddings/overrides and the isolates); the
+# zero-width ones are invisible but make "a.txt" and "a\u200b.txt" two different files.
+_BIDI_CONTROLS = frozenset(
+    [
+        "\u061c",  # arabic letter mark
+        "\u200e",  # left-to-right mark
+        "\u200f",  # right-to-left mark
+        *map(chr, range(0x202A, 0x202F)),  # embeddings, pop, overrides
+        *map(chr, range(0x2066, 0x206A)),  # isolates
+    ]
+)
+_ZERO_WIDTH = frozenset(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+_NAME_FALLBACK = "unnamed"
+
 
 # ---------------------------------------------------------------------------------------------
-# Validation
+# Names
+#
+# Every file or folder name that is accepted from a client or made by the platform goes through
+# check_name (client input: refused when wrong) or safe_name (names the platform derives from
+# tool outputs or paths: repaired). Both give NFC text of at most NAME_MAX_BYTES UTF-8 bytes.
+
+
+def utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def truncate_utf8(text: str, max_bytes: int) -> str:
+    """The longest prefix of ``text`` that fits in ``max_bytes`` UTF-8 bytes (whole characters)."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= max_bytes:
+        return text
+    # Dropping the incomplete tail leaves only whole characters.
+    return encoded[:max_bytes].decode("utf-8", "ignore")
+
+
+def _codepoint(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def _name_problem(name: str) -> str | None:
+    """What is wrong with an NFC name, or None."""
+    if not name.strip():
+        return "must not be empty"
+    if "/" in name:
+        return "must not contain '/'"
+    if name in (".", ".."):
+        return f"must not be '{name}'"
+    for char in name:
+        if char in _BIDI_CONTROLS:
+            return (
+                "must not contain bidirectional control characters, which can make it display "
+                f"as a different name (found {_codepoint(char)})"
+            )
+        if char in _ZERO_WIDTH:
+            return f"must not contain invisible zero-width characters (found {_codepoint(char)})"
+        category = unicodedata.category(char)
+        if category == "Cc":
+            return f"must not contain control characters (found {_codepoint(char)})"
+        if category == "Cs":
+            return f"must not contain unpaired surrogates (found {_codepoint(char)})"
+    size = utf8_length(name)
+    if size > NAME_MAX_BYTES:
+        return (
+            f"is too long: {size} bytes in UTF-8, at most {NAME_MAX_BYTES} are allowed "
+            "(characters outside ASCII take 2 to 4 bytes each)"
+        )
+    return None
 
 
 def check_name(name: Any, *, what: str = "file") -> str:
-    """A usable file or folder name, or 400/5026 saying what is wrong with it."""
-    if not isinstance(name, str) or not name.strip():
-        raise errors.bad_request(f"The {what} name must not be empty.", NAME_INVALID)
-    if "/" in name:
-        raise errors.bad_request(f"The {what} name must not contain '/'.", NAME_INVALID)
-    if name in (".", ".."):
-        raise errors.bad_request(f"'{name}' is not a valid {what} name.", NAME_INVALID)
-    if len(name) > NAME_MAX_LENGTH:
-        raise errors.bad_request(
-            f"The {what} name is too long: at most {NAME_MAX_LENGTH} characters.", NAME_INVALID
-        )
-    if any(unicodedata.category(char) == "Cc" for char in name):
-        raise errors.bad_request(
-            f"The {what} name must not contain control characters.", NAME_INVALID
-        )
-    return name
+    """A usable file or folder name in NFC, or 400/5026 saying what is wrong with it.
+
+    The limit is 255 bytes of UTF-8, not characters: that is what file systems accept for one
+    path component, and files are staged under their names when tasks run.
+    """
+    if not isinstance(name, str):
+        raise errors.bad_request(f"The {what} name must be a string.", NAME_INVALID)
+    # NFC first: "café" typed on macOS (NFD) and elsewhere (NFC) is one name, not two.
+    normalized = unicodedata.normalize("NFC", name)
+    problem = _name_problem(normalized)
+    if problem is not None:
+        raise errors.bad_request(f"The {what} name {problem}.", NAME_INVALID)
+    return normalized
+
+
+def safe_name(raw: str, *, max_bytes: int = NAME_MAX_BYTES) -> str:
+    """A valid name made from ``raw`` (tool outputs, output paths): never refused, repaired.
+
+    Forbidden characters become ``_``; the result is cut to ``max_bytes`` bytes of UTF-8.
+    """
+    text = unicodedata.normalize("NFC", raw)
+    cleaned = "".join(
+        "_"
+        if char == "/"
+        or char in _BIDI_CONTROLS
+        or char in _ZERO_WIDTH
+        or unicodedata.category(char) in ("Cc", "Cs")
+        else char
+        for char in text
+    )
+    if not cleaned.strip() or cleaned in (".", ".."):
+        cleaned = _NAME_FALLBACK
+    cut = truncate_utf8(cleaned, max_bytes)
+    # A cut can end on a base character whose combining mark was dropped: still NFC, but
+    # normalise once more in case it recombines, and cut again if that grew it.
+    return truncate_utf8(unicodedata.normalize("NFC", cut), max_bytes)
+
+
+def name_variants(name: str) -> list[str]:
+    """The spellings one name may be stored under: as given, NFC and NFD.
+
+    Names are stored in NFC since names were normalised; rows written before that keep the
+    spelling they were given (nothing is rewritten), so lookups and conflict checks match both.
+    """
+    variants = [name]
+    for form in ("NFC", "NFD"):
+        spelled = unicodedata.normalize(form, name)
+        if spelled not in variants:
+            variants.append(spelled)
+    return variants
+
+
+def _same_name(given: Any, stored: str) -> bool:
+    return isinstance(given, str) and unicodedata.normalize("NFC", given) == unicodedata.normalize(
+        "NFC", stored
+    )
 
 
 def match_text(value: Any) -> str | None:
@@ -256,12 +362,17 @@ def resolve_destination(
     return destination, folder
 
 
-def _existing(session: Session, project_id: int, parent_id: str, name: str) -> File | None:
-    return session.scalar(
-        select(File).where(
-            File.project_id == project_id, File.parent_id == parent_id, File.name == name
-        )
+def same_name_in_folder(project_id: int, parent_id: str, name: str) -> Select[Any]:
+    """Entries of a folder named ``name`` in any normalisation (see ``name_variants``)."""
+    return select(File).where(
+        File.project_id == project_id,
+        File.parent_id == parent_id,
+        File.name.in_(name_variants(name)),
     )
+
+
+def _existing(session: Session, project_id: int, parent_id: str, name: str) -> File | None:
+    return session.scalars(same_name_in_folder(project_id, parent_id, name)).first()
 
 
 def _name_taken(name: str, existing: File) -> errors.ApiError:
@@ -358,7 +469,8 @@ class FileFilters:
 
 def filtered_statement(statement: Select[Any], filters: FileFilters) -> Select[Any]:
     """Add the filters; each one is an index lookup (names, metadata key/value, tag, task)."""
-    names = [name for name in filters.names if name]
+    # A name given in any normalisation finds the file, also one stored before names were NFC.
+    names = [variant for name in filters.names if name for variant in name_variants(name)]
     if names:
         statement = statement.where(File.name.in_(names))
     for key, values in filters.metadata.items():
@@ -560,7 +672,7 @@ def apply_changes(
         tags = check_tags(tags)
     if record.is_folder:
         # Folders carry only their name, and the platform does not let it change here.
-        if name is not None and name != record.name:
+        if name is not None and not _same_name(name, record.name):
             raise errors.bad_request("A folder's details cannot be changed.", FOLDER_DETAILS)
         if metadata:
             raise errors.bad_request("Folders have no metadata.", FOLDER_METADATA)
@@ -572,9 +684,9 @@ def apply_changes(
         if record.parent_id is None:
             raise errors.bad_request("The root folder cannot be renamed.", FOLDER_DETAILS)
         existing = _existing(ctx.session, record.project_id, record.parent_id, name)
-        if existing is not None:
+        if existing is not None and existing.id != record.id:
             raise _name_taken(name, existing)
-        record.name = name
+        record.name = name  # also turns a name stored in NFD before into NFC
     if metadata is not None:
         merged = metadata if replace else {**record.metadata_dict, **metadata}
         _set_metadata(ctx.session, record, merged)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlparse
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local.db import Database
@@ -23,7 +22,7 @@ from sevenbridges_local.db.files import FILE_TYPE, FOLDER_TYPE, File
 from sevenbridges_local.db.models import Project
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.execution.base import JobRecord, RunResult
-from sevenbridges_local.services import billing, folders, task_inputs
+from sevenbridges_local.services import billing, files, folders, task_inputs
 from sevenbridges_local.services.task_queue import fail_task, finish_status
 from sevenbridges_local.services.task_state import (
     ABORTED,
@@ -38,7 +37,6 @@ from sevenbridges_local.storage import BlobStore, StorageError
 
 logger = logging.getLogger(__name__)
 
-NAME_MAX_LENGTH = 255
 LOGS_FOLDER = ".task-logs"
 # Outputs up to this size are stored in one write; larger ones are streamed in parts.
 SMALL_OUTPUT_BYTES = 16 * 1024 * 1024
@@ -185,19 +183,21 @@ class _OutputImporter:
 
 
 def _child_named(session: Session, folder: File, name: str) -> File | None:
-    return session.scalar(
-        select(File).where(
-            File.project_id == folder.project_id, File.parent_id == folder.id, File.name == name
-        )
-    )
+    return session.scalars(files.same_name_in_folder(folder.project_id, folder.id, name)).first()
 
 
-def _free_name(session: Session, folder: File, name: str) -> str:
-    """``name``, or ``_1_name``, ``_2_name``... as the platform names repeated outputs."""
+def _free_name(session: Session, folder: File, raw_name: str) -> str:
+    """``name``, or ``_1_name``, ``_2_name``... as the platform names repeated outputs.
+
+    Output names come from tools, so they are repaired rather than refused (``safe_name``), and
+    the prefix is made room for by cutting the name (whole characters) to stay within 255 bytes.
+    """
+    name = files.safe_name(raw_name)
     candidate, number = name, 0
     while _child_named(session, folder, candidate) is not None:
         number += 1
-        candidate = f"_{number}_{name}"
+        prefix = f"_{number}_"
+        candidate = prefix + files.truncate_utf8(name, files.NAME_MAX_BYTES - len(prefix))
     return candidate
 
 
@@ -230,11 +230,13 @@ def _folder_path(session: Session, project: Project, location: str | None) -> Fi
         folder = folders.create_root_folder(session, project)
         session.flush()
     for part in [piece for piece in (location or "").split("/") if piece.strip()]:
-        existing = _child_named(session, folder, part[:NAME_MAX_LENGTH])
+        name = files.safe_name(part)
+        existing = _child_named(session, folder, name)
         if existing is not None and existing.is_folder:
             folder = existing
             continue
-        name = part[:NAME_MAX_LENGTH] if existing is None else _free_name(session, folder, part)
+        if existing is not None:  # a file has the name: the folder gets the next free one
+            name = _free_name(session, folder, name)
         folder = _new_entry(session, folder, name, FOLDER_TYPE, {})
     return folder
 
@@ -335,7 +337,7 @@ def finish_task(database: Database, store: BlobStore, task_id: str, result: RunR
                 name: _new_entry(
                     session,
                     logs_folder,
-                    stored.name,
+                    files.safe_name(stored.name),
                     FILE_TYPE,
                     {},
                     size=stored.size,

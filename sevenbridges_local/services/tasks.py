@@ -37,6 +37,7 @@ from sevenbridges_local.db.models import Project, ProjectMember, User
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.services import apps, batch, task_inputs
 from sevenbridges_local.services.context import Actor, Page, PageRequest, ServiceContext, paginate
+from sevenbridges_local.services.files import truncate_utf8
 from sevenbridges_local.services.task_state import (
     ABORTABLE,
     ABORTED,
@@ -71,7 +72,7 @@ PROJECT_ID_EMPTY = 3006
 PROJECT_ID_MALFORMED = 3012
 
 BULK_MAX_ITEMS = 100
-NAME_MAX_LENGTH = 255
+NAME_MAX_BYTES = 255  # task names are cut to this many bytes of UTF-8 (whole characters)
 
 ORDER_COLUMNS = {
     "created_time": Task.created_on,
@@ -190,7 +191,7 @@ def _check_name(value: Any) -> str:
     name = name.strip()
     if not name:
         raise errors.bad_request("The task name must not be empty.")
-    return name[:NAME_MAX_LENGTH]
+    return truncate_utf8(name, NAME_MAX_BYTES)
 
 
 def _check_output_location(value: Any) -> dict[str, Any] | None:
@@ -390,7 +391,7 @@ def _create_children(ctx: ServiceContext, parent: Task, moment: datetime) -> lis
             project_id=parent.project_id,
             parent_id=parent.id,
             position=position,
-            name=f"{parent.name} - {group.value}"[:NAME_MAX_LENGTH],
+            name=truncate_utf8(f"{parent.name} - {group.value}", NAME_MAX_BYTES),
             description=parent.description,
             app_ref=parent.app_ref,
             app_pk=parent.app_pk,

@@ -31,7 +31,7 @@ from sevenbridges_local.db.uploads import Upload, UploadPart
 from sevenbridges_local.services import files
 from sevenbridges_local.services.context import Actor, ServiceContext
 from sevenbridges_local.signing import SignedUrl, TransferLinks
-from sevenbridges_local.storage import BlobStore, StorageError, StoredPart
+from sevenbridges_local.storage import BlobStore, StorageError, StorageFull, StoredPart
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ DEFAULT_PART_SIZE = 32 * MIB
 STALE_AFTER = timedelta(days=7)
 ORPHAN_AFTER = timedelta(days=1)
 CLEANUP_INTERVAL_SECONDS = 6 * 3600
+# When the disk is too full for a write, unfinished uploads idle this long are removed at once.
+PRESSURE_IDLE_SECONDS = 3600
 
 # Platform codes of the upload service (numbers from the REST reference).
 UPLOAD_FORBIDDEN = 8001
@@ -140,11 +142,7 @@ def _destination(
 
 
 def _existing_entry(ctx: ServiceContext, project: Project, folder: File, name: str) -> File | None:
-    return ctx.session.scalar(
-        select(File).where(
-            File.project_id == project.id, File.parent_id == folder.id, File.name == name
-        )
-    )
+    return ctx.session.scalars(files.same_name_in_folder(project.id, folder.id, name)).first()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,6 +185,9 @@ def init_upload(ctx: ServiceContext, store: BlobStore, request: InitRequest) -> 
     # swept as an orphan.
     try:
         store.begin_upload(upload.id)
+    except StorageFull as exc:
+        logger.warning("could not prepare staging for an upload: %s", exc)
+        raise errors.insufficient_storage(str(exc)) from None
     except StorageError as exc:
         logger.error("could not prepare staging for an upload: %s", exc)
         raise errors.ApiError(500, errors.UNEXPECTED, "Storage could not prepare the upload.")
@@ -367,6 +368,11 @@ def complete_upload(
     blob_key = uuid.uuid4().hex
     try:
         size = store.assemble(upload_id, sorted(expected), blob_key, expected)
+    except StorageFull as exc:
+        # Not the upload's fault: its parts stay, and completing again later can succeed.
+        store.delete(blob_key)
+        logger.warning("assembling upload %s failed: %s", upload_id, exc)
+        raise errors.insufficient_storage(str(exc)) from None
     except StorageError as exc:
         store.delete(blob_key)
         logger.warning("assembling upload %s failed: %s", upload_id, exc)
@@ -441,20 +447,82 @@ def cleanup_stale_uploads(database: Database, store: BlobStore) -> int:
     return removed
 
 
+def relieve_space_pressure(database: Database, store: BlobStore, idle_after: float) -> int:
+    """Space is short: remove unfinished uploads idle for ``idle_after`` seconds; how many.
+
+    An upload is idle when no part was stored (staging's modification time) and none was
+    reported (its row's ``touched_on``) for that long: a client that gave up after a failed part
+    would otherwise hold its parts for ``STALE_AFTER`` and block every other upload. The staged
+    parts go first, which frees the space; removing the rows may itself fail on a full disk and
+    is retried by the regular sweep (a part or complete for such an upload answers 404/400).
+    """
+    cutoff = time.time() - idle_after
+    idle = [upload_id for upload_id, changed in store.staged_uploads().items() if changed < cutoff]
+    removed: list[str] = []
+    if idle:
+        with database.read_session() as session:
+            recent = set(
+                session.scalars(
+                    select(Upload.id).where(
+                        Upload.id.in_(idle),
+                        Upload.touched_on >= utcnow() - timedelta(seconds=idle_after),
+                    )
+                )
+            )
+        removed = [upload_id for upload_id in idle if upload_id not in recent]
+    for upload_id in removed:
+        store.discard_upload(upload_id)
+    temporaries = store.discard_stale_temporaries(idle_after)
+    if removed:
+        try:
+            with database.write_session() as session:
+                for upload in session.scalars(select(Upload).where(Upload.id.in_(removed))):
+                    session.delete(upload)
+                session.commit()
+        except Exception as exc:  # e.g. the database cannot write either: parts are gone anyway
+            logger.warning("removing %d idle upload row(s) failed: %s", len(removed), exc)
+    if removed or temporaries:
+        logger.warning(
+            "disk space is short: removed %d unfinished upload(s) idle for more than %d s and "
+            "%d leftover temporary file(s)",
+            len(removed),
+            idle_after,
+            temporaries,
+        )
+    return len(removed)
+
+
 class UploadJanitor:
-    """Runs :func:`cleanup_stale_uploads` at start and then every few hours in a thread."""
+    """Runs :func:`cleanup_stale_uploads` at start and then every few hours in a thread, and
+    :func:`relieve_space_pressure` whenever the blob store finds too little free space."""
 
     def __init__(
         self,
         database: Database,
         store: BlobStore,
         interval_seconds: float = CLEANUP_INTERVAL_SECONDS,
+        pressure_idle_seconds: float = PRESSURE_IDLE_SECONDS,
     ) -> None:
         self.database = database
         self.store = store
         self.interval_seconds = interval_seconds
+        self.pressure_idle_seconds = pressure_idle_seconds
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pressure_lock = threading.Lock()
+
+    def relieve_pressure(self) -> int:
+        """Make room now; concurrent callers share one sweep instead of each running their own."""
+        if not self._pressure_lock.acquire(blocking=False):
+            with self._pressure_lock:  # the sweep running now is the one they asked for
+                return 0
+        try:
+            return relieve_space_pressure(self.database, self.store, self.pressure_idle_seconds)
+        except Exception:
+            logger.exception("making room for uploads failed")
+            return 0
+        finally:
+            self._pressure_lock.release()
 
     def start(self) -> None:
         """Sweep once now (the server answers only afterwards), then periodically."""

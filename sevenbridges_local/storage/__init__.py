@@ -9,6 +9,7 @@ from sevenbridges_local.storage.base import (
     IncompleteBody,
     ObjectNotFound,
     StorageError,
+    StorageFull,
     StoredPart,
     UploadNotFound,
 )
@@ -20,12 +21,16 @@ __all__ = [
     "LocalBlobStore",
     "ObjectNotFound",
     "StorageError",
+    "StorageFull",
     "StoredPart",
     "UploadNotFound",
     "open_blob_store",
 ]
 
 
-def open_blob_store(data_dir: Path) -> BlobStore:
-    """The store for a platform whose data lives in ``data_dir`` (local directory backend)."""
-    return LocalBlobStore(Path(data_dir) / "storage")
+def open_blob_store(data_dir: Path, *, min_free_bytes: int = 0) -> BlobStore:
+    """The store for a platform whose data lives in ``data_dir`` (local directory backend).
+
+    Writes that would leave less than ``min_free_bytes`` free on its file system are refused.
+    """
+    return LocalBlobStore(Path(data_dir) / "storage", min_free_bytes=min_free_bytes)

@@ -8,7 +8,7 @@ stage their parts under the upload id until they are assembled into one object.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -16,6 +16,13 @@ from typing import BinaryIO, Protocol
 
 class StorageError(Exception):
     """A storage operation failed (disk full, missing part, I/O error)."""
+
+
+class StorageFull(StorageError):
+    """Not enough free space: the write was refused or ran out of room (nothing is left over).
+
+    The message is meant for the client (the API and the data plane answer 507 with it).
+    """
 
 
 class ObjectNotFound(StorageError):
@@ -43,6 +50,18 @@ class StoredPart:
 
 class BlobStore(ABC):
     """Where file contents live. Implementations: local directory (default), S3."""
+
+    # Called (no arguments) when a write finds too little free space, before it gives up: the
+    # platform sets it to a clean-up that removes abandoned uploads (see services/uploads.py).
+    on_space_short: Callable[[], object] | None = None
+
+    def ensure_space(self, needed: int, doing: str) -> None:
+        """Raise :class:`StorageFull` when a write of ``needed`` bytes should not start now.
+
+        ``doing`` completes the message ("store part 3"). Stores without a notion of free space
+        accept everything here and report a full disk only when a write fails.
+        """
+        return None
 
     # --- multipart staging -------------------------------------------------------------------
     @abstractmethod

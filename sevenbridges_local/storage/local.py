@@ -10,6 +10,11 @@ Every write goes to ``tmp/``, is fsynced and then renamed, so a crash or a full 
 partial object or part under its final name. A part's MD5 travels in its file name, which makes the
 part and its checksum appear in one atomic rename. Assembly copies inside the kernel
 (``copy_file_range``, which may even share extents on filesystems that support it).
+
+Space: a write that would leave less than ``min_free_bytes`` free is refused up front (after
+asking ``on_space_short`` to make room), so uploads cannot take the room the database needs; a
+write that still runs out of space fails with :class:`StorageFull` and leaves nothing behind.
+Everything is created private to the platform's user (directories 0700, files 0600).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from sevenbridges_local.storage.base import (
     ObjectNotFound,
     Readable,
     StorageError,
+    StorageFull,
     StoredPart,
     UploadNotFound,
 )
@@ -47,6 +53,19 @@ _PART_NAME = re.compile(r"^(\d{5})-([0-9a-f]{32})$")
 # Errors meaning "this kind of in-kernel copy is not available here": try the next way.
 _UNSUPPORTED_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
 _LOCK_STRIPES = 64
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def _create_private(path: Path) -> BinaryIO:
+    """A new file only the platform's user can read, opened for unbuffered writing."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    return os.fdopen(fd, "wb", buffering=0)
+
+
+def _mkdir_private(path: Path) -> None:
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
 
 
 def _check_name(value: str, what: str) -> str:
@@ -121,18 +140,66 @@ def _receive(body: Readable, out: BinaryIO, length: int, part_number: int) -> st
 
 
 class LocalBlobStore(BlobStore):
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, *, min_free_bytes: int = 0) -> None:
         self.root = Path(root)
+        self.min_free_bytes = max(0, min_free_bytes)
         self._objects = self.root / "objects"
         self._uploads = self.root / "uploads"
         self._tmp = self.root / "tmp"
-        for directory in (self._objects, self._uploads, self._tmp):
-            directory.mkdir(parents=True, exist_ok=True)
+        for directory in (self.root, self._objects, self._uploads, self._tmp):
+            _mkdir_private(directory)
         # Two writers of the same part must not delete each other's copy while swapping it in.
         self._part_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
 
     def __repr__(self) -> str:
         return f"<LocalBlobStore {self.root}>"
+
+    # --- space ---------------------------------------------------------------------------------
+    def free_bytes(self) -> int | None:
+        """Bytes an unprivileged writer may still use on the store's file system (None: unknown)."""
+        try:
+            stats = os.statvfs(self.root)
+        except (OSError, AttributeError):  # no statvfs (Windows) or the call failed
+            return None
+        return stats.f_bavail * stats.f_frsize
+
+    def _room_for(self, needed: int) -> tuple[bool, int | None]:
+        free = self.free_bytes()
+        return (free is None or free - needed >= self.min_free_bytes), free
+
+    def _relieve(self) -> None:
+        hook = self.on_space_short
+        if hook is None:
+            return
+        try:
+            hook()
+        except Exception:  # making room is best effort; the write decides what happens next
+            logger.exception("making room in the blob store failed")
+
+    def ensure_space(self, needed: int, doing: str) -> None:
+        """Refuse (StorageFull) a write of ``needed`` bytes that would eat into the reserve."""
+        fits, _ = self._room_for(needed)
+        if fits:
+            return
+        self._relieve()
+        fits, free = self._room_for(needed)
+        if fits:
+            return
+        raise StorageFull(
+            f"Not enough disk space to {doing} ({needed} bytes): {free} bytes are free and "
+            f"{self.min_free_bytes} are kept in reserve for the platform's database. Free some "
+            "space (or wait for abandoned uploads to be removed) and try again."
+        )
+
+    def _failed(self, exc: OSError, doing: str) -> StorageError:
+        """The storage error for an OS error; running out of space also asks for room."""
+        if exc.errno in _NO_SPACE:
+            self._relieve()
+            return StorageFull(
+                f"Not enough disk space to {doing}: the file system is full ({exc.strerror}). "
+                "Free some space and try again."
+            )
+        return StorageError(f"could not {doing}: {exc.strerror}")
 
     # --- paths --------------------------------------------------------------------------------
     def _object_path(self, key: str) -> Path:
@@ -152,10 +219,10 @@ class LocalBlobStore(BlobStore):
     def begin_upload(self, upload_id: str) -> None:
         directory = self._upload_dir(upload_id)
         try:
-            directory.mkdir(exist_ok=True)
+            directory.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
             _fsync_dir(self._uploads)
         except OSError as exc:
-            raise StorageError(f"could not prepare the upload: {exc.strerror}") from exc
+            raise self._failed(exc, "prepare the upload") from exc
 
     def upload_exists(self, upload_id: str) -> bool:
         try:
@@ -173,9 +240,11 @@ class LocalBlobStore(BlobStore):
         target_dir = self._upload_dir(upload_id)
         if not target_dir.is_dir():
             raise UploadNotFound(upload_id)
+        # Checked before a byte is read: a refused part costs the sender nothing but the request.
+        self.ensure_space(length, f"store part {part_number}")
         tmp = self._new_tmp()
         try:
-            with open(tmp, "wb", buffering=0) as out:
+            with _create_private(tmp) as out:
                 etag = _receive(body, out, length, part_number)
                 os.fsync(out.fileno())
             final = target_dir / f"{part_number:05d}-{etag}"
@@ -192,7 +261,7 @@ class LocalBlobStore(BlobStore):
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
             if isinstance(exc, OSError):
-                raise StorageError(f"could not store part {part_number}: {exc.strerror}") from exc
+                raise self._failed(exc, f"store part {part_number}") from exc
             raise
         return StoredPart(number=part_number, size=length, etag=etag)
 
@@ -226,14 +295,23 @@ class LocalBlobStore(BlobStore):
         key: str,
         expected_etags: Mapping[int, str] | None = None,
     ) -> int:
-        stored = self.stored_parts(upload_id)
         directory = self._upload_dir(upload_id)
+        # Mark the upload as active, so that making room for this very assembly (ensure_space)
+        # never counts it among the abandoned uploads whose parts may go.
+        with contextlib.suppress(OSError):
+            os.utime(directory)
+        stored = self.stored_parts(upload_id)
         target = self._object_path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        part_numbers = list(part_numbers)
+        self.ensure_space(
+            sum(stored[number].size for number in part_numbers if number in stored),
+            "assemble the upload",
+        )
         tmp = self._new_tmp()
         total = 0
         try:
-            with open(tmp, "wb", buffering=0) as out:
+            _mkdir_private(target.parent)
+            with _create_private(tmp) as out:
                 for number in part_numbers:
                     part = stored.get(number)
                     if part is None:
@@ -253,7 +331,7 @@ class LocalBlobStore(BlobStore):
         except BaseException as exc:
             tmp.unlink(missing_ok=True)
             if isinstance(exc, OSError):
-                raise StorageError(f"could not assemble upload: {exc.strerror}") from exc
+                raise self._failed(exc, "assemble the upload") from exc
             raise
         return total
 
@@ -281,17 +359,19 @@ class LocalBlobStore(BlobStore):
     # --- objects -----------------------------------------------------------------------------
     def put_bytes(self, key: str, data: bytes) -> int:
         target = self._object_path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self.ensure_space(len(data), "store the file")
         tmp = self._new_tmp()
         try:
-            with open(tmp, "wb") as out:
-                out.write(data)
-                out.flush()
+            _mkdir_private(target.parent)
+            with _create_private(tmp) as out:
+                view = memoryview(data)
+                while view:  # an unbuffered write may take less than offered
+                    view = view[out.write(view) :]
                 os.fsync(out.fileno())
             os.replace(tmp, target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise StorageError(f"could not store object: {exc.strerror}") from exc
+            raise self._failed(exc, "store the file") from exc
         return len(data)
 
     def size(self, key: str) -> int:
@@ -315,7 +395,7 @@ class LocalBlobStore(BlobStore):
     def copy(self, source_key: str, target_key: str) -> None:
         source = self._object_path(source_key)
         target = self._object_path(target_key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _mkdir_private(target.parent)
         if not source.is_file():
             raise ObjectNotFound(source_key)
         # Objects are immutable, so a hard link is a safe, instant copy; fall back to a real copy
@@ -327,15 +407,16 @@ class LocalBlobStore(BlobStore):
             return
         except OSError:
             pass
+        self.ensure_space(source.stat().st_size, "copy the file")
         tmp = self._new_tmp()
         try:
-            shutil.copyfile(source, tmp)
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
+            with open(source, "rb") as reader, _create_private(tmp) as out:
+                _copy_range(reader.fileno(), out.fileno(), os.fstat(reader.fileno()).st_size)
+                os.fsync(out.fileno())
             os.replace(tmp, target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise StorageError(f"could not copy object: {exc.strerror}") from exc
+            raise self._failed(exc, "copy the file") from exc
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):

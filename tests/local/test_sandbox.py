@@ -179,7 +179,7 @@ def test_a_failure_message_shows_paths_inside_the_task_only(
 def test_a_platform_without_bubblewrap_says_tasks_are_not_isolated(
     start_platform: Callable[..., EmbeddedServer], http: Any
 ) -> None:
-    server = start_platform(environment={"SBG_LOCAL_SANDBOX_BWRAP": "/nonexistent/bwrap"})
+    server = start_platform(settings={"sandbox_bwrap": "/nonexistent/bwrap"})
     status = read_status(server.data_dir)
     assert status is not None and not status.tasks_isolated
     assert "NOT isolated" in status.task_isolation and "bubblewrap" in status.task_isolation
@@ -199,7 +199,7 @@ def test_a_platform_without_bubblewrap_says_tasks_are_not_isolated(
 def test_required_isolation_refuses_to_start_without_bubblewrap(tmp_path: Path) -> None:
     server = EmbeddedServer(
         tmp_path / "strict",
-        environment={"SBG_LOCAL_SANDBOX": "bwrap", "SBG_LOCAL_SANDBOX_BWRAP": "/nonexistent/bwrap"},
+        settings={"sandbox": "bwrap", "sandbox_bwrap": "/nonexistent/bwrap"},
     )
     with pytest.raises(RuntimeError) as refused:
         server.start()

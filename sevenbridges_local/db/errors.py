@@ -1,0 +1,51 @@
+"""What a failed database call means for the client: a full disk or a lock held too long.
+
+SQLite reports both through ``sqlite3.OperationalError`` (wrapped by SQLAlchemy); the primary
+result code tells them apart, not the message text.
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+from sqlalchemy.exc import DBAPIError
+
+# SQLite primary result codes (https://sqlite.org/rescode.html).
+SQLITE_BUSY = 5
+SQLITE_LOCKED = 6
+SQLITE_FULL = 13
+_NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception, the driver error it wraps and what caused them, without cycles."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        if isinstance(current, DBAPIError) and isinstance(current.orig, BaseException):
+            if current.orig not in seen:
+                seen.append(current.orig)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(exc, sqlite3.Error) and isinstance(code, int) else None
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full", or an OS error saying there is no space left."""
+    for item in _chain(exc):
+        if _sqlite_code(item) == SQLITE_FULL:
+            return True
+        if isinstance(item, OSError) and item.errno in _NO_SPACE_ERRNOS:
+            return True
+    return False
+
+
+def is_locked(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (busy timeout over) or "database table is locked"."""
+    return any(_sqlite_code(item) in (SQLITE_BUSY, SQLITE_LOCKED) for item in _chain(exc))
