@@ -17,6 +17,9 @@ from test_uploads import send_parts, start_upload
 from sevenbridges_local.embedded import EmbeddedServer
 
 OPEN_BITS = 0o077
+# A root platform lets its sandboxed tasks (group nogroup, see docs/security.md) read their own
+# work dir and input blobs: group bits for that group only, never for others.
+SANDBOX_GID = 65534
 
 
 @pytest.fixture
@@ -37,15 +40,23 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
+def _is_open(path: Path) -> bool:
+    info = os.lstat(path)
+    mode = stat.S_IMODE(info.st_mode)
+    if os.getuid() == 0 and info.st_gid == SANDBOX_GID and not mode & 0o007:
+        return bool(mode & 0o020)  # shared with the task sandbox's group: reading only
+    return bool(mode & OPEN_BITS)
+
+
 def _open_entries(root: Path, skip: set[Path] = frozenset()) -> list[str]:
     """Entries under ``root`` (itself included) that group or others may use; links excluded."""
-    found = [] if not _mode(root) & OPEN_BITS else [f"{root} {oct(_mode(root))}"]
+    found = [f"{root} {oct(_mode(root))}"] if _is_open(root) else []
     for directory, dirs, files in os.walk(root):
         for name in [*dirs, *files]:
             path = Path(directory, name)
             if path in skip or path.is_symlink():
                 continue
-            if _mode(path) & OPEN_BITS:
+            if _is_open(path):
                 found.append(f"{path} {oct(_mode(path))}")
     return found
 
