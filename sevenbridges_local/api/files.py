@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, cast
 from urllib.parse import urlencode
 
@@ -112,16 +113,27 @@ def notify_workers(request: Request) -> None:
         pool.notify()
 
 
-def _last(request: Request, name: str) -> str | None:
-    values = request.query_params.getlist(name)
-    return values[-1] if values else None
+@dataclass(frozen=True)
+class Listing:
+    """Where to list (``project`` root, ``parent`` folder or ``dataset``) and the filters."""
+
+    project: str | None
+    parent: str | None
+    dataset: str | None
+    filters: files.FileFilters
 
 
-def filters_from(request: Request) -> files.FileFilters:
-    """``name`` and ``tag`` (repeated), ``metadata.<key>`` and ``origin.<key>`` pairs."""
-    filters = files.FileFilters(
-        names=request.query_params.getlist("name"), tags=request.query_params.getlist("tag")
-    )
+def listing(
+    request: Request,
+    project: Annotated[str | None, Query(description="owner/project: list its root")] = None,
+    parent: Annotated[str | None, Query(description="A folder id: list its content")] = None,
+    dataset: Annotated[str | None, Query(description="A dataset id")] = None,
+    name: Annotated[list[str] | None, Query(description="File names (any of them)")] = None,
+    tag: Annotated[list[str] | None, Query(description="Tags (any of them)")] = None,
+) -> Listing:
+    """The declared filters, plus ``metadata.<key>`` and ``origin.<key>`` pairs (all must match),
+    which OpenAPI cannot name."""
+    filters = files.FileFilters(names=name or [], tags=tag or [])
     prefixed = ((METADATA_PREFIX, filters.metadata), (ORIGIN_PREFIX, filters.origin))
     for key, value in request.query_params.multi_items():
         for prefix, target in prefixed:
@@ -132,7 +144,11 @@ def filters_from(request: Request) -> files.FileFilters:
                         f"A '{prefix}<key>' filter needs a key.", files.METADATA_KEY_EMPTY
                     )
                 target.setdefault(field_name, []).append(value)
-    return filters
+    return Listing(project=project, parent=parent, dataset=dataset, filters=filters)
+
+
+FileListing = Annotated[Listing, Depends(listing)]
+Token = Annotated[str | None, Query(description="Continuation token; 'init' for the first page")]
 
 
 def scroll_response(
@@ -158,14 +174,16 @@ def scroll_response(
 
 
 @router.get("/files", summary="Files and folders in a project's root or in a folder")
-def list_files(request: Request, ctx: ReadContext, page: Paging, fields: Fields) -> JSONResponse:
+def list_files(
+    request: Request, ctx: ReadContext, page: Paging, fields: Fields, where: FileListing
+) -> JSONResponse:
     found = files.list_files(
         ctx,
         page,
-        project=_last(request, "project"),
-        parent=_last(request, "parent"),
-        dataset=_last(request, "dataset"),
-        filters=filters_from(request),
+        project=where.project,
+        parent=where.parent,
+        dataset=where.dataset,
+        filters=where.filters,
     )
     root = api_root(request)
     return list_response(request, found, lambda record: file_json(root, record), fields)
@@ -173,16 +191,21 @@ def list_files(request: Request, ctx: ReadContext, page: Paging, fields: Fields)
 
 @router.get("/files/scroll", summary="Like GET /files, paged with continuation tokens")
 def scroll_files(
-    request: Request, ctx: ReadContext, fields: Fields, limit: ScrollLimit
+    request: Request,
+    ctx: ReadContext,
+    fields: Fields,
+    limit: ScrollLimit,
+    where: FileListing,
+    token: Token = None,
 ) -> JSONResponse:
     found = files.scroll_files(
         ctx,
-        token=_last(request, "token"),
+        token=token,
         limit=limit,
-        project=_last(request, "project"),
-        parent=_last(request, "parent"),
-        dataset=_last(request, "dataset"),
-        filters=filters_from(request),
+        project=where.project,
+        parent=where.parent,
+        dataset=where.dataset,
+        filters=where.filters,
     )
     return scroll_response(request, found, fields)
 
@@ -315,7 +338,12 @@ def list_folder(
 
 @router.get("/files/{file_id}/scroll", summary="Contents of a folder, with continuation tokens")
 def scroll_folder(
-    request: Request, file_id: str, ctx: ReadContext, fields: Fields, limit: ScrollLimit
+    request: Request,
+    file_id: str,
+    ctx: ReadContext,
+    fields: Fields,
+    limit: ScrollLimit,
+    token: Token = None,
 ) -> JSONResponse:
-    found = files.scroll_folder(ctx, file_id, token=_last(request, "token"), limit=limit)
+    found = files.scroll_folder(ctx, file_id, token=token, limit=limit)
     return scroll_response(request, found, fields)
