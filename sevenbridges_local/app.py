@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sevenbridges_local import errors
 from sevenbridges_local.api import include_api
+from sevenbridges_local.api.boundary import validation_error
 from sevenbridges_local.bootstrap import make_private_by_default, prepare
 from sevenbridges_local.dataplane import PORT_FILE_NAME, DataPlane
 from sevenbridges_local.db import Database
@@ -65,24 +66,9 @@ async def http_error_handler(request: Request, exc: StarletteHTTPException) -> J
     return response
 
 
-def _describe(error: dict) -> str:
-    location = [str(part) for part in error.get("loc", ())]
-    where, name = (location[0], ".".join(location[1:])) if location else ("request", "")
-    kind = {"query": "query parameter", "path": "path parameter", "body": "body field"}.get(
-        where, where
-    )
-    reason = str(error.get("msg", "invalid value"))
-    return f"Invalid value for {kind} '{name}': {reason}." if name else f"Invalid {kind}: {reason}."
-
-
-async def validation_error_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     # Never FastAPI's default 422 shape: the platform answers 400 with its own error body.
-    problems = list(exc.errors())
-    if any(problem.get("type") == "json_invalid" for problem in problems):
-        error = errors.bad_request("The request body is not valid JSON.", errors.UNDECODABLE_BODY)
-    else:
-        error = errors.bad_request(" ".join(_describe(problem) for problem in problems[:3]))
-    return error_response(error)
+    return error_response(validation_error(request, exc))
 
 
 def install_exception_handlers(app: FastAPI) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from sevenbridges_local.api import (
     apps,
@@ -21,6 +22,7 @@ from sevenbridges_local.api import (
     uploads,
     users,
 )
+from sevenbridges_local.api.boundary import BoundaryRoute
 
 API_PREFIX = "/v2"
 ROUTERS = (root, rate_limit, users, projects, members, billing, invoices, local)
@@ -37,4 +39,8 @@ ROUTERS += (tasks,)
 def include_api(app: FastAPI) -> None:
     """Mount every resource router under ``/v2``."""
     for module in ROUTERS:
+        # Every request body must pass the boundary (size, strict JSON, platform errors).
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and not isinstance(route, BoundaryRoute):
+                raise TypeError(f"{module.__name__}: {route.path} is not a BoundaryRoute")
         app.include_router(module.router, prefix=API_PREFIX)

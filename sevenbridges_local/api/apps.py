@@ -10,21 +10,50 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import StrictStr
 
-from sevenbridges_local import errors
+from sevenbridges_local import errors, strict_json
+from sevenbridges_local.api.boundary import BoundaryRoute, RequestBody, read_limited
 from sevenbridges_local.api.deps import (
     Fields,
-    JsonBody,
     Paging,
     ReadContext,
     WriteContext,
 )
 from sevenbridges_local.api.shapes import api_root, list_response, resource_response
+from sevenbridges_local.limits import MAX_RAW_APP_BYTES
 from sevenbridges_local.services import apps, cwl
 from sevenbridges_local.services.apps import AppView
-from sevenbridges_local.validation import expect_str
 
-router = APIRouter(tags=["apps"])
+router = APIRouter(tags=["apps"], route_class=BoundaryRoute)
+
+
+class CopyBody(RequestBody):
+    """``POST .../actions/copy``: the destination ``project``, a ``strategy`` and a new name."""
+
+    project: StrictStr | None = None
+    strategy: StrictStr | None = None
+    name: StrictStr | None = None
+
+
+# The install body is a CWL document: a JSON object, a JSON string holding JSON or YAML text
+# (what the official client sends for YAML), or YAML text with a YAML content type.
+RAW_APP_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"type": "object", "description": "The CWL document."},
+                        {"type": "string", "description": "CWL as JSON or YAML text."},
+                    ]
+                }
+            },
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
 
 YAML_MEDIA_TYPE = "application/yaml"
 _YAML_MEDIA_TYPES = frozenset(
@@ -83,12 +112,21 @@ def _raw_response(request: Request, view: AppView, output_format: str | None) ->
     return JSONResponse(raw)
 
 
-async def raw_request_body(request: Request) -> tuple[bytes, str | None]:
-    """The unparsed body and its content type (the service decides how to read it)."""
-    return await request.body(), request.headers.get("content-type")
+async def raw_app_document(request: Request) -> Any:
+    """The CWL document of an install request, read within the raw-app size limit (413).
+
+    The service reads JSON and YAML; JSON nesting is bounded before parsing and the result is
+    held to the same rules as every JSON body (finite numbers, 64-bit integers, depth).
+    """
+    body = await read_limited(request, MAX_RAW_APP_BYTES)
+    content_type = request.headers.get("content-type")
+    strict_json.check_depth(body)
+    document = apps.document_from_body(body, content_type)
+    strict_json.check_tree(document)
+    return document
 
 
-RawBody = Annotated[tuple[bytes, str | None], Depends(raw_request_body)]
+RawDocument = Annotated[Any, Depends(raw_app_document)]
 RepeatedQuery = Annotated[list[str] | None, Query()]
 FormatQuery = Annotated[str | None, Query(alias="format")]
 
@@ -160,38 +198,46 @@ def get_latest(
     return resource_response(app_json(api_root(request), view), fields)
 
 
-@router.post("/apps/{owner}/{project}/{app}/raw", summary="Install an app from raw CWL")
+@router.post(
+    "/apps/{owner}/{project}/{app}/raw",
+    summary="Install an app from raw CWL",
+    openapi_extra=RAW_APP_BODY,
+)
 def install_app(
-    owner: str, project: str, app: str, body: RawBody, ctx: WriteContext
+    owner: str, project: str, app: str, document: RawDocument, ctx: WriteContext
 ) -> JSONResponse:
     ref = apps.make_ref(owner, project, app)
-    view = apps.install_app(ctx, ref, apps.document_from_body(*body))
+    view = apps.install_app(ctx, ref, document)
     return JSONResponse(apps.render_raw(view))
 
 
-@router.post("/apps/{owner}/{project}/{app}/{revision}/raw", summary="Add a revision from raw CWL")
+@router.post(
+    "/apps/{owner}/{project}/{app}/{revision}/raw",
+    summary="Add a revision from raw CWL",
+    openapi_extra=RAW_APP_BODY,
+)
 def create_revision(
-    owner: str, project: str, app: str, revision: str, body: RawBody, ctx: WriteContext
+    owner: str, project: str, app: str, revision: str, document: RawDocument, ctx: WriteContext
 ) -> JSONResponse:
     ref = apps.make_ref(owner, project, app, revision)
-    view = apps.create_revision(ctx, ref, apps.document_from_body(*body))
+    view = apps.create_revision(ctx, ref, document)
     return JSONResponse(apps.render_raw(view))
 
 
-def _copy(request: Request, ref: apps.AppRef, body: dict[str, Any], ctx: Any) -> JSONResponse:
-    view = apps.copy_app(
-        ctx,
-        ref,
-        destination=expect_str(body.get("project"), "project", nullable=True),
-        strategy=expect_str(body.get("strategy"), "strategy", nullable=True),
-        name=expect_str(body.get("name"), "name", nullable=True),
-    )
+def _copy(request: Request, ref: apps.AppRef, body: CopyBody | None, ctx: Any) -> JSONResponse:
+    body = body or CopyBody()
+    view = apps.copy_app(ctx, ref, destination=body.project, strategy=body.strategy, name=body.name)
     return resource_response(app_json(api_root(request), view))
 
 
 @router.post("/apps/{owner}/{project}/{app}/actions/copy", summary="Copy the latest revision")
 def copy_latest(
-    request: Request, owner: str, project: str, app: str, body: JsonBody, ctx: WriteContext
+    request: Request,
+    owner: str,
+    project: str,
+    app: str,
+    ctx: WriteContext,
+    body: CopyBody | None = None,
 ) -> JSONResponse:
     return _copy(request, apps.make_ref(owner, project, app), body, ctx)
 
@@ -205,8 +251,8 @@ def copy_revision(
     project: str,
     app: str,
     revision: str,
-    body: JsonBody,
     ctx: WriteContext,
+    body: CopyBody | None = None,
 ) -> JSONResponse:
     return _copy(request, apps.make_ref(owner, project, app, revision), body, ctx)
 

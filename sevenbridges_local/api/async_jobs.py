@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Annotated, cast
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import StrictStr
 
-from sevenbridges_local.api.deps import JsonBody, Paging, ReadContext, WriteContext
+from sevenbridges_local.api.boundary import BoundaryRoute, PlatformCode, RequestBody, at_most
+from sevenbridges_local.api.deps import Paging, ReadContext, WriteContext
 from sevenbridges_local.api.file_shapes import job_json
 from sevenbridges_local.api.files import notify_workers
 from sevenbridges_local.api.shapes import api_root, list_response, resource_response
-from sevenbridges_local.services import file_jobs
+from sevenbridges_local.limits import MAX_ASYNC_JOB_ITEMS
+from sevenbridges_local.services import file_jobs, files
 
-router = APIRouter(tags=["async file jobs"])
+router = APIRouter(tags=["async file jobs"], route_class=BoundaryRoute)
+
+
+class JobItemBody(RequestBody):
+    """A file or folder to copy, move or delete; ``parent``/``project``/``name`` say where to."""
+
+    file: Annotated[StrictStr, PlatformCode(files.FILE_ID_EMPTY)]
+    parent: StrictStr | None = None
+    project: StrictStr | None = None
+    name: StrictStr | None = None
+
+
+class JobBody(RequestBody):
+    items: Annotated[list[JobItemBody], at_most(MAX_ASYNC_JOB_ITEMS)]
 
 
 @router.get("/async/files", summary="My async file jobs, newest first")
@@ -24,9 +42,10 @@ def list_jobs(request: Request, ctx: ReadContext, page: Paging) -> JSONResponse:
 
 
 @router.post("/async/files/{kind}", status_code=201, summary="Start a copy, move or delete job")
-def submit_job(request: Request, kind: str, ctx: WriteContext, body: JsonBody) -> JSONResponse:
+def submit_job(request: Request, kind: str, ctx: WriteContext, body: JobBody) -> JSONResponse:
     job_type = file_jobs.job_type_for(kind)
-    job = file_jobs.submit_job(ctx, job_type, body.get("items"))
+    items = [cast(file_jobs.JobItem, item.model_dump(exclude_none=True)) for item in body.items]
+    job = file_jobs.submit_job(ctx, job_type, items)
     notify_workers(request)
     return resource_response(job_json(api_root(request), job, {}), status_code=201)
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from sevenbridges_local import errors
+from sevenbridges_local.api.boundary import BoundaryRoute
 from sevenbridges_local.api.deps import Fields, Paging, ReadContext
 from sevenbridges_local.api.shapes import (
     analysis_item_json,
@@ -21,7 +22,7 @@ from sevenbridges_local.api.shapes import (
 )
 from sevenbridges_local.services import billing
 
-router = APIRouter(tags=["billing"])
+router = APIRouter(tags=["billing"], route_class=BoundaryRoute)
 
 # The platform documents MM-DD-YYYY; ISO dates and timestamps are accepted as well.
 _DATE_FORMATS = ("%m-%d-%Y", "%Y-%m-%d")

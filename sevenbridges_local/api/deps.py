@@ -1,21 +1,19 @@
-"""FastAPI dependencies shared by the routers: caller, service context, paging, fields, bodies."""
+"""FastAPI dependencies shared by the routers: caller, service context, paging, fields."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from pydantic import BeforeValidator
 
 from sevenbridges_local import errors
 from sevenbridges_local.db import Database
+from sevenbridges_local.limits import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from sevenbridges_local.services.context import Actor, PageRequest, ServiceContext
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 100
 ALWAYS_KEPT_FIELDS = frozenset({"href", "id"})
 ALL_FIELDS = "_all"
 
@@ -53,30 +51,25 @@ WriteContext = Annotated[ServiceContext, Depends(write_context, scope="function"
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-def _int_query(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise errors.bad_request(
-            f"Invalid value for query parameter '{name}': expected an integer."
-        )
-
-
-def page_request(request: Request) -> PageRequest:
-    """``offset`` (>= 0) and ``limit`` (>= 1; clamped to the maximum, as the platform does)."""
-    offset = _int_query(request, "offset", 0)
-    limit = _int_query(request, "limit", DEFAULT_LIMIT)
-    if offset < 0:
-        raise errors.bad_request(
-            "Invalid value for query parameter 'offset': must not be negative."
-        )
-    if limit < 1:
-        raise errors.bad_request(
-            f"Invalid value for query parameter 'limit': expected 1 to {MAX_LIMIT}."
-        )
+def page_request(
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_OFFSET,
+            description="How many matches to skip (0 to 2^63 - 1).",
+        ),
+    ] = 0,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            description=f"Page size; values above {MAX_LIMIT} count as {MAX_LIMIT}.",
+        ),
+    ] = DEFAULT_LIMIT,
+) -> PageRequest:
+    """``offset`` and ``limit`` of every offset-paged list; ``limit`` is clamped like the
+    platform does, never refused for being large."""
     return PageRequest(offset=offset, limit=min(limit, MAX_LIMIT))
 
 
@@ -112,25 +105,6 @@ def field_selection(request: Request) -> FieldSelection:
 
 
 Fields = Annotated[FieldSelection, Depends(field_selection)]
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object; an empty body or JSON ``null`` count as ``{}``."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise errors.bad_request("The request body is not valid JSON.", errors.UNDECODABLE_BODY)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise errors.bad_request("The request body must be a JSON object.")
-    return data
-
-
-JsonBody = Annotated[dict[str, Any], Depends(json_body)]
 
 
 def _query_bool(value: Any) -> Any:

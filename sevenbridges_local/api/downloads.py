@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from sevenbridges_local.api.boundary import BoundaryRoute
 from sevenbridges_local.api.deps import WriteContext
 from sevenbridges_local.api.uploads import transfer_links
 from sevenbridges_local.services import downloads
 
-router = APIRouter(tags=["files"])
+router = APIRouter(tags=["files"], route_class=BoundaryRoute)
 
 
 # A write context: handing out the URL adds a row to the egress ledger.

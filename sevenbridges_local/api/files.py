@@ -5,46 +5,105 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, cast
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ConfigDict, Field, RootModel, StrictStr
 
 from sevenbridges_local import errors
+from sevenbridges_local.api.body_types import Metadata, Tags
+from sevenbridges_local.api.boundary import BoundaryRoute, PlatformCode, RequestBody
 from sevenbridges_local.api.deps import (
-    MAX_LIMIT,
     Fields,
     FieldSelection,
-    JsonBody,
     Paging,
     ReadContext,
     WriteContext,
 )
 from sevenbridges_local.api.file_shapes import file_json, search_item_json
 from sevenbridges_local.api.shapes import TOTAL_HEADER, api_root, list_response, resource_response
+from sevenbridges_local.limits import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH_QUERY_LENGTH
 from sevenbridges_local.services import file_search, files
-from sevenbridges_local.validation import expect_str
 
-router = APIRouter(tags=["files"])
+router = APIRouter(tags=["files"], route_class=BoundaryRoute)
 
 METADATA_PREFIX = "metadata."
 ORIGIN_PREFIX = "origin."
 
-
-async def any_json_body(request: Request) -> Any:
-    """The body as any JSON value (arrays for tags); an empty body counts as ``null``."""
-    raw = await request.body()
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise errors.bad_request("The request body is not valid JSON.", errors.UNDECODABLE_BODY)
+# A name's rules (emptiness, '/', length, characters) are the service's (check_name); the
+# models only insist on a string, with the files service's code for a bad name.
+FileName = Annotated[StrictStr | None, PlatformCode(files.NAME_INVALID)]
+FileMetadata = Annotated[Metadata | None, PlatformCode(files.METADATA_INVALID)]
 
 
-AnyJsonBody = Annotated[Any, Depends(any_json_body)]
+class SearchBody(RequestBody):
+    query: Annotated[
+        Annotated[StrictStr, Field(max_length=MAX_SEARCH_QUERY_LENGTH)] | None,
+        PlatformCode(files.INVALID_REQUEST),
+    ] = None
+
+
+class FolderBody(RequestBody):
+    """``POST /files``: a folder named ``name`` in ``project`` (its root) or ``parent``."""
+
+    name: FileName = None
+    type: Annotated[StrictStr | None, PlatformCode(files.TYPE_INVALID)] = None
+    parent: StrictStr | None = None
+    project: StrictStr | None = None
+
+
+class FileChangesBody(RequestBody):
+    """``PATCH``/``PUT /files/{id}``; ``null`` counts as absent."""
+
+    name: FileName = None
+    metadata: FileMetadata = None
+    tags: Tags | None = None
+
+    def values(self) -> files.FileValues:
+        sent = self.model_dump(include={"name", "metadata", "tags"}, exclude_none=True)
+        return cast(files.FileValues, sent)
+
+
+class MetadataBody(RootModel[Metadata]):
+    """``PATCH``/``PUT /files/{id}/metadata``: key -> string, number, boolean (or null)."""
+
+    model_config = ConfigDict(strict=True)
+    platform_code: ClassVar[int | None] = files.METADATA_INVALID
+    shape: ClassVar[str] = "a JSON object of metadata"
+    body_name: ClassVar[str] = "metadata"
+    shape_code: ClassVar[int] = files.METADATA_INVALID
+
+
+class TagsBody(RootModel[Tags]):
+    """``PUT /files/{id}/tags``: every tag of the file."""
+
+    model_config = ConfigDict(strict=True)
+    platform_code: ClassVar[int | None] = None
+    shape: ClassVar[str] = "a JSON array of strings"
+    body_name: ClassVar[str] = "tags"
+    shape_code: ClassVar[int] = errors.BAD_REQUEST
+
+
+class DestinationBody(RequestBody):
+    """``POST /files/{id}/actions/copy|move``: a project or a folder, and maybe a new name."""
+
+    project: StrictStr | None = None
+    parent: StrictStr | None = None
+    name: FileName = None
+
+
+def scroll_limit(
+    limit: Annotated[
+        int, Query(ge=1, description=f"Page size; values above {MAX_LIMIT} count as {MAX_LIMIT}.")
+    ] = DEFAULT_LIMIT,
+) -> int:
+    return min(limit, MAX_LIMIT)
+
+
+ScrollLimit = Annotated[int, Depends(scroll_limit)]
 
 
 def notify_workers(request: Request) -> None:
@@ -54,16 +113,27 @@ def notify_workers(request: Request) -> None:
         pool.notify()
 
 
-def _last(request: Request, name: str) -> str | None:
-    values = request.query_params.getlist(name)
-    return values[-1] if values else None
+@dataclass(frozen=True)
+class Listing:
+    """Where to list (``project`` root, ``parent`` folder or ``dataset``) and the filters."""
+
+    project: str | None
+    parent: str | None
+    dataset: str | None
+    filters: files.FileFilters
 
 
-def filters_from(request: Request) -> files.FileFilters:
-    """``name`` and ``tag`` (repeated), ``metadata.<key>`` and ``origin.<key>`` pairs."""
-    filters = files.FileFilters(
-        names=request.query_params.getlist("name"), tags=request.query_params.getlist("tag")
-    )
+def listing(
+    request: Request,
+    project: Annotated[str | None, Query(description="owner/project: list its root")] = None,
+    parent: Annotated[str | None, Query(description="A folder id: list its content")] = None,
+    dataset: Annotated[str | None, Query(description="A dataset id")] = None,
+    name: Annotated[list[str] | None, Query(description="File names (any of them)")] = None,
+    tag: Annotated[list[str] | None, Query(description="Tags (any of them)")] = None,
+) -> Listing:
+    """The declared filters, plus ``metadata.<key>`` and ``origin.<key>`` pairs (all must match),
+    which OpenAPI cannot name."""
+    filters = files.FileFilters(names=name or [], tags=tag or [])
     prefixed = ((METADATA_PREFIX, filters.metadata), (ORIGIN_PREFIX, filters.origin))
     for key, value in request.query_params.multi_items():
         for prefix, target in prefixed:
@@ -74,22 +144,11 @@ def filters_from(request: Request) -> files.FileFilters:
                         f"A '{prefix}<key>' filter needs a key.", files.METADATA_KEY_EMPTY
                     )
                 target.setdefault(field_name, []).append(value)
-    return filters
+    return Listing(project=project, parent=parent, dataset=dataset, filters=filters)
 
 
-def _scroll_limit(request: Request) -> int:
-    raw = request.query_params.get("limit")
-    if raw in (None, ""):
-        return 50
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise errors.bad_request("Invalid value for query parameter 'limit': expected an integer.")
-    if limit < 1:
-        raise errors.bad_request(
-            f"Invalid value for query parameter 'limit': expected 1 to {MAX_LIMIT}."
-        )
-    return min(limit, MAX_LIMIT)
+FileListing = Annotated[Listing, Depends(listing)]
+Token = Annotated[str | None, Query(description="Continuation token; 'init' for the first page")]
 
 
 def scroll_response(
@@ -111,54 +170,56 @@ def scroll_response(
     return JSONResponse(body, headers={TOTAL_HEADER: str(page.total)})
 
 
-def _optional_str(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    return expect_str(value, key, nullable=True)
-
-
 # --- listing -----------------------------------------------------------------------------------
 
 
 @router.get("/files", summary="Files and folders in a project's root or in a folder")
-def list_files(request: Request, ctx: ReadContext, page: Paging, fields: Fields) -> JSONResponse:
+def list_files(
+    request: Request, ctx: ReadContext, page: Paging, fields: Fields, where: FileListing
+) -> JSONResponse:
     found = files.list_files(
         ctx,
         page,
-        project=_last(request, "project"),
-        parent=_last(request, "parent"),
-        dataset=_last(request, "dataset"),
-        filters=filters_from(request),
+        project=where.project,
+        parent=where.parent,
+        dataset=where.dataset,
+        filters=where.filters,
     )
     root = api_root(request)
     return list_response(request, found, lambda record: file_json(root, record), fields)
 
 
 @router.get("/files/scroll", summary="Like GET /files, paged with continuation tokens")
-def scroll_files(request: Request, ctx: ReadContext, fields: Fields) -> JSONResponse:
+def scroll_files(
+    request: Request,
+    ctx: ReadContext,
+    fields: Fields,
+    limit: ScrollLimit,
+    where: FileListing,
+    token: Token = None,
+) -> JSONResponse:
     found = files.scroll_files(
         ctx,
-        token=_last(request, "token"),
-        limit=_scroll_limit(request),
-        project=_last(request, "project"),
-        parent=_last(request, "parent"),
-        dataset=_last(request, "dataset"),
-        filters=filters_from(request),
+        token=token,
+        limit=limit,
+        project=where.project,
+        parent=where.parent,
+        dataset=where.dataset,
+        filters=where.filters,
     )
     return scroll_response(request, found, fields)
 
 
 @router.post("/files/search", summary="Search files with the query language")
-def search_files(request: Request, ctx: ReadContext, body: JsonBody) -> JSONResponse:
-    raw_limit = request.query_params.get("limit")
-    limit: int | None = None
-    if raw_limit not in (None, ""):
-        try:
-            limit = int(raw_limit)
-        except ValueError:
-            raise errors.bad_request("Invalid value for query parameter 'limit'.")
-    found = file_search.search_files(
-        ctx, body.get("query"), cont_token=request.query_params.get("cont_token"), limit=limit
-    )
+def search_files(
+    request: Request,
+    ctx: ReadContext,
+    body: SearchBody | None = None,
+    limit: int | None = None,
+    cont_token: str | None = None,
+) -> JSONResponse:
+    query = body.query if body is not None else None
+    found = file_search.search_files(ctx, query, cont_token=cont_token, limit=limit)
     root = api_root(request)
     return JSONResponse(
         {
@@ -170,13 +231,12 @@ def search_files(request: Request, ctx: ReadContext, body: JsonBody) -> JSONResp
 
 
 @router.post("/files", status_code=201, summary="Create a folder")
-def create_folder(request: Request, ctx: WriteContext, body: JsonBody) -> JSONResponse:
+def create_folder(
+    request: Request, ctx: WriteContext, body: FolderBody | None = None
+) -> JSONResponse:
+    body = body or FolderBody()
     folder = files.create_folder(
-        ctx,
-        name=body.get("name"),
-        parent=_optional_str(body, "parent"),
-        project=_optional_str(body, "project"),
-        folder_type=body.get("type"),
+        ctx, name=body.name, parent=body.parent, project=body.project, folder_type=body.type
     )
     return resource_response(file_json(api_root(request), folder), status_code=201)
 
@@ -189,24 +249,22 @@ def get_file(request: Request, file_id: str, ctx: ReadContext, fields: Fields) -
     return resource_response(file_json(api_root(request), files.get_file(ctx, file_id)), fields)
 
 
-def _file_values(body: dict[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if body.get("name") is not None:
-        values["name"] = expect_str(body["name"], "name", code=files.NAME_INVALID)
-    for key in ("metadata", "tags"):
-        if key in body and body[key] is not None:
-            values[key] = body[key]
-    return values
+def _file_values(body: FileChangesBody | None) -> files.FileValues:
+    return body.values() if body is not None else {}
 
 
 @router.patch("/files/{file_id}", summary="Change the given file details")
-def patch_file(request: Request, file_id: str, ctx: WriteContext, body: JsonBody) -> JSONResponse:
+def patch_file(
+    request: Request, file_id: str, ctx: WriteContext, body: FileChangesBody | None = None
+) -> JSONResponse:
     record = files.update_file(ctx, file_id, _file_values(body), replace=False)
     return resource_response(file_json(api_root(request), record))
 
 
 @router.put("/files/{file_id}", summary="Replace the file details (name, metadata, tags)")
-def put_file(request: Request, file_id: str, ctx: WriteContext, body: JsonBody) -> JSONResponse:
+def put_file(
+    request: Request, file_id: str, ctx: WriteContext, body: FileChangesBody | None = None
+) -> JSONResponse:
     record = files.update_file(ctx, file_id, _file_values(body), replace=True)
     return resource_response(file_json(api_root(request), record))
 
@@ -224,17 +282,19 @@ def get_metadata(file_id: str, ctx: ReadContext) -> JSONResponse:
 
 
 @router.patch("/files/{file_id}/metadata", summary="Change the given metadata keys")
-def patch_metadata(file_id: str, ctx: WriteContext, body: AnyJsonBody) -> JSONResponse:
-    return JSONResponse(files.set_metadata(ctx, file_id, _metadata_body(body), replace=False))
+def patch_metadata(
+    file_id: str, ctx: WriteContext, body: MetadataBody | None = None
+) -> JSONResponse:
+    return JSONResponse(files.set_metadata(ctx, file_id, _metadata(body), replace=False))
 
 
 @router.put("/files/{file_id}/metadata", summary="Replace a file's metadata")
-def put_metadata(file_id: str, ctx: WriteContext, body: AnyJsonBody) -> JSONResponse:
-    return JSONResponse(files.set_metadata(ctx, file_id, _metadata_body(body), replace=True))
+def put_metadata(file_id: str, ctx: WriteContext, body: MetadataBody | None = None) -> JSONResponse:
+    return JSONResponse(files.set_metadata(ctx, file_id, _metadata(body), replace=True))
 
 
-def _metadata_body(body: Any) -> Any:
-    return {} if body is None else body
+def _metadata(body: MetadataBody | None) -> dict[str, Any]:
+    return {} if body is None else body.root
 
 
 @router.get("/files/{file_id}/tags", summary="A file's tags")
@@ -243,31 +303,27 @@ def get_tags(file_id: str, ctx: ReadContext) -> JSONResponse:
 
 
 @router.put("/files/{file_id}/tags", summary="Replace a file's tags")
-def put_tags(file_id: str, ctx: WriteContext, body: AnyJsonBody) -> JSONResponse:
-    return JSONResponse(files.set_tags(ctx, file_id, [] if body is None else body))
+def put_tags(file_id: str, ctx: WriteContext, body: TagsBody | None = None) -> JSONResponse:
+    return JSONResponse(files.set_tags(ctx, file_id, [] if body is None else body.root))
 
 
 @router.post("/files/{file_id}/actions/copy", summary="Copy a file to a project or folder")
-def copy_file(request: Request, file_id: str, ctx: WriteContext, body: JsonBody) -> JSONResponse:
+def copy_file(
+    request: Request, file_id: str, ctx: WriteContext, body: DestinationBody | None = None
+) -> JSONResponse:
+    body = body or DestinationBody()
     copied = files.copy_file_now(
-        ctx,
-        file_id,
-        project=_optional_str(body, "project"),
-        parent=_optional_str(body, "parent"),
-        name=body.get("name"),
+        ctx, file_id, project=body.project, parent=body.parent, name=body.name
     )
     return resource_response(file_json(api_root(request), copied))
 
 
 @router.post("/files/{file_id}/actions/move", summary="Move and/or rename a file or folder")
-def move_file(request: Request, file_id: str, ctx: WriteContext, body: JsonBody) -> JSONResponse:
-    moved = files.move_file(
-        ctx,
-        file_id,
-        parent=_optional_str(body, "parent"),
-        project=_optional_str(body, "project"),
-        name=body.get("name"),
-    )
+def move_file(
+    request: Request, file_id: str, ctx: WriteContext, body: DestinationBody | None = None
+) -> JSONResponse:
+    body = body or DestinationBody()
+    moved = files.move_file(ctx, file_id, parent=body.parent, project=body.project, name=body.name)
     return resource_response(file_json(api_root(request), moved))
 
 
@@ -281,8 +337,13 @@ def list_folder(
 
 
 @router.get("/files/{file_id}/scroll", summary="Contents of a folder, with continuation tokens")
-def scroll_folder(request: Request, file_id: str, ctx: ReadContext, fields: Fields) -> JSONResponse:
-    found = files.scroll_folder(
-        ctx, file_id, token=_last(request, "token"), limit=_scroll_limit(request)
-    )
+def scroll_folder(
+    request: Request,
+    file_id: str,
+    ctx: ReadContext,
+    fields: Fields,
+    limit: ScrollLimit,
+    token: Token = None,
+) -> JSONResponse:
+    found = files.scroll_folder(ctx, file_id, token=token, limit=limit)
     return scroll_response(request, found, fields)

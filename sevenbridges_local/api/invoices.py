@@ -8,11 +8,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from sevenbridges_local.api.boundary import BoundaryRoute
 from sevenbridges_local.api.deps import Fields, Paging, WriteContext
 from sevenbridges_local.api.shapes import api_root, invoice_json, list_response, resource_response
 from sevenbridges_local.services import invoices
 
-router = APIRouter(tags=["billing"])
+router = APIRouter(tags=["billing"], route_class=BoundaryRoute)
 
 
 @router.get("/billing/invoices", summary="Invoices of my billing groups, newest first")

@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ConfigDict, Field, StrictBool, StrictStr
 
-from sevenbridges_local.api.deps import Fields, JsonBody, Paging, ReadContext, WriteContext
+from sevenbridges_local.api.boundary import BoundaryRoute, RequestBody, omittable
+from sevenbridges_local.api.deps import Fields, Paging, ReadContext, WriteContext
 from sevenbridges_local.api.shapes import api_root, list_response, member_json, resource_response
+from sevenbridges_local.limits import MAX_USER_REFERENCE_LENGTH
 from sevenbridges_local.services import members
-from sevenbridges_local.validation import expect_str
 
-router = APIRouter(tags=["members"])
+router = APIRouter(tags=["members"], route_class=BoundaryRoute)
 
 MEMBERS = "/projects/{owner}/{slug}/members"
 MEMBER = MEMBERS + "/{username}"
+
+UserReference = Annotated[StrictStr, Field(max_length=MAX_USER_REFERENCE_LENGTH)]
+
+
+class Permissions(RequestBody):
+    """Permission switches; only the given ones count (unknown names are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    read: StrictBool = omittable()
+    copy_: StrictBool = omittable(alias="copy")  # "copy" would shadow BaseModel.copy
+    write: StrictBool = omittable()
+    execute: StrictBool = omittable()
+    admin: StrictBool = omittable()
+
+    def given_permissions(self) -> dict[str, bool]:
+        return self.given()
+
+
+class NewMemberBody(RequestBody):
+    """``POST .../members``: a user by ``username`` or ``email``; the service needs one of them."""
+
+    username: UserReference | None = None
+    email: UserReference | None = None
+    type: StrictStr | None = None
+    permissions: Permissions | None = None
 
 
 @router.get(MEMBERS, summary="Members of a project")
@@ -27,13 +57,18 @@ def list_members(
 
 @router.post(MEMBERS, status_code=201, summary="Add a user to a project")
 def add_member(
-    request: Request, owner: str, slug: str, body: JsonBody, ctx: WriteContext
+    request: Request,
+    owner: str,
+    slug: str,
+    ctx: WriteContext,
+    body: NewMemberBody | None = None,
 ) -> JSONResponse:
+    body = body or NewMemberBody()
     new_member = members.NewMember(
-        username=expect_str(body.get("username"), "username", nullable=True),
-        email=expect_str(body.get("email"), "email", nullable=True),
-        type=expect_str(body.get("type"), "type", nullable=True),
-        permissions=body.get("permissions"),
+        username=body.username,
+        email=body.email,
+        type=body.type,
+        permissions=body.permissions.given_permissions() if body.permissions else None,
     )
     project, member = members.add_member(ctx, owner, slug, new_member)
     return resource_response(member_json(api_root(request), project, member), status_code=201)
@@ -49,9 +84,15 @@ def get_member(
 
 @router.patch(MEMBER + "/permissions", summary="Change some permissions of a member")
 def patch_permissions(
-    request: Request, owner: str, slug: str, username: str, body: JsonBody, ctx: WriteContext
+    request: Request,
+    owner: str,
+    slug: str,
+    username: str,
+    ctx: WriteContext,
+    body: Permissions | None = None,
 ) -> JSONResponse:
-    project, member = members.update_permissions(ctx, owner, slug, username, body)
+    changes = body.given_permissions() if body is not None else {}
+    project, member = members.update_permissions(ctx, owner, slug, username, changes)
     return resource_response(member_json(api_root(request), project, member))
 
 

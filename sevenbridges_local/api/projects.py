@@ -2,42 +2,74 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ConfigDict, StrictBool, StrictStr, model_validator
+from pydantic_core import PydanticCustomError
 
 from sevenbridges_local import errors
+from sevenbridges_local.api.body_types import Description, Tags
+from sevenbridges_local.api.boundary import BoundaryRoute, RequestBody, omittable
 from sevenbridges_local.api.deps import (
     Fields,
     FieldSelection,
-    JsonBody,
     Paging,
     ReadContext,
     WriteContext,
 )
 from sevenbridges_local.api.shapes import api_root, list_response, project_json, resource_response
 from sevenbridges_local.db.models import Project
+from sevenbridges_local.limits import MAX_SETTINGS_KEYS
 from sevenbridges_local.services import projects
 from sevenbridges_local.services.context import PageRequest, ServiceContext
-from sevenbridges_local.validation import expect_object, expect_str, expect_str_list
 
-router = APIRouter(tags=["projects"])
+router = APIRouter(tags=["projects"], route_class=BoundaryRoute)
 
 
-def project_values(body: dict[str, Any]) -> dict[str, Any]:
-    """The writable keys present in ``body``, type-checked; everything else is ignored."""
-    values: dict[str, Any] = {}
-    if "name" in body:
-        values["name"] = expect_str(body["name"], "name", nullable=True)
-    for key in ("billing_group", "description", "category", "type"):
-        if key in body:
-            values[key] = expect_str(body[key], key, nullable=True)
-    if "tags" in body:
-        values["tags"] = expect_str_list(body["tags"], "tags", nullable=True)
-    if "settings" in body:
-        values["settings"] = expect_object(body["settings"], "settings", nullable=True)
-    return values
+class ProjectSettings(RequestBody):
+    """Known settings are booleans; other keys (``location``, ``intermediate_files``...) pass."""
+
+    model_config = ConfigDict(extra="allow")
+
+    locked: StrictBool = omittable()
+    use_interruptible_instances: StrictBool = omittable()
+    use_memoization: StrictBool = omittable()
+    allow_network_access: StrictBool = omittable()
+    use_elastic_disk: StrictBool = omittable()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _few_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and len(data) > MAX_SETTINGS_KEYS:
+            raise PydanticCustomError(
+                "too_long", "at most {limit} settings", {"limit": MAX_SETTINGS_KEYS}
+            )
+        return data
+
+
+class ProjectBody(RequestBody):
+    """``POST``, ``PATCH`` and ``PUT /projects...``: the writable keys; ``null`` means empty.
+
+    The name's rules (not blank: 3007, length, control characters) are the service's.
+    """
+
+    name: StrictStr | None = None
+    billing_group: StrictStr | None = None
+    description: Description | None = None
+    category: StrictStr | None = None
+    type: StrictStr | None = None
+    tags: Tags | None = None
+    settings: ProjectSettings | None = None
+
+    def values(self) -> projects.ProjectValues:
+        """The keys present in the request (PATCH changes only those)."""
+        return cast(projects.ProjectValues, self.given(*projects.WRITABLE_KEYS))
+
+
+def _body(body: ProjectBody | None) -> projects.ProjectValues:
+    return body.values() if body is not None else {}
 
 
 def _list(
@@ -97,8 +129,10 @@ def list_projects_by_owner(
 
 
 @router.post("/projects", status_code=201, summary="Create a project")
-def create_project(request: Request, body: JsonBody, ctx: WriteContext) -> JSONResponse:
-    values = project_values(body)
+def create_project(
+    request: Request, ctx: WriteContext, body: ProjectBody | None = None
+) -> JSONResponse:
+    values = _body(body)
     if values.get("name") is None:
         raise errors.bad_request("Project name must not be empty.", errors.PROJECT_NAME_EMPTY)
     project = projects.create_project(ctx, values)
@@ -115,17 +149,17 @@ def get_project(
 
 @router.patch("/projects/{owner}/{slug}", summary="Change the given project details")
 def patch_project(
-    request: Request, owner: str, slug: str, body: JsonBody, ctx: WriteContext
+    request: Request, owner: str, slug: str, ctx: WriteContext, body: ProjectBody | None = None
 ) -> JSONResponse:
-    project = projects.update_project(ctx, owner, slug, project_values(body), replace=False)
+    project = projects.update_project(ctx, owner, slug, _body(body), replace=False)
     return resource_response(_project_body(request, ctx, project))
 
 
 @router.put("/projects/{owner}/{slug}", summary="Replace the project details")
 def put_project(
-    request: Request, owner: str, slug: str, body: JsonBody, ctx: WriteContext
+    request: Request, owner: str, slug: str, ctx: WriteContext, body: ProjectBody | None = None
 ) -> JSONResponse:
-    project = projects.update_project(ctx, owner, slug, project_values(body), replace=True)
+    project = projects.update_project(ctx, owner, slug, _body(body), replace=True)
     return resource_response(_project_body(request, ctx, project))
 
 

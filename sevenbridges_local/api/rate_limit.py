@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from sevenbridges_local.api.boundary import BoundaryRoute
 from sevenbridges_local.api.deps import CurrentActor
 from sevenbridges_local.ratelimit import RateStatus
 
-router = APIRouter(tags=["rate limit"])
+router = APIRouter(tags=["rate limit"], route_class=BoundaryRoute)
 
 UNLIMITED = -1
 

@@ -15,16 +15,24 @@ Shapes follow rest-api.md §3.11. Notes on the local values:
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, cast
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ConfigDict, StrictBool, StrictStr
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors
+from sevenbridges_local.api.body_types import Description, ItemId
+from sevenbridges_local.api.boundary import (
+    BoundaryRoute,
+    PlatformCode,
+    RequestBody,
+    at_most,
+    omittable,
+)
 from sevenbridges_local.api.deps import (
     Fields,
-    JsonBody,
     Paging,
     QueryBool,
     ReadContext,
@@ -33,10 +41,17 @@ from sevenbridges_local.api.deps import (
 from sevenbridges_local.api.shapes import api_root, list_response, resource_response
 from sevenbridges_local.clock import format_timestamp
 from sevenbridges_local.db.tasks import Task
-from sevenbridges_local.services import task_state, tasks
+from sevenbridges_local.limits import (
+    MAX_BATCH_CRITERIA,
+    MAX_BULK_ITEMS,
+    MAX_OUTPUT_LOCATIONS,
+    MAX_SETTINGS_KEYS,
+    MAX_TASK_INPUTS,
+)
+from sevenbridges_local.services import batch, task_state, tasks
 from sevenbridges_local.services.tasks import Outcome
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(tags=["tasks"], route_class=BoundaryRoute)
 
 ACTION_INVALID = 7013
 ACTION_EMPTY = 7014
@@ -49,6 +64,74 @@ _BATCH_COUNTERS = (
     ("failed", (task_state.FAILED,)),
     ("aborted", (task_state.ABORTED,)),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Request bodies
+
+Settings = Annotated[dict[str, Any], at_most(MAX_SETTINGS_KEYS)]
+Inputs = Annotated[dict[str, Any], at_most(MAX_TASK_INPUTS)]
+
+
+class BatchBy(RequestBody):
+    """``{"type": "item"}`` or ``{"type": "criteria", "criteria": ["metadata.<key>", ...]}``."""
+
+    model_config = ConfigDict(extra="allow")
+    platform_code: ClassVar[int | None] = batch.BATCH_TYPE_INVALID
+
+    type: StrictStr | None = None
+    criteria: Annotated[
+        list[StrictStr] | None,
+        PlatformCode(batch.BATCH_CRITERIA_MISSING),
+        at_most(MAX_BATCH_CRITERIA),
+    ] = None
+
+
+class NodeLocation(RequestBody):
+    model_config = ConfigDict(extra="allow")
+
+    output_location: StrictStr
+
+
+class OutputLocation(RequestBody):
+    """Where outputs go: ``main_location`` and, per output, ``nodes_location``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    main_location: StrictStr | None = None
+    nodes_location: Annotated[
+        dict[str, NodeLocation] | None,
+        at_most(MAX_OUTPUT_LOCATIONS),
+    ] = None
+
+
+class TaskBody(RequestBody):
+    """``POST /tasks``; the name defaults to the app's, inputs are checked against the app."""
+
+    name: StrictStr | None = None
+    description: Description | None = None
+    project: StrictStr | None = None
+    app: Annotated[StrictStr | None, PlatformCode(tasks.APP_ID_INVALID)] = None
+    inputs: Inputs | None = None
+    batch_input: Annotated[StrictStr | None, PlatformCode(batch.BATCH_INPUT_EMPTY)] = None
+    batch_by: BatchBy | None = None
+    use_interruptible_instances: StrictBool | None = None
+    execution_settings: Settings | None = None
+    output_location: OutputLocation | None = None
+
+    def values(self) -> tasks.TaskValues:
+        return cast(tasks.TaskValues, self.given(*tasks.EDITABLE_KEYS))
+
+
+class TaskChangesBody(TaskBody):
+    """``PATCH /tasks/{id}``: only the keys present change; ``name`` and ``batch`` not null."""
+
+    name: StrictStr = omittable()
+    batch: StrictBool = omittable()
+
+
+class TaskIdsBody(RequestBody):
+    task_ids: Annotated[list[ItemId], at_most(MAX_BULK_ITEMS)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,21 +380,19 @@ def list_tasks(
 def create_task(
     request: Request,
     ctx: WriteContext,
-    body: JsonBody,
+    body: TaskBody | None = None,
     action: str | None = None,
     batch: OptionalBool = None,
 ) -> JSONResponse:
-    outcome = tasks.create_task(ctx, body, run=_action(action), disable_batch=batch is False)
+    values = body.values() if body is not None else {}
+    outcome = tasks.create_task(ctx, values, run=_action(action), disable_batch=batch is False)
     _notify(request, outcome)
     return resource_response(_one(request, ctx, outcome.task), status_code=201)
 
 
 @router.post("/bulk/tasks/get", summary="Several tasks by id")
-def bulk_get(request: Request, ctx: ReadContext, body: JsonBody) -> JSONResponse:
-    task_ids = body.get("task_ids")
-    if not isinstance(task_ids, list):
-        raise errors.bad_request("Invalid value for 'task_ids': expected a JSON array.")
-    results = tasks.bulk_get(ctx, task_ids)
+def bulk_get(request: Request, ctx: ReadContext, body: TaskIdsBody) -> JSONResponse:
+    results = tasks.bulk_get(ctx, body.task_ids)
     found = [item for item in results if isinstance(item, Task)]
     renderer = TaskRenderer(api_root(request), ctx.session, found)
     items = [
@@ -330,8 +411,10 @@ def get_task(request: Request, task_id: str, ctx: ReadContext, fields: Fields) -
 
 
 @router.patch("/tasks/{task_id}", summary="Change a task (a draft fully, later name/description)")
-def update_task(request: Request, task_id: str, ctx: WriteContext, body: JsonBody) -> JSONResponse:
-    task = tasks.update_task(ctx, task_id, body)
+def update_task(
+    request: Request, task_id: str, ctx: WriteContext, body: TaskChangesBody | None = None
+) -> JSONResponse:
+    task = tasks.update_task(ctx, task_id, body.values() if body is not None else {})
     return resource_response(_one(request, ctx, task))
 
 

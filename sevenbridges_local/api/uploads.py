@@ -5,26 +5,31 @@ Part bytes never come here: part URLs point at the data plane (dataplane.py).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator, StrictInt, StrictStr, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-from sevenbridges_local import errors
-from sevenbridges_local.api.deps import JsonBody, QueryBool, ReadContext, WriteContext
+from sevenbridges_local.api.boundary import BoundaryRoute, RequestBody, at_most
+from sevenbridges_local.api.deps import QueryBool, ReadContext, WriteContext
 from sevenbridges_local.api.file_shapes import file_json
 from sevenbridges_local.api.shapes import api_root
 from sevenbridges_local.clock import format_timestamp
 from sevenbridges_local.dataplane import DataPlane
 from sevenbridges_local.db.uploads import Upload
+from sevenbridges_local.limits import MAX_UPLOAD_PARTS
 from sevenbridges_local.services import files, uploads
 from sevenbridges_local.signing import TransferLinks
 from sevenbridges_local.storage import BlobStore, StoredPart
 
-router = APIRouter(tags=["uploads"])
+router = APIRouter(tags=["uploads"], route_class=BoundaryRoute)
 
 # What the client must do with a part URL's response: send back the ETag header.
 PART_REPORT_INSTRUCTIONS = {"success_codes": [200], "headers": ["ETag"]}
+# A part report echoes the data plane's response headers; a handful is all there is.
+MAX_ECHOED_HEADERS = 100
 
 
 def transfer_store(request: Request) -> BlobStore:
@@ -41,41 +46,80 @@ def transfer_links(request: Request) -> TransferLinks:
     )
 
 
-def _invalid_init(message: str) -> errors.ApiError:
-    return errors.bad_request(message, uploads.INIT_INVALID)
+class InitBody(RequestBody):
+    """``POST /upload/multipart``: the file's ``size`` (required), name and destination."""
+
+    platform_code: ClassVar[int | None] = uploads.INIT_INVALID
+
+    size: StrictInt
+    name: StrictStr | None = None
+    part_size: StrictInt | None = None
+    project: StrictStr | None = None
+    parent: StrictStr | None = None
+
+    def init_request(self, overwrite: bool) -> uploads.InitRequest:
+        return uploads.InitRequest(
+            name=self.name or "",
+            size=self.size,
+            part_size=self.part_size,
+            project=self.project,
+            parent=self.parent,
+            overwrite=overwrite,
+        )
 
 
-def _optional_int(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid_init(f"Invalid value for '{key}': expected an integer.")
-    return value
+def _part_number(value: Any) -> Any:
+    # The number is checked against the upload by the service; here only its JSON type.
+    if (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, int) and not isinstance(value, bool))
+    ):
+        return value
+    raise PydanticCustomError("part_number_type", "expected an integer")
 
 
-def _optional_str(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise _invalid_init(f"Invalid value for '{key}': expected a string.")
-    return value
+PartNumber = Annotated[
+    Any,
+    BeforeValidator(_part_number),
+    WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string"}]}),
+]
 
 
-def init_request(body: dict[str, Any], overwrite: bool) -> uploads.InitRequest:
-    size = _optional_int(body, "size")
-    if size is None:
-        raise _invalid_init("The file 'size' in bytes is required.")
-    name = body.get("name")
-    if name is not None and not isinstance(name, str):
-        raise _invalid_init("Invalid value for 'name': expected a string.")
-    return uploads.InitRequest(
-        name=name or "",
-        size=size,
-        part_size=_optional_int(body, "part_size"),
-        project=_optional_str(body, "project"),
-        parent=_optional_str(body, "parent"),
-        overwrite=overwrite,
-    )
+class PartResponse(RequestBody):
+    headers: Annotated[
+        dict[str, StrictStr] | None,
+        at_most(MAX_ECHOED_HEADERS),
+    ] = None
+
+
+class PartReport(RequestBody):
+    """A part's ETag, as ``etag`` or as the data plane's response header the client echoes:
+    ``{"part_number": n, "response": {"headers": {"ETag": "..."}}}``."""
+
+    part_number: PartNumber = None
+    etag: StrictStr | None = None
+    response: PartResponse | None = None
+
+    def reported(self) -> uploads.ReportedPart:
+        etag = self.etag
+        headers = self.response.headers if self.response is not None else None
+        if etag is None and headers:
+            # Header names are case-insensitive on the wire, so they are here too.
+            etag = next((v for k, v in headers.items() if k.lower() == "etag"), None)
+        return uploads.ReportedPart(part_number=self.part_number, etag=etag)
+
+
+class PartReportBody(PartReport):
+    platform_code: ClassVar[int | None] = uploads.PART_REPORT_INVALID
+
+
+class CompleteBody(RequestBody):
+    """Parts listed here count as reports; the official client sends no body at all."""
+
+    platform_code: ClassVar[int | None] = uploads.PARTS_LIST_INVALID
+
+    parts: Annotated[list[PartReport] | None, at_most(MAX_UPLOAD_PARTS)] = None
 
 
 def upload_json(
@@ -102,9 +146,9 @@ def upload_json(
 
 @router.post("/upload/multipart", status_code=201, summary="Start a multipart upload")
 def init_upload(
-    request: Request, ctx: WriteContext, body: JsonBody, overwrite: QueryBool = False
+    request: Request, ctx: WriteContext, body: InitBody, overwrite: QueryBool = False
 ) -> JSONResponse:
-    upload = uploads.init_upload(ctx, transfer_store(request), init_request(body, overwrite))
+    upload = uploads.init_upload(ctx, transfer_store(request), body.init_request(overwrite))
     return JSONResponse(upload_json(upload, 0), status_code=201)
 
 
@@ -141,21 +185,19 @@ def part_url(request: Request, upload_id: str, part_number: str, ctx: ReadContex
 
 # Clients post to ".../part/" (Python) or ".../part" (Java); trailing slashes are stripped.
 @router.post("/upload/multipart/{upload_id}/part", summary="Report an uploaded part's ETag")
-def report_part(upload_id: str, ctx: WriteContext, body: JsonBody) -> JSONResponse:
-    report = uploads.report_part(ctx, upload_id, body)
+def report_part(
+    upload_id: str, ctx: WriteContext, body: PartReportBody | None = None
+) -> JSONResponse:
+    reported = body.reported() if body is not None else uploads.ReportedPart(None, None)
+    report = uploads.report_part(ctx, upload_id, reported)
     return JSONResponse({"part_number": report.part_number, "etag": report.etag})
 
 
 @router.post("/upload/multipart/{upload_id}/complete", summary="Finish the upload: the new file")
 def complete_upload(
-    request: Request, upload_id: str, ctx: WriteContext, body: JsonBody
+    request: Request, upload_id: str, ctx: WriteContext, body: CompleteBody | None = None
 ) -> JSONResponse:
-    parts = body.get("parts")
-    if "parts" in body and not isinstance(parts, list):
-        raise errors.bad_request(
-            'Expected {"parts": [{"part_number": n, "etag": ...}, ...]}.',
-            uploads.PARTS_LIST_INVALID,
-        )
+    parts = [part.reported() for part in body.parts or []] if body is not None else []
     record = uploads.complete_upload(
         ctx, request.app.state.database, transfer_store(request), upload_id, parts
     )

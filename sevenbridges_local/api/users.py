@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from sevenbridges_local.api.boundary import BoundaryRoute
 from sevenbridges_local.api.deps import Fields, Paging, ReadContext, WriteContext
 from sevenbridges_local.api.shapes import api_root, list_response, resource_response, user_json
 from sevenbridges_local.services import users
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], route_class=BoundaryRoute)
 
 
 @router.get("/user", summary="The authenticated user")

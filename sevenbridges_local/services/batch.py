@@ -36,20 +36,21 @@ METADATA_PREFIX = "metadata."
 _SQL_CHUNK = 500
 
 
-def check_batch(batch_input: Any, batch_by: Any) -> tuple[str | None, dict[str, Any] | None]:
-    """Both or neither (400/7023); a known type (400/7020); criteria for ``criteria`` (7019)."""
+def check_batch(
+    batch_input: str | None, batch_by: Mapping[str, Any] | None
+) -> tuple[str | None, dict[str, Any] | None]:
+    """Both or neither (400/7023); a known type (400/7020); criteria for ``criteria`` (7019).
+
+    JSON types (a string, an object, a list of strings) were checked by the HTTP layer.
+    """
     if batch_input is None and batch_by is None:
         return None, None
     if batch_input is None or batch_by is None:
         raise errors.bad_request(
             "'batch_input' and 'batch_by' must be given together.", BATCH_INCOMPLETE
         )
-    if not isinstance(batch_input, str) or not batch_input.strip():
+    if not batch_input.strip():
         raise errors.bad_request("'batch_input' must name an input of the app.", BATCH_INPUT_EMPTY)
-    if not isinstance(batch_by, Mapping):
-        raise errors.bad_request(
-            '\'batch_by\' must be an object such as {"type": "item"}.', BATCH_TYPE_INVALID
-        )
     kind = batch_by.get("type")
     if not isinstance(kind, str) or kind.lower() not in BATCH_TYPES:
         raise errors.bad_request(
@@ -58,11 +59,7 @@ def check_batch(batch_input: Any, batch_by: Any) -> tuple[str | None, dict[str, 
     normalized: dict[str, Any] = {**batch_by, "type": kind.lower()}
     if normalized["type"] == CRITERIA:
         criteria = batch_by.get("criteria")
-        if (
-            not isinstance(criteria, list)
-            or not criteria
-            or not all(isinstance(item, str) and item.strip() for item in criteria)
-        ):
+        if not criteria or not all(isinstance(item, str) and item.strip() for item in criteria):
             raise errors.bad_request(
                 "Batching by criteria needs 'criteria': a list of fields such as "
                 '"metadata.sample_id".',

@@ -18,7 +18,7 @@ import json
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,7 @@ from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db.files import FILE_TYPE, FOLDER_TYPE, File, FileMetadata, FileTag
 from sevenbridges_local.db.models import Project, ProjectMember
+from sevenbridges_local.limits import MAX_METADATA_KEYS
 from sevenbridges_local.services import folders
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.projects import project_membership
@@ -228,15 +229,28 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
 def check_tags(tags: Any) -> list[str]:
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise errors.bad_request("Tags must be a JSON array of strings.")
-    unique: list[str] = []
     for tag in tags:
         if not tag.strip() or len(tag) > TAG_MAX_LENGTH:
             raise errors.bad_request(
                 f"Invalid tag {tag!r}: each tag must have 1 to {TAG_MAX_LENGTH} characters."
             )
-        if tag not in unique:  # a tag is either there or not; repeats carry no meaning
-            unique.append(tag)
-    return unique
+    # A tag is either there or not: repeats carry no meaning (first occurrence keeps its place).
+    return list(dict.fromkeys(tags))
+
+
+def merged_metadata(
+    current: dict[str, Any], changes: dict[str, Any], *, replace: bool
+) -> dict[str, Any]:
+    """The metadata a file ends up with (``null`` removes a key), within the stored limit."""
+    merged = dict(changes) if replace else {**current, **changes}
+    kept = {key: value for key, value in merged.items() if value is not None}
+    if len(kept) > MAX_METADATA_KEYS:
+        raise errors.bad_request(
+            f"A file has at most {MAX_METADATA_KEYS} metadata keys; this change would leave "
+            f"{len(kept)}.",
+            METADATA_INVALID,
+        )
+    return kept
 
 
 def split_project_id(project_id: Any) -> tuple[str, str]:
@@ -652,9 +666,16 @@ def _refresh(session: Session, record: File) -> File:
     return record
 
 
-def apply_changes(
-    ctx: ServiceContext, record: File, values: dict[str, Any], *, replace: bool
-) -> File:
+class FileValues(TypedDict, total=False):
+    """Writable file details as sent (types and sizes checked by the HTTP layer); absent keys
+    are kept by a partial update and emptied by a replacing one."""
+
+    name: str
+    metadata: dict[str, Any]
+    tags: list[str]
+
+
+def apply_changes(ctx: ServiceContext, record: File, values: FileValues, *, replace: bool) -> File:
     """Name, metadata and tags of a writable file (not committed).
 
     ``replace``: metadata and tags that are not given become empty (PUT, bulk update);
@@ -688,7 +709,7 @@ def apply_changes(
             raise _name_taken(name, existing)
         record.name = name  # also turns a name stored in NFD before into NFC
     if metadata is not None:
-        merged = metadata if replace else {**record.metadata_dict, **metadata}
+        merged = merged_metadata(record.metadata_dict, metadata, replace=replace)
         _set_metadata(ctx.session, record, merged)
     if tags is not None:
         _set_tags(ctx.session, record, tags)
@@ -696,9 +717,7 @@ def apply_changes(
     return _refresh(ctx.session, record)
 
 
-def update_file(
-    ctx: ServiceContext, file_id: str, values: dict[str, Any], *, replace: bool
-) -> File:
+def update_file(ctx: ServiceContext, file_id: Any, values: FileValues, *, replace: bool) -> File:
     record, _ = load_file(ctx, file_id, "write", action="change files")
     apply_changes(ctx, record, values, replace=replace)
     ctx.session.commit()
@@ -710,20 +729,22 @@ def get_metadata(ctx: ServiceContext, file_id: str) -> dict[str, Any]:
 
 
 def set_metadata(
-    ctx: ServiceContext, file_id: str, metadata: Any, *, replace: bool
+    ctx: ServiceContext, file_id: str, metadata: dict[str, Any], *, replace: bool
 ) -> dict[str, Any]:
     record, _ = load_file(ctx, file_id, "write", action="change metadata")
     if record.is_folder:
         raise errors.bad_request("Folders have no metadata.", FOLDER_METADATA)
     changes = check_metadata(metadata)
     # Only the metadata changes here: "replace" means the whole metadata object, not the tags.
-    _set_metadata(ctx.session, record, changes if replace else {**record.metadata_dict, **changes})
+    _set_metadata(
+        ctx.session, record, merged_metadata(record.metadata_dict, changes, replace=replace)
+    )
     record.modified_on = utcnow()
     ctx.session.commit()
     return record.metadata_dict
 
 
-def set_tags(ctx: ServiceContext, file_id: str, tags: Any) -> list[str]:
+def set_tags(ctx: ServiceContext, file_id: str, tags: list[str]) -> list[str]:
     record, _ = load_file(ctx, file_id, "write", action="change tags")
     if record.is_folder:
         raise errors.bad_request("Folders have no tags.", FOLDER_TAGS)
@@ -1002,16 +1023,22 @@ def bulk_delete(ctx: ServiceContext, file_ids: Sequence[Any]) -> list[BulkResult
     return _each(ctx, file_ids, delete_one)
 
 
-def bulk_change(ctx: ServiceContext, items: Sequence[Any], *, replace: bool) -> list[BulkResult]:
+@dataclass(frozen=True)
+class FileChange:
+    """One item of a bulk update or edit: which file (as sent: a bad id fails this item only)
+    and its new details."""
+
+    file_id: Any
+    values: FileValues
+
+
+def bulk_change(
+    ctx: ServiceContext, items: Sequence[FileChange], *, replace: bool
+) -> list[BulkResult]:
     check_bulk_size(items, "items")
 
-    def change_one(item: Any) -> File:
-        if not isinstance(item, dict):
-            raise errors.bad_request("Each item must be an object with an 'id'.")
-        values = {key: item[key] for key in ("name", "metadata", "tags") if key in item}
-        if "name" in values and values["name"] is None:
-            del values["name"]
-        return update_file(ctx, item.get("id"), values, replace=replace)
+    def change_one(item: FileChange) -> File:
+        return update_file(ctx, item.file_id, item.values, replace=replace)
 
     return _each(ctx, items, change_one)
 

@@ -7,7 +7,6 @@ implies every permission; the owner stays an admin member for good.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 
@@ -31,25 +30,8 @@ class NewMember:
     username: str | None = None
     email: str | None = None
     type: str | None = None
-    permissions: dict[str, Any] | None = None
-
-
-def parse_permissions(raw: Any) -> dict[str, bool]:
-    """Check a permissions object: known keys, boolean values."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise errors.bad_request("Invalid value for 'permissions': expected a JSON object.")
-    for key, value in raw.items():
-        if key not in PERMISSION_NAMES:
-            raise errors.bad_request(
-                f"Invalid permission '{key}': expected any of {', '.join(PERMISSION_NAMES)}."
-            )
-        if not isinstance(value, bool):
-            raise errors.bad_request(
-                f"Invalid value for permission '{key}': expected true or false."
-            )
-    return dict(raw)
+    # Permission name -> granted (names and types checked by the HTTP layer); None: defaults.
+    permissions: dict[str, bool] | None = None
 
 
 def _apply(member: ProjectMember, permissions: dict[str, bool]) -> None:
@@ -122,7 +104,7 @@ def add_member(
         raise errors.conflict(
             f"User '{user.username}' is already a member of this project.", errors.PROJECT_CONFLICT
         )
-    permissions = parse_permissions(request.permissions)
+    permissions = request.permissions or {}
     member = ProjectMember(project_id=project.id, user_id=user.id, created_on=utcnow())
     if permissions:
         # Given permissions are complete: what is not granted is denied.
@@ -135,12 +117,12 @@ def add_member(
 
 
 def update_permissions(
-    ctx: ServiceContext, owner: str, slug: str, username: str, changes: Any
+    ctx: ServiceContext, owner: str, slug: str, username: str, permissions: dict[str, bool]
 ) -> tuple[Project, ProjectMember]:
+    """Change the given permissions only (``{"copy": false}`` leaves the others as they are)."""
     project, membership = project_membership(ctx, owner, slug)
     require_permission(membership, "admin", "manage its members")
     member = _find_member(ctx, project, username)
-    permissions = parse_permissions(changes)
     if member.user_id == project.owner_id and permissions.get("admin") is False:
         raise errors.forbidden(
             "The project owner must keep the admin permission.", errors.PROJECT_FORBIDDEN

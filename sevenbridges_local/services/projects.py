@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import unicodedata
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
@@ -17,7 +17,6 @@ from sevenbridges_local.services import billing, folders
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 
 NAME_MAX_LENGTH = 255
-TAG_MAX_LENGTH = 255
 PUBLIC_CATEGORY = "PUBLIC"
 CATEGORIES = ("PRIVATE", "CONTROLLED", PUBLIC_CATEGORY)
 DEFAULT_CATEGORY = "PRIVATE"
@@ -29,12 +28,24 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "allow_network_access": True,
     "use_elastic_disk": False,
 }
-BOOLEAN_SETTINGS = frozenset(DEFAULT_SETTINGS)
 PERMISSION_NAMES = ("read", "copy", "write", "execute", "admin")
 # Keys a client may write; PUT resets the absent ones to these defaults.
 WRITABLE_KEYS = ("name", "billing_group", "description", "tags", "settings", "category", "type")
 
 _SLUG_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
+class ProjectValues(TypedDict, total=False):
+    """Writable project keys as the client sent them (types and sizes checked by the HTTP
+    layer); a key that is absent is not changed by PATCH, ``None`` means empty."""
+
+    name: str | None
+    billing_group: str | None
+    description: str | None
+    tags: list[str] | None
+    settings: dict[str, Any] | None
+    category: str | None
+    type: str | None
 
 
 def slugify(name: str) -> str:
@@ -61,7 +72,7 @@ def _unique_slug(session: Session, owner_id: int, base: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation of writable values (types were checked by the HTTP layer)
+# Validation of writable values (types and sizes were checked by the HTTP layer)
 
 
 def _check_name(name: str | None) -> str:
@@ -78,10 +89,8 @@ def _check_name(name: str | None) -> str:
 
 def _check_tags(tags: list[str]) -> list[str]:
     for tag in tags:
-        if not tag.strip() or len(tag) > TAG_MAX_LENGTH:
-            raise errors.bad_request(
-                f"Invalid value for 'tags': each tag must have 1 to {TAG_MAX_LENGTH} characters."
-            )
+        if not tag.strip():
+            raise errors.bad_request("Invalid value for 'tags': a tag must not be blank.")
         if any(unicodedata.category(char) == "Cc" for char in tag):
             raise errors.bad_request(
                 "Invalid value for 'tags': control characters are not allowed."
@@ -114,13 +123,6 @@ def _check_type(project_type: str) -> str:
             errors.PROJECT_TYPE_INVALID,
         )
     return project_type
-
-
-def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    for key in BOOLEAN_SETTINGS & settings.keys():
-        if not isinstance(settings[key], bool):
-            raise errors.bad_request(f"Invalid value for 'settings.{key}': expected true or false.")
-    return settings
 
 
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -190,11 +192,11 @@ def require_permission(membership: ProjectMember, permission: str, action: str) 
 # Operations
 
 
-def create_project(ctx: ServiceContext, values: dict[str, Any]) -> Project:
+def create_project(ctx: ServiceContext, values: ProjectValues) -> Project:
     name = _check_name(values.get("name"))
     group = _resolve_billing_group(ctx, values.get("billing_group"))
     tags = _check_tags(values.get("tags") or [])
-    settings = _merge(DEFAULT_SETTINGS, _check_settings(values.get("settings") or {}))
+    settings = _merge(DEFAULT_SETTINGS, values.get("settings") or {})
     category = _check_category(values.get("category") or DEFAULT_CATEGORY)
     _check_public(ctx, category)
     project_type = _check_type(values.get("type") or PROJECT_TYPE)
@@ -269,7 +271,7 @@ def get_project(ctx: ServiceContext, owner: str, slug: str) -> Project:
 
 
 def update_project(
-    ctx: ServiceContext, owner: str, slug: str, values: dict[str, Any], *, replace: bool
+    ctx: ServiceContext, owner: str, slug: str, values: ProjectValues, *, replace: bool
 ) -> Project:
     """PATCH (``replace=False``): the given keys only. PUT: all writable keys (defaults)."""
     project, membership = project_membership(ctx, owner, slug)
@@ -294,7 +296,7 @@ def update_project(
     if "tags" in values:
         _set_tags(project, _check_tags(values["tags"] or []))
     if "settings" in values:
-        changes = _check_settings(values["settings"] or {})
+        changes = values["settings"] or {}
         base = DEFAULT_SETTINGS if replace else (project.settings or {})
         # A new dict object: the JSON column only notices reassignment.
         project.settings = _merge(base, changes)

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -52,7 +52,6 @@ from sevenbridges_local.services.task_state import (
     refresh_parent,
     transition,
 )
-from sevenbridges_local.validation import expect_bool, expect_object, expect_str
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +70,6 @@ EDIT_NOT_DRAFT = 7026
 PROJECT_ID_EMPTY = 3006
 PROJECT_ID_MALFORMED = 3012
 
-BULK_MAX_ITEMS = 100
 NAME_MAX_BYTES = 255  # task names are cut to this many bytes of UTF-8 (whole characters)
 
 ORDER_COLUMNS = {
@@ -96,6 +94,25 @@ EDITABLE_KEYS = (
     "output_location",
 )
 ALWAYS_EDITABLE = frozenset({"name", "description"})
+
+
+class TaskValues(TypedDict, total=False):
+    """Task keys as the client sent them (JSON types and sizes checked by the HTTP layer).
+
+    Creating reads every key (absent = ``None``); PATCH changes only the keys present.
+    """
+
+    name: str | None
+    description: str | None
+    project: str | None
+    app: str | None
+    inputs: dict[str, Any] | None
+    batch: bool
+    batch_input: str | None
+    batch_by: dict[str, Any] | None
+    use_interruptible_instances: bool | None
+    execution_settings: dict[str, Any] | None
+    output_location: dict[str, Any] | None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,12 +155,10 @@ def _load(ctx: ServiceContext, raw_id: Any, permission: str = "read", action: st
     return task
 
 
-def _project_for(ctx: ServiceContext, raw: Any) -> Project:
+def _project_for(ctx: ServiceContext, raw: str | None) -> Project:
     """The project named ``owner/slug`` where the caller may run tasks."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if raw is None or not raw.strip():
         raise errors.bad_request("The task's 'project' must be given.", PROJECT_ID_EMPTY)
-    if not isinstance(raw, str):
-        raise errors.bad_request("Invalid value for 'project': expected 'owner/project'.")
     owner, _, slug = raw.strip().partition("/")
     if not owner or not slug or "/" in slug:
         raise errors.bad_request(
@@ -167,11 +182,9 @@ def _project_for(ctx: ServiceContext, raw: Any) -> Project:
     return project
 
 
-def _resolve_app(ctx: ServiceContext, raw: Any) -> apps.AppView:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+def _resolve_app(ctx: ServiceContext, raw: str | None) -> apps.AppView:
+    if raw is None or not raw.strip():
         raise errors.bad_request("The task's 'app' must be given.", APP_ID_EMPTY)
-    if not isinstance(raw, str):
-        raise errors.bad_request("Invalid value for 'app': expected an app id.", APP_ID_INVALID)
     try:
         ref = apps.parse_app_id(raw)
     except errors.ApiError as exc:
@@ -185,33 +198,11 @@ def _use_app(task: Task, view: apps.AppView) -> None:
     task.app_ref = view.revision_id
 
 
-def _check_name(value: Any) -> str:
-    name = expect_str(value, "name")
-    assert name is not None
-    name = name.strip()
+def _check_name(value: str | None) -> str:
+    name = (value or "").strip()
     if not name:
         raise errors.bad_request("The task name must not be empty.")
     return truncate_utf8(name, NAME_MAX_BYTES)
-
-
-def _check_output_location(value: Any) -> dict[str, Any] | None:
-    location = expect_object(value, "output_location", nullable=True)
-    if location is None:
-        return None
-    main = location.get("main_location")
-    if main is not None and not isinstance(main, str):
-        raise errors.bad_request("Invalid value for 'output_location.main_location'.")
-    nodes = location.get("nodes_location")
-    if nodes is not None:
-        if not isinstance(nodes, dict) or not all(
-            isinstance(entry, dict) and isinstance(entry.get("output_location"), str)
-            for entry in nodes.values()
-        ):
-            raise errors.bad_request(
-                "Invalid value for 'output_location.nodes_location': expected "
-                '{"<output id>": {"output_location": "/folder/"}}.'
-            )
-    return location
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,34 +306,28 @@ def _new_task(**values: Any) -> Task:
 
 
 def create_task(
-    ctx: ServiceContext, body: Mapping[str, Any], *, run: bool, disable_batch: bool
+    ctx: ServiceContext, values: TaskValues, *, run: bool, disable_batch: bool
 ) -> Outcome:
     """``POST /tasks``: a draft, started at once when ``run`` and its inputs are valid."""
-    project = _project_for(ctx, body.get("project"))
-    view = _resolve_app(ctx, body.get("app"))
-    raw_name = body.get("name")
+    project = _project_for(ctx, values.get("project"))
+    view = _resolve_app(ctx, values.get("app"))
+    raw_name = values.get("name")
     name = _check_name(raw_name) if raw_name is not None else view.name
-    description = expect_str(body.get("description"), "description", nullable=True)
-    inputs = expect_object(body.get("inputs"), "inputs", nullable=True) or {}
-    batch_input, batch_by = batch.check_batch(body.get("batch_input"), body.get("batch_by"))
-    interruptible = body.get("use_interruptible_instances")
-    if interruptible is not None:
-        expect_bool(interruptible, "use_interruptible_instances")
+    inputs = values.get("inputs") or {}
+    batch_input, batch_by = batch.check_batch(values.get("batch_input"), values.get("batch_by"))
     task = _new_task(
         project_id=project.id,
         name=name,
-        description=description,
+        description=values.get("description"),
         app_ref=view.revision_id,
         created_by_id=ctx.actor.user_id,
         batch=bool(batch_input) and not disable_batch,
         batch_input=batch_input,
         batch_by=batch_by,
         inputs={},
-        execution_settings=expect_object(
-            body.get("execution_settings"), "execution_settings", nullable=True
-        ),
-        output_location=_check_output_location(body.get("output_location")),
-        use_interruptible_instances=interruptible,
+        execution_settings=values.get("execution_settings"),
+        output_location=values.get("output_location"),
+        use_interruptible_instances=values.get("use_interruptible_instances"),
     )
     _use_app(task, view)
     task.project = project
@@ -460,10 +445,9 @@ def run_task(
     return Outcome(task=task, queued=queued)
 
 
-def _merge_inputs(current: Mapping[str, Any], changes: Any) -> dict[str, Any]:
-    patch = expect_object(changes, "inputs", nullable=True) or {}
+def _merge_inputs(current: Mapping[str, Any], changes: Mapping[str, Any] | None) -> dict[str, Any]:
     merged = dict(current)
-    for key, value in patch.items():
+    for key, value in (changes or {}).items():
         if value is None:
             merged.pop(key, None)  # null removes an input
         else:
@@ -505,10 +489,10 @@ def _unchanged(ctx: ServiceContext, task: Task, key: str, value: Any) -> bool:
     return value == current
 
 
-def update_task(ctx: ServiceContext, raw_id: Any, body: Mapping[str, Any]) -> Task:
+def update_task(ctx: ServiceContext, raw_id: Any, values: TaskValues) -> Task:
     """``PATCH /tasks/{id}``: everything in DRAFT, afterwards only name and description."""
     task = _load(ctx, raw_id, "execute", "change its tasks")
-    changes = {key: body[key] for key in EDITABLE_KEYS if key in body}
+    changes: dict[str, Any] = {key: values[key] for key in EDITABLE_KEYS if key in values}
     if task.status != DRAFT:
         locked = [
             key
@@ -525,7 +509,7 @@ def update_task(ctx: ServiceContext, raw_id: Any, body: Mapping[str, Any]) -> Ta
     if "name" in changes:
         task.name = _check_name(changes["name"])
     if "description" in changes:
-        task.description = expect_str(changes["description"], "description", nullable=True)
+        task.description = changes["description"]
     revalidate = False
     raw_inputs: dict[str, Any] = dict(task.inputs)
     if "inputs" in changes:
@@ -547,19 +531,14 @@ def update_task(ctx: ServiceContext, raw_id: Any, body: Mapping[str, Any]) -> Ta
         task.batch = bool(batch_input)
         revalidate = True
     if "batch" in changes:
-        task.batch = expect_bool(changes["batch"], "batch") and bool(task.batch_input)
+        task.batch = changes["batch"] and bool(task.batch_input)
         revalidate = True
     if "use_interruptible_instances" in changes:
-        value = changes["use_interruptible_instances"]
-        task.use_interruptible_instances = (
-            None if value is None else expect_bool(value, "use_interruptible_instances")
-        )
+        task.use_interruptible_instances = changes["use_interruptible_instances"]
     if "execution_settings" in changes:
-        task.execution_settings = expect_object(
-            changes["execution_settings"], "execution_settings", nullable=True
-        )
+        task.execution_settings = changes["execution_settings"]
     if "output_location" in changes:
-        task.output_location = _check_output_location(changes["output_location"])
+        task.output_location = changes["output_location"]
     if revalidate:
         validate(ctx.session, task, raw_inputs, user_id=ctx.actor.user_id)
     task.modified_on = now()
@@ -737,10 +716,7 @@ def list_tasks(ctx: ServiceContext, filters: TaskFilters, page: PageRequest) -> 
 
 
 def bulk_get(ctx: ServiceContext, raw_ids: Sequence[Any]) -> list[Task | errors.ApiError]:
-    if len(raw_ids) > BULK_MAX_ITEMS:
-        raise errors.bad_request(
-            f"At most {BULK_MAX_ITEMS} tasks per bulk request; got {len(raw_ids)}."
-        )
+    """One task or error per id, in request order (the HTTP layer bounds the count)."""
     results: list[Task | errors.ApiError] = []
     for raw_id in raw_ids:
         try:

@@ -102,6 +102,14 @@ class PartReport:
     etag: str
 
 
+@dataclass(frozen=True)
+class ReportedPart:
+    """A part report as the client sent it: a number (int or digits) and an ETag, unchecked."""
+
+    part_number: int | str | None
+    etag: str | None
+
+
 def normalize_etag(raw: Any, code: int) -> str:
     """``"abc.."`` or ``abc..`` -> ``abc..``; only the MD5 hex that storage hands out is valid."""
     if not isinstance(raw, str):
@@ -256,31 +264,22 @@ def _record_reports(ctx: ServiceContext, upload: Upload, reports: Iterable[PartR
     upload.touched_on = now
 
 
-def report_part(ctx: ServiceContext, upload_id: str, body: Mapping[str, Any]) -> PartReport:
-    """Record ``{"part_number": n, "response": {"headers": {"ETag": ...}}}``."""
+def report_part(ctx: ServiceContext, upload_id: str, reported: ReportedPart) -> PartReport:
+    """Record one part's ETag (a repeated report replaces the earlier one)."""
     upload = get_upload(ctx, upload_id)
-    report = parse_report(body, upload, PART_REPORT_INVALID)
+    report = parse_report(reported, upload, PART_REPORT_INVALID)
     _record_reports(ctx, upload, [report])
     ctx.session.commit()
     return report
 
 
-def parse_report(body: Any, upload: Upload, code: int) -> PartReport:
-    if not isinstance(body, Mapping):
-        raise errors.bad_request("A part report must be a JSON object.", code)
-    number = parse_part_number(body.get("part_number"), upload, code)
-    etag: Any = body.get("etag")
-    response = body.get("response")
-    if etag is None and isinstance(response, Mapping):
-        headers = response.get("headers")
-        if isinstance(headers, Mapping):
-            # Header names are case-insensitive on the wire, so they are here too.
-            etag = next((v for k, v in headers.items() if str(k).lower() == "etag"), None)
-    if etag is None:
+def parse_report(reported: ReportedPart, upload: Upload, code: int) -> PartReport:
+    number = parse_part_number(reported.part_number, upload, code)
+    if reported.etag is None:
         raise errors.bad_request(
             'A part report needs the ETag: {"response": {"headers": {"ETag": ...}}}.', code
         )
-    return PartReport(number, normalize_etag(etag, code))
+    return PartReport(number, normalize_etag(reported.etag, code))
 
 
 @dataclass(frozen=True)
@@ -350,7 +349,7 @@ def complete_upload(
     database: Database,
     store: BlobStore,
     upload_id: str,
-    reports: list[Any] | None,
+    reports: list[ReportedPart] | None,
 ) -> File:
     """Verify, assemble and create the file (``ctx``'s transaction is committed here).
 
@@ -401,7 +400,7 @@ def complete_upload(
     return record
 
 
-def _report_many(database: Database, actor: Actor, upload_id: str, raw: list[Any]) -> None:
+def _report_many(database: Database, actor: Actor, upload_id: str, raw: list[ReportedPart]) -> None:
     with database.write_session() as session:
         writer = ServiceContext(session=session, actor=actor)
         upload = get_upload(writer, upload_id)
