@@ -80,6 +80,8 @@ def parse_text(text: str) -> Any:
         raise CwlError(f"The app description is neither valid JSON nor valid YAML: {problem}")
     except ValueError as exc:  # e.g. duplicate keys are reported as ValueError subclasses
         raise CwlError(f"The app description could not be parsed: {clean_message(str(exc))}")
+    except RecursionError:  # block-style YAML nests by indentation, which no bracket count sees
+        raise CwlError("The app description is nested too deeply.")
     _check_size(document)
     return document
 

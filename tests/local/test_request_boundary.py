@@ -4,6 +4,7 @@ the OpenAPI document (issue 7)."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -178,6 +179,33 @@ def test_app_documents_get_the_same_number_and_depth_rules(
     # Nothing was installed; the project's apps still list.
     assert_error(alice.get(f"/apps/{project['id']}/strict"), 404, 6002)
     assert alice.get("/apps", params={"project": project["id"]}).status_code == 200
+
+
+def test_block_yaml_apps_cannot_nest_or_expand_without_bound(
+    alice: Caller, project: dict[str, Any]
+) -> None:
+    """YAML nests by indentation (no bracket to count) and aliases can multiply a small text."""
+    app = f"/apps/{project['id']}/yaml/raw"
+    head = "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: echo\ninputs: []\noutputs: []\n"
+    deep = (
+        head + "sbg:deep:\n" + "".join(" " * (level + 1) + f"k{level}:\n" for level in range(3000))
+    )
+    bomb = (
+        head
+        + "sbg:bomb:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"  a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]\n"
+            for level in range(1, 12)
+        )
+    )
+    for document in (deep, bomb):
+        started = time.monotonic()
+        response = alice.post(
+            app, data=document.encode(), headers={"Content-Type": "application/yaml"}
+        )
+        assert_error(response, 400, 6013)
+        assert time.monotonic() - started < 10
+    assert_error(alice.get(f"/apps/{project['id']}/yaml"), 404, 6002)
 
 
 # Offset-paged lists, as path templates of the OpenAPI document.
