@@ -460,7 +460,8 @@ class CwltoolExecutor(Executor):
         try:
             job_order = _staged_job_order(spec.job_order, spec.files, stager)
         except OSError as exc:
-            raise ExecutionError(f"Could not stage the input files: {exc.strerror or exc}.")
+            where = f" ('{Path(exc.filename).name}')" if exc.filename else ""
+            raise ExecutionError(f"Could not stage the input files{where}: {exc.strerror or exc}.")
         document_path = work_dir / f"{spec.document_name}.cwl"
         document_path.write_text(json.dumps(spec.document), encoding="utf-8")
         job_path = work_dir / "job.json"

@@ -37,6 +37,7 @@ from sevenbridges_local.db.files import File
 from sevenbridges_local.db.models import Project, ProjectMember, User
 from sevenbridges_local.execution.base import InputFile
 from sevenbridges_local.services.apps import is_public_project
+from sevenbridges_local.services.files import NAME_MAX_BYTES
 
 MISSING_INPUT = 7012
 INVALID_INPUT = 7024
@@ -351,6 +352,11 @@ class FileAccess:
             return (
                 f"{what} '{ref.file_id}' is in project '{project_label(record.project)}'; "
                 "a task can only use files of its own project (copy it first)"
+            )
+        if len(record.name.encode("utf-8")) > NAME_MAX_BYTES:  # stored before names were bounded
+            return (
+                f"{what} '{ref.file_id}' has a name longer than {NAME_MAX_BYTES} bytes, which no "
+                "file system can stage; rename it first"
             )
         if ref.cls == "File" and record.is_folder:
             return f"'{record.name}' ({ref.file_id}) is a folder, not a file"

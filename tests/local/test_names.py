@@ -197,6 +197,19 @@ def test_names_stored_in_nfd_before_the_rule_are_kept_and_found(
     assert renamed.json()["name"] == NFC_CAFE
 
 
+def test_a_name_too_long_from_before_the_rule_is_refused_as_a_task_input(
+    platform: EmbeddedServer, alice: Caller, project: dict
+) -> None:
+    """Such a file stays readable, but no file system can stage it: the task says why."""
+    legacy = seed_file(platform, project=project["id"], name=TWO_BYTE_255, content=b"old\n")
+    app = install_app(alice, project["id"], "cat-long", CAT_TOOL)
+    task = created(alice, project=project["id"], app=app, inputs={"files": [file_ref(legacy)]})
+    assert [problem["code"] for problem in task["errors"]] == [7024]
+    assert "longer than 255 bytes" in task["errors"][0]["message"]
+    refused = alice.post(f"/tasks/{task['id']}/actions/run")
+    assert_error(refused, 400, 7024)
+
+
 # --- invisible and direction-changing characters ----------------------------------------------
 
 
