@@ -31,6 +31,12 @@ from sevenbridges_local.db.models import Project, ProjectMember
 from sevenbridges_local.limits import MAX_METADATA_KEYS
 from sevenbridges_local.services import folders
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
+from sevenbridges_local.services.names import (
+    disguising_character,
+    is_disguising,
+    truncate_utf8,
+    utf8_length,
+)
 from sevenbridges_local.services.projects import project_membership
 
 # Platform codes of the files service (numbers from the REST reference).
@@ -67,19 +73,6 @@ BULK_MAX_ITEMS = 100
 SCROLL_INIT_TOKEN = "init"
 _SQL_CHUNK = 500  # ids per IN (...) list, below every database's bound-parameter limit
 
-# Characters that make a name display as something it is not. Bidi controls are exactly the
-# Unicode Bidi_Control set (ALM, LRM, RLM, the embeddings/overrides and the isolates); the
-# zero-width ones are invisible but make "a.txt" and "a\u200b.txt" two different files.
-_BIDI_CONTROLS = frozenset(
-    [
-        "\u061c",  # arabic letter mark
-        "\u200e",  # left-to-right mark
-        "\u200f",  # right-to-left mark
-        *map(chr, range(0x202A, 0x202F)),  # embeddings, pop, overrides
-        *map(chr, range(0x2066, 0x206A)),  # isolates
-    ]
-)
-_ZERO_WIDTH = frozenset(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
 _NAME_FALLBACK = "unnamed"
 
 
@@ -91,23 +84,6 @@ _NAME_FALLBACK = "unnamed"
 # tool outputs or paths: repaired). Both give NFC text of at most NAME_MAX_BYTES UTF-8 bytes.
 
 
-def utf8_length(text: str) -> int:
-    return len(text.encode("utf-8", "surrogatepass"))
-
-
-def truncate_utf8(text: str, max_bytes: int) -> str:
-    """The longest prefix of ``text`` that fits in ``max_bytes`` UTF-8 bytes (whole characters)."""
-    encoded = text.encode("utf-8", "surrogatepass")
-    if len(encoded) <= max_bytes:
-        return text
-    # Dropping the incomplete tail leaves only whole characters.
-    return encoded[:max_bytes].decode("utf-8", "ignore")
-
-
-def _codepoint(char: str) -> str:
-    return f"U+{ord(char):04X}"
-
-
 def _name_problem(name: str) -> str | None:
     """What is wrong with an NFC name, or None."""
     if not name.strip():
@@ -116,19 +92,9 @@ def _name_problem(name: str) -> str | None:
         return "must not contain '/'"
     if name in (".", ".."):
         return f"must not be '{name}'"
-    for char in name:
-        if char in _BIDI_CONTROLS:
-            return (
-                "must not contain bidirectional control characters, which can make it display "
-                f"as a different name (found {_codepoint(char)})"
-            )
-        if char in _ZERO_WIDTH:
-            return f"must not contain invisible zero-width characters (found {_codepoint(char)})"
-        category = unicodedata.category(char)
-        if category == "Cc":
-            return f"must not contain control characters (found {_codepoint(char)})"
-        if category == "Cs":
-            return f"must not contain unpaired surrogates (found {_codepoint(char)})"
+    disguised = disguising_character(name)
+    if disguised is not None:
+        return disguised
     size = utf8_length(name)
     if size > NAME_MAX_BYTES:
         return (
@@ -160,15 +126,7 @@ def safe_name(raw: str, *, max_bytes: int = NAME_MAX_BYTES) -> str:
     Forbidden characters become ``_``; the result is cut to ``max_bytes`` bytes of UTF-8.
     """
     text = unicodedata.normalize("NFC", raw)
-    cleaned = "".join(
-        "_"
-        if char == "/"
-        or char in _BIDI_CONTROLS
-        or char in _ZERO_WIDTH
-        or unicodedata.category(char) in ("Cc", "Cs")
-        else char
-        for char in text
-    )
+    cleaned = "".join("_" if char == "/" or is_disguising(char) else char for char in text)
     if not cleaned.strip() or cleaned in (".", ".."):
         cleaned = _NAME_FALLBACK
     cut = truncate_utf8(cleaned, max_bytes)

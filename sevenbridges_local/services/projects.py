@@ -15,8 +15,10 @@ from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db.models import BillingGroup, Project, ProjectMember, ProjectTag, User
 from sevenbridges_local.services import billing, folders
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
+from sevenbridges_local.services.names import disguising_character
 
 NAME_MAX_LENGTH = 255
+SLUG_MAX_LENGTH = 200  # leaves room for the "-<n>" that makes a slug unique
 PUBLIC_CATEGORY = "PUBLIC"
 CATEGORIES = ("PRIVATE", "CONTROLLED", PUBLIC_CATEGORY)
 DEFAULT_CATEGORY = "PRIVATE"
@@ -49,7 +51,9 @@ class ProjectValues(TypedDict, total=False):
 
 
 def slugify(name: str) -> str:
-    slug = _SLUG_SEPARATORS.sub("-", name.lower()).strip("-")
+    # Lower-casing can lengthen a name ("İ" becomes "i" and a combining dot): cut the slug so
+    # that ids stay short and the root folder named after it fits a file name.
+    slug = _SLUG_SEPARATORS.sub("-", name.lower())[:SLUG_MAX_LENGTH].strip("-")
     return slug or "project"
 
 
@@ -78,12 +82,14 @@ def _unique_slug(session: Session, owner_id: int, base: str) -> str:
 def _check_name(name: str | None) -> str:
     if name is None or not name.strip():
         raise errors.bad_request("Project name must not be empty.", errors.PROJECT_NAME_EMPTY)
+    name = unicodedata.normalize("NFC", name)
     if len(name) > NAME_MAX_LENGTH:
         raise errors.bad_request(
             f"Invalid value for 'name': at most {NAME_MAX_LENGTH} characters are allowed."
         )
-    if any(unicodedata.category(char) == "Cc" for char in name):
-        raise errors.bad_request("Invalid value for 'name': control characters are not allowed.")
+    problem = disguising_character(name)
+    if problem is not None:
+        raise errors.bad_request(f"Invalid value for 'name': the project name {problem}.")
     return name
 
 

@@ -23,6 +23,7 @@ from sevenbridges_local.db.models import Project
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.execution.base import JobRecord, RunResult
 from sevenbridges_local.services import billing, files, folders, task_inputs
+from sevenbridges_local.services.names import truncate_utf8
 from sevenbridges_local.services.task_queue import fail_task, finish_status
 from sevenbridges_local.services.task_state import (
     ABORTED,
@@ -197,7 +198,7 @@ def _free_name(session: Session, folder: File, raw_name: str) -> str:
     while _child_named(session, folder, candidate) is not None:
         number += 1
         prefix = f"_{number}_"
-        candidate = prefix + files.truncate_utf8(name, files.NAME_MAX_BYTES - len(prefix))
+        candidate = prefix + truncate_utf8(name, files.NAME_MAX_BYTES - len(prefix))
     return candidate
 
 

@@ -37,7 +37,7 @@ from sevenbridges_local.db.models import Project, ProjectMember, User
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.services import apps, batch, task_inputs
 from sevenbridges_local.services.context import Actor, Page, PageRequest, ServiceContext, paginate
-from sevenbridges_local.services.files import truncate_utf8
+from sevenbridges_local.services.names import truncate_utf8
 from sevenbridges_local.services.task_state import (
     ABORTABLE,
     ABORTED,

@@ -63,6 +63,21 @@ def test_slugs_are_unique_per_owner(alice: Caller, bob: Caller) -> None:
     assert alice.create_project("???")["id"] == f"{alice.username}/project"
 
 
+def test_project_names_cannot_disguise_themselves_and_slugs_stay_short(alice: Caller) -> None:
+    for hidden in ("\u202e", "\u2067", "\u200b", "\ufeff"):
+        refused = alice.post("/projects", json={"name": f"payroll{hidden}fdp.exe"})
+        body = assert_error(refused, 400, 90000)
+        assert f"U+{ord(hidden):04X}" in body["message"]
+    existing = alice.create_project("plain")
+    assert_error(alice.patch(f"/projects/{existing['id']}", json={"name": "a\u202eb"}), 400, 90000)
+    # Lower-casing "İ" gives two characters; the id stays short all the same.
+    long_name = alice.create_project("İ" * 255)
+    owner, slug = long_name["id"].split("/")
+    assert owner == alice.username and 0 < len(slug) <= 200 and slug.isascii()
+    assert long_name["name"] == "İ" * 255
+    assert alice.get(f"/projects/{long_name['id']}").status_code == 200
+
+
 def test_billing_group_rules(alice: Caller, bob: Caller) -> None:
     assert_error(alice.post("/projects", json={"name": "x", "billing_group": "nope"}), 400, 4005)
     unknown = str(uuid.uuid4())
