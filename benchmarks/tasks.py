@@ -90,6 +90,9 @@ class Results:
     durations: dict[str, list[float]] = field(default_factory=dict)
     child_statuses: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # How the platform isolated the tasks, and (--compare-unisolated) the same batch without.
+    isolation: str = ""
+    unisolated_wall: float | None = None
 
     @property
     def cwltool_mean(self) -> float:
@@ -118,6 +121,13 @@ class Results:
     @property
     def overhead_vs_warm(self) -> float:
         return self.worker_time_per_task - self.warm_mean
+
+    @property
+    def sandbox_cost(self) -> float | None:
+        """Worker time per task that isolation adds (None when not compared)."""
+        if self.unisolated_wall is None:
+            return None
+        return (self.batch_wall - self.unisolated_wall) * self.workers / self.tasks
 
     @property
     def platform_throughput(self) -> float:
@@ -278,6 +288,27 @@ def measure_single(
     log.info("single tasks: %s s", ", ".join(f"{value:.2f}" for value in results.single_runs))
 
 
+def measure_unisolated_batch(
+    results: Results, api: Any, project: Any, app: Any, files: list, poll: float
+) -> None:
+    """The same batch on the same data with task isolation turned off: what the sandbox costs."""
+    warm_up = api.tasks.create(
+        name="warm-up", project=project, app=app, inputs={"input_file": files[0]}, run=True
+    )
+    wait_until_done(warm_up, poll)  # the new platform's fork server starts with its first task
+    started = time.perf_counter()
+    parent = api.tasks.create(
+        name=f"unisolated batch of {len(files)}", project=project, app=app,
+        inputs={"input_file": files}, batch_input="input_file", batch_by={"type": "item"},
+        run=True,
+    )
+    status = wait_until_done(parent, poll)
+    if status != "COMPLETED":
+        raise RuntimeError(f"the unisolated batch ended {status}")
+    results.unisolated_wall = time.perf_counter() - started
+    log.info("unisolated batch of %d: %.1f s", len(files), results.unisolated_wall)
+
+
 def measure_batch(
     results: Results, api: Any, project: Any, app: Any, files: list, poll: float
 ) -> None:
@@ -349,6 +380,16 @@ def report(results: Results, command: str, when: str) -> str:
         f"{len(results.single_runs)}) | {results.single_median:.2f} s "
         f"({results.single_overhead:+.2f} s vs one cwltool run) |",
         f"| batch children, mean `execution_status` durations (s) | {children} |",
+        f"| task isolation | {results.isolation} |",
+        *(
+            [
+                f"| the same batch without isolation (`--sandbox none`) | "
+                f"{results.unisolated_wall:.1f} s: isolation costs {results.sandbox_cost:+.3f} s "
+                "of worker time per task |"
+            ]
+            if results.unisolated_wall is not None and results.sandbox_cost is not None
+            else []
+        ),
         "",
         f"- Overhead goal (<= {GOAL_OVERHEAD_SECONDS} s per task on top of cwltool): "
         f"{verdict(overhead_ok)} against cwltool alone"
@@ -387,6 +428,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--write", action="store_true", help=f"update {RESULTS_FILE.name}")
     parser.add_argument("--profile", type=Path, help="profile one cwltool run into this file")
     parser.add_argument("--keep", type=Path, help="keep the platform's data in this directory")
+    parser.add_argument(
+        "--compare-unisolated",
+        action="store_true",
+        help="run the batch again with task isolation off, to show what the sandbox costs",
+    )
     parser.add_argument("--warm-child", nargs="+", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -402,6 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, str(REPO_ROOT))
     import sevenbridges as sbg
     from sevenbridges_local.embedded import EmbeddedServer
+    from sevenbridges_local.status import read_status
 
     arguments = argv if argv is not None else sys.argv[1:]
     command = " ".join([".venv/bin/python benchmarks/tasks.py", *arguments])
@@ -424,6 +471,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             measure_warm_cwltool(results, workdir, tool_path, paths)
             measure_single(results, api, project, app, files, args.single, args.poll)
             measure_batch(results, api, project, app, files, args.poll)
+            status = read_status(data_dir)
+            results.isolation = status.task_isolation if status else "unknown"
+        if args.compare_unisolated:
+            with EmbeddedServer(
+                data_dir, rate_limit=UNLIMITED_RATE, settings={"sandbox": "none"}
+            ) as server:
+                api = sbg.Api(url=server.url, token=server.token("bench"))
+                measure_unisolated_batch(results, api, project.id, app.id, files, args.poll)
 
         body = report(results, command, dt.date.today().isoformat())
         print(body)
