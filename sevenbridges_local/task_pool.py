@@ -30,6 +30,7 @@ from sevenbridges_local.execution.base import (
 )
 from sevenbridges_local.services import task_outputs, task_queue
 from sevenbridges_local.storage import BlobStore
+from sevenbridges_local.wakeup import Wakeups
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +74,7 @@ class TaskPool:
         self.poll_seconds = poll_seconds
         self._identity = uuid.uuid4().hex[:16]
         self._stopping = threading.Event()
-        self._wake = threading.Condition()
-        self._pending_wakeups = 0
+        self._wakeups = Wakeups()
         self._threads: list[threading.Thread] = []
         self._running: dict[str, RunningTask] = {}
         # Tasks a worker of this pool holds (from claim to result), and those to stop.
@@ -108,8 +108,7 @@ class TaskPool:
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         """Stop the running tasks' processes and the threads; the tasks resume at next start."""
         self._stopping.set()
-        with self._wake:
-            self._wake.notify_all()
+        self._wakeups.wake_all()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
@@ -117,9 +116,7 @@ class TaskPool:
 
     def notify(self, count: int = 1) -> None:
         """Wake up to ``count`` idle workers: new tasks were queued."""
-        with self._wake:
-            self._pending_wakeups += max(count, 1)
-            self._wake.notify(max(count, 1))
+        self._wakeups.send(count)
 
     def abort(self, task_ids: Iterable[str]) -> None:
         """Stop these tasks' processes (their rows already say ABORTING)."""
@@ -128,13 +125,7 @@ class TaskPool:
 
     # --- workers -------------------------------------------------------------------------------
     def _idle(self) -> None:
-        with self._wake:
-            if self._pending_wakeups:
-                self._pending_wakeups -= 1
-                return
-            self._wake.wait(self.poll_seconds)
-            if self._pending_wakeups:
-                self._pending_wakeups -= 1
+        self._wakeups.wait(self.poll_seconds)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():

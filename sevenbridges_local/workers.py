@@ -29,6 +29,7 @@ from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.files import WorkItem
 from sevenbridges_local.storage import BlobStore
+from sevenbridges_local.wakeup import Wakeups
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +104,7 @@ class WorkerPool:
         self.max_attempts = max_attempts
         self._identity = uuid.uuid4().hex[:16]
         self._stopping = threading.Event()
-        self._wake = threading.Condition()
-        self._pending_wakeups = 0
+        self._wakeups = Wakeups()
         self._threads: list[threading.Thread] = []
 
     @property
@@ -129,8 +129,7 @@ class WorkerPool:
         queued again at the next start.
         """
         self._stopping.set()
-        with self._wake:
-            self._wake.notify_all()
+        self._wakeups.wake_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0.0))
@@ -138,9 +137,7 @@ class WorkerPool:
 
     def notify(self) -> None:
         """Wake an idle worker now (call after committing new work) instead of at the next poll."""
-        with self._wake:
-            self._pending_wakeups += 1
-            self._wake.notify()
+        self._wakeups.send()
 
     def requeue_interrupted(self) -> int:
         with self.database.write_session() as session:
@@ -164,13 +161,7 @@ class WorkerPool:
                 self._idle()
 
     def _idle(self) -> None:
-        with self._wake:
-            if self._pending_wakeups:
-                self._pending_wakeups -= 1
-                return
-            self._wake.wait(self.poll_seconds)
-            if self._pending_wakeups:
-                self._pending_wakeups -= 1
+        self._wakeups.wait(self.poll_seconds)
 
     def run_one(self) -> bool:
         """Claim and run one due item; False when there was nothing to do."""
