@@ -116,7 +116,10 @@ class BoundaryRoute(APIRoute):
                 return await handler(BoundaryRequest(request.scope, request.receive))
             strict = BoundaryRequest(_as_json(request.scope), request.receive)
             # Decode here, outside FastAPI's body parsing, so a refusal keeps its own status.
-            await strict.json()
+            try:
+                await strict.json()
+            except strict_json.UnpairedSurrogate as exc:
+                raise unpaired_surrogate_error(self.body_model, exc)
             return await handler(strict)
 
         return boundary_handler
@@ -252,7 +255,7 @@ def _dotted(parts: Sequence[str | int]) -> str:
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part == "[key]":
+        elif part == strict_json.KEY_MARK:
             text += " (key)"
         else:
             shown = part if len(part) <= _SHOWN_KEY_LENGTH else part[:_SHOWN_KEY_LENGTH] + "..."
@@ -281,6 +284,23 @@ def _describe(problem: dict[str, Any], model: type[BaseModel] | None) -> str:
     name = _dotted(location[1:])
     kind = _KINDS.get(str(where), str(where))
     return f"Invalid value for {kind} '{name}': {reason}." if name else f"Invalid {kind}: {reason}."
+
+
+def unpaired_surrogate_error(
+    model: type[BaseModel] | None, exc: strict_json.UnpairedSurrogate
+) -> errors.ApiError:
+    """The refusal of text with an unpaired surrogate, with the code and name of its field."""
+    parts = list(exc.location)
+    name = getattr(model, "body_name", None)  # a body that is one value (tags, metadata)
+    if parts and name:
+        parts = [name, *parts]
+    if not parts:
+        return errors.bad_request(exc.message, code_for(model, []))
+    return errors.bad_request(
+        f"Invalid value for '{_dotted(parts)}': text must not contain unpaired surrogates "
+        f"(found {exc.codepoint}).",
+        code_for(model, exc.location),
+    )
 
 
 def validation_error(request: Request, exc: RequestValidationError) -> errors.ApiError:

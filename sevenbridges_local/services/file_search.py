@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Float, and_, func, not_, or_, select
 
-from sevenbridges_local import errors
+from sevenbridges_local import errors, strict_json
 from sevenbridges_local.db.files import File, FileMetadata, FileTag
 from sevenbridges_local.db.models import Project, User
 from sevenbridges_local.services.context import ServiceContext
@@ -186,6 +186,11 @@ def _string_value(text: str) -> str:
     except ValueError:
         raise _query_error(f"bad escape in the string {text[:40]!r}.") from None
     assert isinstance(value, str)
+    character = strict_json.unpaired_surrogate(value)
+    if character is not None:  # an escape such as \ud800 alone: no stored text can match it
+        raise _query_error(
+            f"the string {text[:40]!r} holds an unpaired surrogate (U+{ord(character):04X})."
+        )
     return value
 
 

@@ -153,6 +153,61 @@ def test_bodies_over_the_limit_are_413(alice: Caller, project: dict[str, Any]) -
     assert_error(alice.post(app, data=huge_app, headers=JSON), 413, 90000)
 
 
+# JSON text escaping half of a surrogate pair: valid JSON syntax, but no UTF-8 text can hold it.
+LONE = '"a\\ud800b"'
+PAIRED = '"a\\ud83d\\ude00b"'  # an escaped pair is one character (U+1F600)
+
+
+def test_unpaired_surrogates_are_refused_everywhere_and_never_stored(
+    alice: Caller, project: dict[str, Any], text_file: str
+) -> None:
+    """Found by the schemathesis run: these were 500s (the database could not encode them)."""
+    pid = project["id"]
+    draft = created(alice, name="draft", project=pid, app=PUBLIC_LINE_COUNT)
+    task = {"project": pid, "app": PUBLIC_LINE_COUNT, "inputs": {"note": RAW}}
+    # (method, path, body, expected code, field named in the message)
+    cases = [
+        ("POST", "/projects", {"name": RAW}, 90000, "'name'"),
+        ("PATCH", f"/projects/{pid}", {"settings": {"location": [RAW]}}, 90000, "settings"),
+        ("PATCH", f"/files/{text_file}/metadata", {"k": RAW}, 5006, "'metadata.k'"),
+        ("PATCH", f"/files/{text_file}", {"metadata": {"k": RAW}}, 5006, "'metadata.k'"),
+        ("PUT", f"/files/{text_file}/tags", [RAW], 90000, "'tags[0]'"),
+        ("PATCH", f"/files/{text_file}", {"name": RAW}, 5026, "'name'"),
+        ("POST", "/tasks", task, 90000, "'inputs.note'"),
+        ("PATCH", f"/tasks/{draft['id']}", {"inputs": {"x": RAW}}, 90000, "'inputs.x'"),
+        ("POST", "/bulk/files/get", {"file_ids": [RAW]}, 90000, "'file_ids[0]'"),
+        ("POST", "/files/search", {"query": RAW}, 5033, "'query'"),
+    ]
+    for method, path, body, code, field in cases:
+        error = assert_error(_send(alice, method, path, raw(body, LONE)), 400, code)
+        assert "unpaired surrogate" in error["message"] and field in error["message"], error
+        assert "U+D800" in error["message"]
+    # A key with one: the message shows it escaped and still renders as UTF-8.
+    key_body = '{"metadata": {' + LONE + ': "v"}}'
+    error = assert_error(_send(alice, "PATCH", f"/files/{text_file}", key_body), 400, 5006)
+    assert "(key)" in error["message"] and "\\ud800" in error["message"]
+    # Nothing was stored; an escaped pair (one real character) is accepted as before.
+    assert alice.get(f"/files/{text_file}/metadata").json() == {}
+    paired = _send(alice, "PATCH", f"/files/{text_file}/metadata", raw({"k": RAW}, PAIRED))
+    assert paired.status_code == 200, paired.text
+    assert paired.json() == {"k": "a\U0001f600b"}
+
+
+def test_app_documents_with_unpaired_surrogates_are_refused(
+    alice: Caller, project: dict[str, Any]
+) -> None:
+    app = f"/apps/{project['id']}/surrogate/raw"
+    tool = {"cwlVersion": "v1.2", "class": "CommandLineTool", "inputs": {}, "outputs": {}}
+    as_json = raw({**tool, "label": RAW}, LONE)
+    assert_error(_send(alice, "POST", app, as_json), 400, 90000)
+    as_yaml = (
+        'cwlVersion: v1.2\nclass: CommandLineTool\ninputs: {}\noutputs: {}\nlabel: "\\ud800"\n'
+    )
+    yaml_post = alice.post(app, data=as_yaml.encode(), headers={"Content-Type": "application/yaml"})
+    assert "unpaired surrogate" in assert_error(yaml_post, 400, 90000)["message"]
+    assert_error(alice.get(f"/apps/{project['id']}/surrogate"), 404, 6002)
+
+
 def test_app_documents_get_the_same_number_and_depth_rules(
     alice: Caller, project: dict[str, Any]
 ) -> None:

@@ -112,3 +112,26 @@ def test_names_match_in_any_normalisation(
         assert _found(alice, project, f'name LIKE "{spelled[:3]}*"') == [legacy]
     remaining = _found(alice, project, f'name != "{nfd}" AND type = "folder"')
     assert remaining == []
+
+
+# Found by the schemathesis run (each was a 500): text no UTF-8 column can hold.
+
+
+def test_unpaired_surrogates_in_literals_and_tokens_are_refused(
+    alice: Caller, project: dict
+) -> None:
+    # The query language's strings take JSON escapes; a lone \ud800 is not text.
+    message = _refused(alice, project, 'name LIKE "\\ud800*"')
+    assert "unpaired surrogate (U+D800)" in message
+    assert "surrogate" in _refused(alice, project, 'metadata.k IN ("v", "\\udfff")')
+    # An escaped pair is one character and searches as before.
+    assert _found(alice, project, 'name = "\\ud83d\\ude00"') == []
+    # Continuation tokens are base64 JSON: one carrying a lone surrogate is just invalid.
+    token = "eyJhZnRlcl9pZCI6ICJcdWQ4MDAifQ"  # {"after_id": "\ud800"}
+    response = alice.post(
+        "/files/search", params={"cont_token": token}, json={"query": f'IN "{project["id"]}"'}
+    )
+    assert "continuation token" in assert_error(response, 400, 5033)["message"]
+    scroll_token = "eyJhZnRlciI6ICJcdWQ4MDAifQ"  # {"after": "\ud800"}
+    scrolled = alice.get("/files/scroll", params={"project": project["id"], "token": scroll_token})
+    assert "continuation token" in assert_error(scrolled, 400, 5033)["message"]
