@@ -14,7 +14,7 @@ Shapes follow rest-api.md §3.11. Notes on the local values:
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, cast
 
 from fastapi import APIRouter, Query, Request, Response
@@ -39,7 +39,7 @@ from sevenbridges_local.api.deps import (
     WriteContext,
 )
 from sevenbridges_local.api.shapes import api_root, list_response, resource_response
-from sevenbridges_local.clock import format_timestamp
+from sevenbridges_local.clock import format_timestamp, naive_utc
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.limits import (
     MAX_BATCH_CRITERIA,
@@ -296,14 +296,11 @@ def _parse_moment(name: str, raw: str | None) -> datetime | None:
     if text.endswith("Z"):
         text = text[:-1]
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+        return naive_utc(datetime.fromisoformat(text))
+    except ValueError:  # not a date, or one whose UTC time no datetime holds
         raise errors.bad_request(
             f"Invalid value for query parameter '{name}': expected YYYY-MM-DDTHH:MM:SS."
         )
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment
 
 
 def _action(raw: str | None) -> bool:

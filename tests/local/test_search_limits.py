@@ -114,7 +114,9 @@ def test_names_match_in_any_normalisation(
     assert remaining == []
 
 
-# Found by the schemathesis run (each was a 500): text no UTF-8 column can hold.
+# Found by the schemathesis run (each was a 500): text no UTF-8 column can hold, and dates whose
+# UTC time is outside what a datetime can hold.
+EDGE_DATES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
 
 
 def test_unpaired_surrogates_in_literals_and_tokens_are_refused(
@@ -135,3 +137,15 @@ def test_unpaired_surrogates_in_literals_and_tokens_are_refused(
     scroll_token = "eyJhZnRlciI6ICJcdWQ4MDAifQ"  # {"after": "\ud800"}
     scrolled = alice.get("/files/scroll", params={"project": project["id"], "token": scroll_token})
     assert "continuation token" in assert_error(scrolled, 400, 5033)["message"]
+
+
+@pytest.mark.parametrize("moment", EDGE_DATES)
+def test_dates_beyond_the_calendar_in_utc_are_refused(
+    alice: Caller, project: dict, moment: str
+) -> None:
+    message = _refused(alice, project, f'created_on > "{moment}"')
+    assert "is not a date" in message
+    assert _found(alice, project, 'modified_on > "0001-01-01T00:00:00-01:00"') == [
+        "hit.txt",
+        "miss.txt",
+    ]
