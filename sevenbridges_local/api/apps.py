@@ -19,6 +19,7 @@ from sevenbridges_local.api.deps import (
     Paging,
     ReadContext,
     WriteContext,
+    repeated,
 )
 from sevenbridges_local.api.shapes import api_root, list_response, resource_response
 from sevenbridges_local.limits import MAX_RAW_APP_BYTES
@@ -127,7 +128,11 @@ async def raw_app_document(request: Request) -> Any:
 
 
 RawDocument = Annotated[Any, Depends(raw_app_document)]
-RepeatedQuery = Annotated[list[str] | None, Query()]
+SearchTerms = Annotated[
+    list[str] | None,
+    repeated("Words the app's label, description, toolkit or categories must all hold"),
+]
+AppIds = Annotated[list[str] | None, repeated("App ids (any of them)")]
 FormatQuery = Annotated[str | None, Query(alias="format")]
 
 
@@ -139,8 +144,8 @@ def list_apps(
     fields: Fields,
     project: str | None = None,
     visibility: str | None = None,
-    q: RepeatedQuery = None,
-    id: RepeatedQuery = None,
+    q: SearchTerms = None,
+    id: AppIds = None,
 ) -> JSONResponse:
     found = apps.list_apps(
         ctx, page, project=project, visibility=visibility, terms=q or [], ids=id or []

@@ -11,7 +11,7 @@ from pydantic import BeforeValidator
 
 from sevenbridges_local import errors
 from sevenbridges_local.db import Database
-from sevenbridges_local.limits import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from sevenbridges_local.limits import DEFAULT_LIMIT, MAX_FILTER_VALUES, MAX_LIMIT, MAX_OFFSET
 from sevenbridges_local.services.context import Actor, PageRequest, ServiceContext
 
 ALWAYS_KEPT_FIELDS = frozenset({"href", "id"})
@@ -74,6 +74,15 @@ def page_request(
 
 
 Paging = Annotated[PageRequest, Depends(page_request)]
+
+
+def repeated(description: str) -> Any:
+    """A repeatable query filter (``?tag=a&tag=b``) of at most ``MAX_FILTER_VALUES`` values
+    (400/90000 beyond): each value is a condition of one SQL statement."""
+    return Query(
+        description=f"{description}; repeat the parameter for more (at most {MAX_FILTER_VALUES})",
+        max_length=MAX_FILTER_VALUES,
+    )
 
 
 @dataclass(frozen=True)

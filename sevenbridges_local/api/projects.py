@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, StrictBool, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
@@ -18,6 +18,7 @@ from sevenbridges_local.api.deps import (
     Paging,
     ReadContext,
     WriteContext,
+    repeated,
 )
 from sevenbridges_local.api.shapes import api_root, list_response, project_json, resource_response
 from sevenbridges_local.db.models import Project
@@ -97,8 +98,7 @@ def _project_body(request: Request, ctx: ServiceContext, project: Project) -> di
     return project_json(api_root(request), project, root_folder)
 
 
-# Repeated key: ?tags=a&tags=b (a project must carry all of them).
-TagsQuery = Annotated[list[str] | None, Query()]
+TagsQuery = Annotated[list[str] | None, repeated("Tags the project must all carry")]
 
 
 @router.get("/projects", summary="Projects I am a member of")
