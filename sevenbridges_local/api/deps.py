@@ -103,8 +103,16 @@ class FieldSelection:
         }
 
 
-def field_selection(request: Request) -> FieldSelection:
-    raw = request.query_params.get("fields") or ""
+def field_selection(
+    fields: Annotated[
+        str | None,
+        Query(
+            description="Fields to return, comma-separated (`name,size`), exclusions (`!tags`) "
+            "or `_all`; `href` and `id` are always returned",
+        ),
+    ] = None,
+) -> FieldSelection:
+    raw = fields or ""
     names = [name.strip() for name in raw.split(",") if name.strip()]
     include = frozenset(name for name in names if not name.startswith("!"))
     exclude = frozenset(name[1:] for name in names if name.startswith("!"))

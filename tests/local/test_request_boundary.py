@@ -4,6 +4,7 @@ the OpenAPI document (issue 7)."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -306,3 +307,57 @@ def test_openapi_describes_every_body_and_the_paging(anonymous: Caller) -> None:
         offset, limit = parameters["offset"]["schema"], parameters["limit"]["schema"]
         assert (offset["type"], offset["minimum"], offset["maximum"]) == ("integer", 0, 2**63 - 1)
         assert (limit["type"], limit["minimum"]) == ("integer", 1)
+
+
+def test_openapi_parameters_are_the_ones_the_server_reads(
+    alice: Caller, project: dict[str, Any]
+) -> None:
+    """What the fuzzing runs and a read of the routers showed: ``fields`` was read but not
+    documented, ``division`` was documented as optional, ids and job kinds had no form, and a
+    catch-all that only refuses was listed as an operation."""
+    document = alice.get(alice.url.removesuffix("/v2") + "/openapi.json").json()
+    paths = document["paths"]
+
+    def parameters(path: str, method: str = "get") -> dict[str, Any]:
+        return {item["name"]: item for item in paths["/v2" + path][method].get("parameters", [])}
+
+    # Every documented operation exists: none answers "no such route" or "method not allowed".
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            concrete = path
+            for item in operation.get("parameters", []):
+                value = item["schema"].get("enum", ["x"])[0]  # a listed value where there is a list
+                concrete = concrete.replace("{" + item["name"] + "}", value)
+            response = alice.request(method.upper(), alice.url.removesuffix("/v2") + concrete)
+            assert response.status_code != 405, (method, path)
+            assert response.json().get("code") != 90003, (method, path, response.text)
+    assert "/v2/tasks/{task_id}/actions/{action}" not in paths  # only there to refuse
+    assert_error(alice.post(f"/tasks/{uuid.uuid4()}/actions/pause"), 400, 7013)
+    # `fields` is documented wherever it is honoured, and it narrows the answer.
+    with_fields = [
+        (path, method)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if any(item["name"] == "fields" for item in operation.get("parameters", []))
+    ]
+    assert len(with_fields) >= 20
+    assert ("/v2/projects/{owner}/{slug}", "get") in with_fields
+    narrowed = alice.get(f"/projects/{project['id']}", params={"fields": "name"})
+    assert set(narrowed.json()) == {"href", "id", "name"}
+    # Listing users needs a division: required in the document, 400/2105 when missing.
+    assert parameters("/users")["division"]["required"] is True
+    message = assert_error(alice.get("/users"), 400, 2105)["message"]
+    assert "'division'" in message
+    # Ids are documented with the form the server checks (and refuses with its own codes).
+    assert parameters("/tasks/{task_id}")["task_id"]["schema"]["format"] == "uuid"
+    assert_error(alice.get("/tasks/not-a-uuid"), 400, 7005)
+    assert parameters("/billing/groups/{group_id}")["group_id"]["schema"]["format"] == "uuid"
+    assert_error(alice.get("/billing/groups/not-a-uuid"), 400, 4005)
+    revision_path = "/apps/{owner}/{project}/{app}/{revision}"
+    app_schema = parameters(revision_path)["app"]["schema"]
+    revision_schema = parameters(revision_path)["revision"]["schema"]
+    assert re.fullmatch(app_schema["pattern"].strip("^$"), "line-count_2.1")
+    assert not re.fullmatch(app_schema["pattern"].strip("^$"), "-bad")
+    assert_error(alice.get(f"/apps/{project['id']}/-bad"), 400, 6010)
+    assert revision_schema["pattern"] == "^[0-9]+$"
+    assert_error(alice.get(f"/apps/{project['id']}/tool/first"), 400, 6007)
