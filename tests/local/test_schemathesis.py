@@ -107,6 +107,7 @@ class World:
         self.admin = Caller(http, server.url, server.token("admin"), "admin")
         server.token(MEMBER)
         self.values: dict[str, dict[str, list[Any]]] = {}
+        self.bodies: dict[str, dict[str, Any]] = {}
         self.refresh()
 
     def refresh(self) -> None:
@@ -171,6 +172,25 @@ class World:
             "part_number": ["1"],
         }
         self.values = {"path_parameters": in_path, "query": ids, "body": ids}
+        file_ref = {"class": "File", "path": files[0]}
+        ids["inputs"] = [{"files": [file_ref], "note": "n"}]
+        ids["files"] = [[file_ref]]
+        # Whole bodies the operation accepts, for the fuzzed keys to be laid over: requests that
+        # pass the first checks reach the deeper ones (CWL checks, task inputs, copies, uploads).
+        self.bodies = {
+            "POST /v2/projects": {"name": "fuzzed"},
+            "POST /v2/tasks": {"project": PROJECT, "app": app, "inputs": ids["inputs"][0]},
+            "PATCH /v2/tasks/{task_id}": {"inputs": ids["inputs"][0]},
+            "POST /v2/files": {"name": "folder", "project": PROJECT, "type": "folder"},
+            "POST /v2/upload/multipart": {"project": PROJECT, "name": "part.bin", "size": 10},
+            "POST /v2/async/files/{kind}": {"items": [{"file": files[0], "project": PROJECT}]},
+            "POST /v2/files/{file_id}/actions/copy": {"project": PROJECT, "name": "copy.txt"},
+            "POST /v2/files/{file_id}/actions/move": {"parent": folders[0]},
+            "POST /v2/projects/{owner}/{slug}/members": {"username": MEMBER},
+            "POST /v2/apps/{owner}/{project}/{app}/raw": CAT_TOOL,
+            "POST /v2/apps/{owner}/{project}/{app}/{revision}/raw": CAT_TOOL,
+            "POST /v2/apps/{owner}/{project}/{app}/actions/copy": {"project": PROJECT},
+        }
 
     @staticmethod
     def _hostile(part: str, key: Any, value: Any, index: int, documented: frozenset[str]) -> Any:
@@ -200,6 +220,7 @@ class World:
         choices: list[tuple[int, int]],
         documented: frozenset[str] = frozenset(),
         depth: int = 0,
+        app_document: bool = False,
     ) -> Any:
         """``value`` with its keys (also in lists of objects, as in bulk ``items``) given real,
         kept or hostile values as ``choices`` say; ``part`` as in the hook names, or "json";
@@ -207,10 +228,15 @@ class World:
         if depth > 2:
             return value
         if isinstance(value, list):
-            return [self.swap(part, item, choices, documented, depth + 1) for item in value]
+            return [
+                self.swap(part, item, choices, documented, depth + 1, app_document)
+                for item in value
+            ]
         if not isinstance(value, dict):
             return value
         known = self.values["body" if part == "json" else part]
+        if app_document:  # a CWL document's keys (inputs, class, id) are not our ids
+            known = {}
         swapped = dict(value)
         for position, key in enumerate(sorted(swapped, key=str)):
             mode, index = choices[position % len(choices)]
@@ -220,8 +246,18 @@ class World:
             elif mode == HOSTILE:
                 swapped[key] = self._hostile(part, key, swapped[key], index, documented)
             elif isinstance(swapped[key], list | dict):
-                swapped[key] = self.swap(part, swapped[key], choices, documented, depth + 1)
+                swapped[key] = self.swap(
+                    part, swapped[key], choices, documented, depth + 1, app_document
+                )
         return swapped
+
+
+def _over_a_real_body(world: World, label: str, body: Any, choices: list[tuple[int, int]]) -> Any:
+    """Half of the time, the fuzzed keys of ``body`` laid over a body ``label`` accepts."""
+    base = world.bodies.get(label)
+    if base is None or choices[0][1] % 2 or not isinstance(body, dict | None):
+        return body
+    return {**base, **(body or {})}
 
 
 def _with_world_values(world: World, part: str) -> Any:
@@ -236,7 +272,16 @@ def _with_world_values(world: World, part: str) -> Any:
             media_types = {alternative.media_type for alternative in operation.body}
             if part == "body" and media_types == {"application/json"}:
                 kind = "json"
-        return CHOICES.map(lambda choices: world.swap(kind, container, choices, documented))
+        label = operation.label if operation is not None else ""
+
+        def apply(choices: list[tuple[int, int]]) -> Any:
+            value = container
+            if part == "body":
+                value = _over_a_real_body(world, label, value, choices)
+            app_document = part == "body" and label.endswith("/raw")
+            return world.swap(kind, value, choices, documented, app_document=app_document)
+
+        return CHOICES.map(apply)
 
     return flatmap
 
