@@ -162,7 +162,8 @@ PAIRED = '"a\\ud83d\\ude00b"'  # an escaped pair is one character (U+1F600)
 def test_unpaired_surrogates_are_refused_everywhere_and_never_stored(
     alice: Caller, project: dict[str, Any], text_file: str
 ) -> None:
-    """Found by the schemathesis run: these were 500s (the database could not encode them)."""
+    """Found while fuzzing (the fuzz test's hostile values hit them): these were 500s, as the
+    database could not encode them."""
     pid = project["id"]
     draft = created(alice, name="draft", project=pid, app=PUBLIC_LINE_COUNT)
     task = {"project": pid, "app": PUBLIC_LINE_COUNT, "inputs": {"note": RAW}}

@@ -114,7 +114,7 @@ def test_names_match_in_any_normalisation(
     assert remaining == []
 
 
-# Found by the schemathesis run (each was a 500): text no UTF-8 column can hold, and dates whose
+# Found while fuzzing (each was a 500): text no UTF-8 column can hold, and dates whose
 # UTC time is outside what a datetime can hold.
 EDGE_DATES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
 
