@@ -82,13 +82,15 @@ class UnpairedSurrogate(errors.ApiError):
 
 
 def unpaired_surrogate(text: str) -> str | None:
-    """The first unpaired surrogate in ``text`` (JSON and YAML escapes can make one), or None."""
+    """The first unpaired surrogate in ``text`` (JSON and YAML escapes can make one), or None.
+
+    Python keeps a properly escaped pair as one character, so any surrogate left is unpaired."""
     found = _SURROGATE.search(text)
     return found.group() if found else None
 
 
 def find_unpaired_surrogate(value: Any) -> tuple[Location, str] | None:
-    """Where the first string or key with an unpaired surrogate is in a decoded document."""
+    """Where a string or key with an unpaired surrogate is in a decoded document (None if none)."""
     stack: list[tuple[Any, Location]] = [(value, ())]
     while stack:
         item, location = stack.pop()
