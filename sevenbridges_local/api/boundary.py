@@ -165,6 +165,13 @@ class RequestBody(BaseModel):
         return {key: value for key, value in sent.items() if not names or key in names}
 
 
+def required_by_the_service(*names: str) -> ConfigDict:
+    """``model_config`` of a body whose keys ``names`` the service requires, answering their
+    absence with its own code and message: ``/openapi.json`` lists them as required, pydantic
+    leaves them optional so those answers stay."""
+    return ConfigDict(json_schema_extra={"required": list(names)})
+
+
 def _drop_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 

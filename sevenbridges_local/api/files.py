@@ -15,7 +15,12 @@ from pydantic import ConfigDict, Field, RootModel, StrictStr
 
 from sevenbridges_local import errors
 from sevenbridges_local.api.body_types import Metadata, Tags
-from sevenbridges_local.api.boundary import BoundaryRoute, PlatformCode, RequestBody
+from sevenbridges_local.api.boundary import (
+    BoundaryRoute,
+    PlatformCode,
+    RequestBody,
+    required_by_the_service,
+)
 from sevenbridges_local.api.deps import (
     Fields,
     FieldSelection,
@@ -46,6 +51,8 @@ FileMetadata = Annotated[Metadata | None, PlatformCode(files.METADATA_INVALID)]
 
 
 class SearchBody(RequestBody):
+    model_config = required_by_the_service("query")
+
     query: Annotated[
         Annotated[StrictStr, Field(max_length=MAX_SEARCH_QUERY_LENGTH)] | None,
         PlatformCode(files.INVALID_REQUEST),
@@ -54,6 +61,8 @@ class SearchBody(RequestBody):
 
 class FolderBody(RequestBody):
     """``POST /files``: a folder named ``name`` in ``project`` (its root) or ``parent``."""
+
+    model_config = required_by_the_service("name", "type")
 
     name: FileName = None
     type: Annotated[StrictStr | None, PlatformCode(files.TYPE_INVALID)] = None

@@ -11,7 +11,12 @@ from pydantic_core import PydanticCustomError
 
 from sevenbridges_local import errors
 from sevenbridges_local.api.body_types import Description, Tags
-from sevenbridges_local.api.boundary import BoundaryRoute, RequestBody, omittable
+from sevenbridges_local.api.boundary import (
+    BoundaryRoute,
+    RequestBody,
+    omittable,
+    required_by_the_service,
+)
 from sevenbridges_local.api.deps import (
     Fields,
     FieldSelection,
@@ -67,6 +72,12 @@ class ProjectBody(RequestBody):
     def values(self) -> projects.ProjectValues:
         """The keys present in the request (PATCH changes only those)."""
         return cast(projects.ProjectValues, self.given(*projects.WRITABLE_KEYS))
+
+
+class WholeProjectBody(ProjectBody):
+    """``POST`` and ``PUT``: a whole project, so a name (400/3007 without one)."""
+
+    model_config = required_by_the_service("name")
 
 
 def _body(body: ProjectBody | None) -> projects.ProjectValues:
@@ -130,7 +141,7 @@ def list_projects_by_owner(
 
 @router.post("/projects", status_code=201, summary="Create a project")
 def create_project(
-    request: Request, ctx: WriteContext, body: ProjectBody | None = None
+    request: Request, ctx: WriteContext, body: WholeProjectBody | None = None
 ) -> JSONResponse:
     values = _body(body)
     if values.get("name") is None:
@@ -157,7 +168,7 @@ def patch_project(
 
 @router.put("/projects/{owner}/{slug}", summary="Replace the project details")
 def put_project(
-    request: Request, owner: str, slug: str, ctx: WriteContext, body: ProjectBody | None = None
+    request: Request, owner: str, slug: str, ctx: WriteContext, body: WholeProjectBody | None = None
 ) -> JSONResponse:
     project = projects.update_project(ctx, owner, slug, _body(body), replace=True)
     return resource_response(_project_body(request, ctx, project))

@@ -30,6 +30,7 @@ from sevenbridges_local.api.boundary import (
     RequestBody,
     at_most,
     omittable,
+    required_by_the_service,
 )
 from sevenbridges_local.api.deps import (
     Fields,
@@ -127,6 +128,12 @@ class TaskBody(RequestBody):
 
     def values(self) -> tasks.TaskValues:
         return cast(tasks.TaskValues, self.given(*tasks.EDITABLE_KEYS))
+
+
+class NewTaskBody(TaskBody):
+    """``POST /tasks``: ``project`` and ``app`` are required (400/7xxx codes of the service)."""
+
+    model_config = required_by_the_service("project", "app")
 
 
 class TaskChangesBody(TaskBody):
@@ -383,7 +390,7 @@ def list_tasks(
 def create_task(
     request: Request,
     ctx: WriteContext,
-    body: TaskBody | None = None,
+    body: NewTaskBody | None = None,
     action: str | None = None,
     batch: OptionalBool = None,
 ) -> JSONResponse:

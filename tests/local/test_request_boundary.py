@@ -298,7 +298,7 @@ def test_openapi_describes_every_body_and_the_paging(anonymous: Caller) -> None:
         content = operation["requestBody"]["content"]
         assert "application/json" in content and content["application/json"]["schema"]
     schemas = document["components"]["schemas"]
-    assert schemas["InitBody"]["required"] == ["size"]
+    assert schemas["InitBody"]["required"] == ["size", "name"]
     assert schemas["TagsBody"]["maxItems"] == 100
     assert schemas["MetadataBody"]["maxProperties"] == 200
     assert schemas["Permissions"]["additionalProperties"] is False
@@ -345,6 +345,16 @@ def test_openapi_parameters_are_the_ones_the_server_reads(
     assert ("/v2/projects/{owner}/{slug}", "get") in with_fields
     narrowed = alice.get(f"/projects/{project['id']}", params={"fields": "name"})
     assert set(narrowed.json()) == {"href", "id", "name"}
+    # Keys the services require are required in the document; their answers keep their codes.
+    schemas = document["components"]["schemas"]
+    assert schemas["WholeProjectBody"]["required"] == ["name"]
+    assert "required" not in schemas["ProjectBody"]  # PATCH changes only what is sent
+    assert schemas["NewTaskBody"]["required"] == ["project", "app"]
+    assert "required" not in schemas["TaskChangesBody"]
+    assert schemas["FolderBody"]["required"] == ["name", "type"]
+    assert schemas["SearchBody"]["required"] == ["query"]
+    assert_error(alice.post("/projects", json={"description": "no name"}), 400, 3007)
+    assert_error(alice.post("/files/search", json={}), 400, 5033)
     # Listing users needs a division: required in the document, 400/2105 when missing.
     assert parameters("/users")["division"]["required"] is True
     message = assert_error(alice.get("/users"), 400, 2105)["message"]
