@@ -41,7 +41,7 @@ from test_tasks_support import CAT_TOOL, install_app
 
 from sevenbridges_local.embedded import EmbeddedServer
 
-EXAMPLES = int(os.environ.get("SBG_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("SBG_FUZZ_EXAMPLES", "8"))
 SEED = int(os.environ.get("SBG_FUZZ_SEED", "20240607"))
 FUZZ_USER = "fuzzer"
 MEMBER = "fuzzmate"
