@@ -10,6 +10,20 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """``moment`` as naive UTC (as stored); naive values are taken to be UTC already.
+
+    ValueError when the UTC time falls outside the years 1 to 9999 (``0001-01-01T00:00:00+01:00``
+    is still in year 0), which Python's datetime cannot hold.
+    """
+    if moment.tzinfo is None:
+        return moment
+    try:
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError("the time in UTC is outside the years 1 to 9999") from None
+
+
 def format_timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 

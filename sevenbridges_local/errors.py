@@ -18,7 +18,9 @@ class ApiError(Exception):
         return {
             "status": self.status,
             "code": self.code,
-            "message": self.message,
+            # A message may quote client text; one that holds an unpaired surrogate could not be
+            # sent as UTF-8, so such characters are shown as escapes (\ud800) instead.
+            "message": self.message.encode("utf-8", "backslashreplace").decode("utf-8"),
             "more_info": MORE_INFO_URL,
         }
 

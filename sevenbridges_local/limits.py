@@ -32,6 +32,10 @@ MAX_METADATA_VALUE_LENGTH = 1_000
 MAX_SETTINGS_KEYS = 100
 MAX_USER_REFERENCE_LENGTH = 255  # a username or an e-mail address in a member request
 MAX_SEARCH_QUERY_LENGTH = 65_536
+# Query filters: values of one repeated parameter (?tag=a&tag=b), and metadata.<key> /
+# origin.<key> filters of one file listing. Each becomes a condition of one SQL statement,
+# which SQLite refuses past 1,000 levels of expression depth.
+MAX_FILTER_VALUES = 100
 
 # Lists of items in one request.
 MAX_BULK_ITEMS = 100

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import StrictStr
 
@@ -19,6 +19,7 @@ from sevenbridges_local.api.deps import (
     Paging,
     ReadContext,
     WriteContext,
+    repeated,
 )
 from sevenbridges_local.api.shapes import api_root, list_response, resource_response
 from sevenbridges_local.limits import MAX_RAW_APP_BYTES
@@ -127,7 +128,26 @@ async def raw_app_document(request: Request) -> Any:
 
 
 RawDocument = Annotated[Any, Depends(raw_app_document)]
-RepeatedQuery = Annotated[list[str] | None, Query()]
+# Path segments of an app id. The service checks them (400/6010, a revision 400/6007); the
+# patterns are documented here, not validated, so those codes stay.
+Owner = Annotated[str, Path(description="The project owner's username")]
+ProjectSlug = Annotated[str, Path(description="The project's short name (its id's last part)")]
+AppSlug = Annotated[
+    str,
+    Path(
+        description="The app's short name in its project",
+        json_schema_extra={"pattern": apps.APP_SLUG_PATTERN},
+    ),
+]
+Revision = Annotated[
+    str,
+    Path(description="A revision number", json_schema_extra={"pattern": apps.REVISION_PATTERN}),
+]
+SearchTerms = Annotated[
+    list[str] | None,
+    repeated("Words the app's label, description, toolkit or categories must all hold"),
+]
+AppIds = Annotated[list[str] | None, repeated("App ids (any of them)")]
 FormatQuery = Annotated[str | None, Query(alias="format")]
 
 
@@ -139,8 +159,8 @@ def list_apps(
     fields: Fields,
     project: str | None = None,
     visibility: str | None = None,
-    q: RepeatedQuery = None,
-    id: RepeatedQuery = None,
+    q: SearchTerms = None,
+    id: AppIds = None,
 ) -> JSONResponse:
     found = apps.list_apps(
         ctx, page, project=project, visibility=visibility, terms=q or [], ids=id or []
@@ -152,9 +172,9 @@ def list_apps(
 @router.get("/apps/{owner}/{project}/{app}/raw", summary="Raw CWL of the latest revision")
 def get_latest_raw(
     request: Request,
-    owner: str,
-    project: str,
-    app: str,
+    owner: Owner,
+    project: ProjectSlug,
+    app: AppSlug,
     ctx: ReadContext,
     output_format: FormatQuery = None,
 ) -> Response:
@@ -165,10 +185,10 @@ def get_latest_raw(
 @router.get("/apps/{owner}/{project}/{app}/{revision}/raw", summary="Raw CWL of a revision")
 def get_revision_raw(
     request: Request,
-    owner: str,
-    project: str,
-    app: str,
-    revision: str,
+    owner: Owner,
+    project: ProjectSlug,
+    app: AppSlug,
+    revision: Revision,
     ctx: ReadContext,
     output_format: FormatQuery = None,
 ) -> Response:
@@ -179,10 +199,10 @@ def get_revision_raw(
 @router.get("/apps/{owner}/{project}/{app}/{revision}", summary="One revision of an app")
 def get_revision(
     request: Request,
-    owner: str,
-    project: str,
-    app: str,
-    revision: str,
+    owner: Owner,
+    project: ProjectSlug,
+    app: AppSlug,
+    revision: Revision,
     ctx: ReadContext,
     fields: Fields,
 ) -> JSONResponse:
@@ -192,7 +212,12 @@ def get_revision(
 
 @router.get("/apps/{owner}/{project}/{app}", summary="The latest revision of an app")
 def get_latest(
-    request: Request, owner: str, project: str, app: str, ctx: ReadContext, fields: Fields
+    request: Request,
+    owner: Owner,
+    project: ProjectSlug,
+    app: AppSlug,
+    ctx: ReadContext,
+    fields: Fields,
 ) -> JSONResponse:
     view = apps.get_app(ctx, apps.make_ref(owner, project, app))
     return resource_response(app_json(api_root(request), view), fields)
@@ -204,7 +229,7 @@ def get_latest(
     openapi_extra=RAW_APP_BODY,
 )
 def install_app(
-    owner: str, project: str, app: str, document: RawDocument, ctx: WriteContext
+    owner: Owner, project: ProjectSlug, app: AppSlug, document: RawDocument, ctx: WriteContext
 ) -> JSONResponse:
     ref = apps.make_ref(owner, project, app)
     view = apps.install_app(ctx, ref, document)
@@ -217,7 +242,12 @@ def install_app(
     openapi_extra=RAW_APP_BODY,
 )
 def create_revision(
-    owner: str, project: str, app: str, revision: str, document: RawDocument, ctx: WriteContext
+    owner: Owner,
+    project: ProjectSlug,
+    app: AppSlug,
+    revision: Revision,
+    document: RawDocument,
+    ctx: WriteContext,
 ) -> JSONResponse:
     ref = apps.make_ref(owner, project, app, revision)
     view = apps.create_revision(ctx, ref, document)
@@ -233,9 +263,9 @@ def _copy(request: Request, ref: apps.AppRef, body: CopyBody | None, ctx: Any) -
 @router.post("/apps/{owner}/{project}/{app}/actions/copy", summary="Copy the latest revision")
 def copy_latest(
     request: Request,
-    owner: str,
-    project: str,
-    app: str,
+    owner: Owner,
+    project: ProjectSlug,
+    app: AppSlug,
     ctx: WriteContext,
     body: CopyBody | None = None,
 ) -> JSONResponse:
@@ -247,10 +277,10 @@ def copy_latest(
 )
 def copy_revision(
     request: Request,
-    owner: str,
-    project: str,
-    app: str,
-    revision: str,
+    owner: Owner,
+    project: ProjectSlug,
+    app: AppSlug,
+    revision: Revision,
     ctx: WriteContext,
     body: CopyBody | None = None,
 ) -> JSONResponse:
@@ -261,7 +291,7 @@ def copy_revision(
     "/apps/{owner}/{project}/{app}/actions/sync", summary="Bring a copy up to date with its source"
 )
 def sync_app(
-    request: Request, owner: str, project: str, app: str, ctx: WriteContext
+    request: Request, owner: Owner, project: ProjectSlug, app: AppSlug, ctx: WriteContext
 ) -> JSONResponse:
     view = apps.sync_app(ctx, apps.make_ref(owner, project, app))
     return resource_response(app_json(api_root(request), view))

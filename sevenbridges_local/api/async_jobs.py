@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import StrictStr
 
@@ -17,6 +17,13 @@ from sevenbridges_local.limits import MAX_ASYNC_JOB_ITEMS
 from sevenbridges_local.services import file_jobs, files
 
 router = APIRouter(tags=["async file jobs"], route_class=BoundaryRoute)
+
+# Any other kind is answered like a route that does not exist (404/90003), so it is documented as
+# a list of values, not validated here.
+JobKind = Annotated[
+    str,
+    Path(description="The kind of job", json_schema_extra={"enum": sorted(file_jobs.JOB_TYPES)}),
+]
 
 
 class JobItemBody(RequestBody):
@@ -42,7 +49,7 @@ def list_jobs(request: Request, ctx: ReadContext, page: Paging) -> JSONResponse:
 
 
 @router.post("/async/files/{kind}", status_code=201, summary="Start a copy, move or delete job")
-def submit_job(request: Request, kind: str, ctx: WriteContext, body: JobBody) -> JSONResponse:
+def submit_job(request: Request, kind: JobKind, ctx: WriteContext, body: JobBody) -> JSONResponse:
     job_type = file_jobs.job_type_for(kind)
     items = [cast(file_jobs.JobItem, item.model_dump(exclude_none=True)) for item in body.items]
     job = file_jobs.submit_job(ctx, job_type, items)
@@ -51,6 +58,6 @@ def submit_job(request: Request, kind: str, ctx: WriteContext, body: JobBody) ->
 
 
 @router.get("/async/files/{kind}/{job_id}", summary="One async file job")
-def get_job(request: Request, kind: str, job_id: str, ctx: ReadContext) -> JSONResponse:
+def get_job(request: Request, kind: JobKind, job_id: str, ctx: ReadContext) -> JSONResponse:
     job = file_jobs.get_job(ctx, file_jobs.job_type_for(kind), job_id)
     return resource_response(job_json(api_root(request), job, file_jobs.result_files(ctx, job)))

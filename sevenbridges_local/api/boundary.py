@@ -17,7 +17,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Union
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
+from fastapi.dependencies.utils import get_flat_params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -106,6 +107,7 @@ class BoundaryRoute(APIRoute):
         self.body_model = (
             _model_in(self.body_field.field_info.annotation) if self.body_field else None
         )
+        self.parameter_codes = _parameter_codes(self)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -116,7 +118,10 @@ class BoundaryRoute(APIRoute):
                 return await handler(BoundaryRequest(request.scope, request.receive))
             strict = BoundaryRequest(_as_json(request.scope), request.receive)
             # Decode here, outside FastAPI's body parsing, so a refusal keeps its own status.
-            await strict.json()
+            try:
+                await strict.json()
+            except strict_json.UnpairedSurrogate as exc:
+                raise unpaired_surrogate_error(self.body_model, exc)
             return await handler(strict)
 
         return boundary_handler
@@ -158,6 +163,13 @@ class RequestBody(BaseModel):
         """
         sent = self.model_dump(exclude_unset=True, by_alias=True)
         return {key: value for key, value in sent.items() if not names or key in names}
+
+
+def required_by_the_service(*names: str) -> ConfigDict:
+    """``model_config`` of a body whose keys ``names`` the service requires, answering their
+    absence with its own code and message: ``/openapi.json`` lists them as required, pydantic
+    leaves them optional so those answers stay."""
+    return ConfigDict(json_schema_extra={"required": list(names)})
 
 
 def _drop_default(schema: dict[str, Any]) -> None:
@@ -208,6 +220,20 @@ class at_most:  # noqa: N801 - reads as a constraint in annotations: Annotated[l
         return json_schema
 
 
+def _parameter_codes(route: APIRoute) -> dict[tuple[str, str], int]:
+    """``{(location, name): code}`` for the route's path and query parameters (its dependencies'
+    too) that carry a :class:`PlatformCode`: ``Annotated[str, Query(), PlatformCode(2105)]``."""
+    codes: dict[tuple[str, str], int] = {}
+    for field in get_flat_params(route.dependant):
+        info = field.field_info
+        if not isinstance(info, params.Param):
+            continue
+        for marker in info.metadata:
+            if isinstance(marker, PlatformCode):
+                codes[(info.in_.value, field.alias)] = marker.code
+    return codes
+
+
 def _fields_by_wire_name(model: type[BaseModel] | None) -> dict[str, Any]:
     if model is None:
         return {}
@@ -252,7 +278,7 @@ def _dotted(parts: Sequence[str | int]) -> str:
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part == "[key]":
+        elif part == strict_json.KEY_MARK:
             text += " (key)"
         else:
             shown = part if len(part) <= _SHOWN_KEY_LENGTH else part[:_SHOWN_KEY_LENGTH] + "..."
@@ -280,7 +306,26 @@ def _describe(problem: dict[str, Any], model: type[BaseModel] | None) -> str:
         return f"Invalid value for '{_dotted(parts)}': {reason}."
     name = _dotted(location[1:])
     kind = _KINDS.get(str(where), str(where))
+    if name and problem.get("type") == "missing":
+        return f"The {kind} '{name}' is required."
     return f"Invalid value for {kind} '{name}': {reason}." if name else f"Invalid {kind}: {reason}."
+
+
+def unpaired_surrogate_error(
+    model: type[BaseModel] | None, exc: strict_json.UnpairedSurrogate
+) -> errors.ApiError:
+    """The refusal of text with an unpaired surrogate, with the code and name of its field."""
+    parts = list(exc.location)
+    name = getattr(model, "body_name", None)  # a body that is one value (tags, metadata)
+    if parts and name:
+        parts = [name, *parts]
+    if not parts:
+        return errors.bad_request(exc.message, code_for(model, []))
+    return errors.bad_request(
+        f"Invalid value for '{_dotted(parts)}': text must not contain unpaired surrogates "
+        f"(found {exc.codepoint}).",
+        code_for(model, exc.location),
+    )
 
 
 def validation_error(request: Request, exc: RequestValidationError) -> errors.ApiError:
@@ -289,15 +334,18 @@ def validation_error(request: Request, exc: RequestValidationError) -> errors.Ap
     problems = list(exc.errors())
     if any(problem.get("type") == "json_invalid" for problem in problems):
         return strict_json.undecodable("it could not be parsed")
-    model = getattr(request.scope.get("route"), "body_model", None)
+    route = request.scope.get("route")
+    model = getattr(route, "body_model", None)
     first = problems[0] if problems else {}
     location = list(first.get("loc", ()))
     if location == ["body"] and first.get("type") != "missing":
         code = getattr(model, "shape_code", errors.BAD_REQUEST)
     elif location[:1] == ["body"]:
         code = code_for(model, location[1:])
-    else:
-        code = errors.BAD_REQUEST
+    else:  # a path or query parameter, with its own code where it declares one
+        codes: dict[tuple[str, str], int] = getattr(route, "parameter_codes", {})
+        where = tuple(str(part) for part in location[:2])
+        code = codes.get(where, errors.BAD_REQUEST) if len(where) == 2 else errors.BAD_REQUEST
     message = " ".join(_describe(problem, model) for problem in problems[:3])
     if len(problems) > 3:
         message += f" ({len(problems) - 3} more problems.)"

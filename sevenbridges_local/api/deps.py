@@ -11,7 +11,7 @@ from pydantic import BeforeValidator
 
 from sevenbridges_local import errors
 from sevenbridges_local.db import Database
-from sevenbridges_local.limits import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from sevenbridges_local.limits import DEFAULT_LIMIT, MAX_FILTER_VALUES, MAX_LIMIT, MAX_OFFSET
 from sevenbridges_local.services.context import Actor, PageRequest, ServiceContext
 
 ALWAYS_KEPT_FIELDS = frozenset({"href", "id"})
@@ -76,6 +76,15 @@ def page_request(
 Paging = Annotated[PageRequest, Depends(page_request)]
 
 
+def repeated(description: str) -> Any:
+    """A repeatable query filter (``?tag=a&tag=b``) of at most ``MAX_FILTER_VALUES`` values
+    (400/90000 beyond): each value is a condition of one SQL statement."""
+    return Query(
+        description=f"{description}; repeat the parameter for more (at most {MAX_FILTER_VALUES})",
+        max_length=MAX_FILTER_VALUES,
+    )
+
+
 @dataclass(frozen=True)
 class FieldSelection:
     """The ``fields`` query parameter: ``_all``, ``a,b,c`` or exclusions like ``!description``."""
@@ -94,8 +103,16 @@ class FieldSelection:
         }
 
 
-def field_selection(request: Request) -> FieldSelection:
-    raw = request.query_params.get("fields") or ""
+def field_selection(
+    fields: Annotated[
+        str | None,
+        Query(
+            description="Fields to return, comma-separated (`name,size`), exclusions (`!tags`) "
+            "or `_all`; `href` and `id` are always returned",
+        ),
+    ] = None,
+) -> FieldSelection:
+    raw = fields or ""
     names = [name.strip() for name in raw.split(",") if name.strip()]
     include = frozenset(name for name in names if not name.startswith("!"))
     exclude = frozenset(name[1:] for name in names if name.startswith("!"))

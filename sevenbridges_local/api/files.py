@@ -15,17 +15,28 @@ from pydantic import ConfigDict, Field, RootModel, StrictStr
 
 from sevenbridges_local import errors
 from sevenbridges_local.api.body_types import Metadata, Tags
-from sevenbridges_local.api.boundary import BoundaryRoute, PlatformCode, RequestBody
+from sevenbridges_local.api.boundary import (
+    BoundaryRoute,
+    PlatformCode,
+    RequestBody,
+    required_by_the_service,
+)
 from sevenbridges_local.api.deps import (
     Fields,
     FieldSelection,
     Paging,
     ReadContext,
     WriteContext,
+    repeated,
 )
 from sevenbridges_local.api.file_shapes import file_json, search_item_json
 from sevenbridges_local.api.shapes import TOTAL_HEADER, api_root, list_response, resource_response
-from sevenbridges_local.limits import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH_QUERY_LENGTH
+from sevenbridges_local.limits import (
+    DEFAULT_LIMIT,
+    MAX_FILTER_VALUES,
+    MAX_LIMIT,
+    MAX_SEARCH_QUERY_LENGTH,
+)
 from sevenbridges_local.services import file_search, files
 
 router = APIRouter(tags=["files"], route_class=BoundaryRoute)
@@ -40,6 +51,8 @@ FileMetadata = Annotated[Metadata | None, PlatformCode(files.METADATA_INVALID)]
 
 
 class SearchBody(RequestBody):
+    model_config = required_by_the_service("query")
+
     query: Annotated[
         Annotated[StrictStr, Field(max_length=MAX_SEARCH_QUERY_LENGTH)] | None,
         PlatformCode(files.INVALID_REQUEST),
@@ -48,6 +61,8 @@ class SearchBody(RequestBody):
 
 class FolderBody(RequestBody):
     """``POST /files``: a folder named ``name`` in ``project`` (its root) or ``parent``."""
+
+    model_config = required_by_the_service("name", "type")
 
     name: FileName = None
     type: Annotated[StrictStr | None, PlatformCode(files.TYPE_INVALID)] = None
@@ -128,16 +143,23 @@ def listing(
     project: Annotated[str | None, Query(description="owner/project: list its root")] = None,
     parent: Annotated[str | None, Query(description="A folder id: list its content")] = None,
     dataset: Annotated[str | None, Query(description="A dataset id")] = None,
-    name: Annotated[list[str] | None, Query(description="File names (any of them)")] = None,
-    tag: Annotated[list[str] | None, Query(description="Tags (any of them)")] = None,
+    name: Annotated[list[str] | None, repeated("File names (any of them)")] = None,
+    tag: Annotated[list[str] | None, repeated("Tags (any of them)")] = None,
 ) -> Listing:
     """The declared filters, plus ``metadata.<key>`` and ``origin.<key>`` pairs (all must match),
-    which OpenAPI cannot name."""
+    which OpenAPI cannot name (at most ``MAX_FILTER_VALUES`` pairs in all)."""
     filters = files.FileFilters(names=name or [], tags=tag or [])
     prefixed = ((METADATA_PREFIX, filters.metadata), (ORIGIN_PREFIX, filters.origin))
+    pairs = 0
     for key, value in request.query_params.multi_items():
         for prefix, target in prefixed:
             if key.startswith(prefix):
+                pairs += 1
+                if pairs > MAX_FILTER_VALUES:
+                    raise errors.bad_request(
+                        f"Too many '{METADATA_PREFIX}<key>' and '{ORIGIN_PREFIX}<key>' filters: "
+                        f"at most {MAX_FILTER_VALUES} are allowed in one listing."
+                    )
                 field_name = key[len(prefix) :]
                 if not field_name:
                     raise errors.bad_request(

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, StrictBool, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
 from sevenbridges_local import errors
 from sevenbridges_local.api.body_types import Description, Tags
-from sevenbridges_local.api.boundary import BoundaryRoute, RequestBody, omittable
+from sevenbridges_local.api.boundary import (
+    BoundaryRoute,
+    RequestBody,
+    omittable,
+    required_by_the_service,
+)
 from sevenbridges_local.api.deps import (
     Fields,
     FieldSelection,
     Paging,
     ReadContext,
     WriteContext,
+    repeated,
 )
 from sevenbridges_local.api.shapes import api_root, list_response, project_json, resource_response
 from sevenbridges_local.db.models import Project
@@ -68,6 +74,12 @@ class ProjectBody(RequestBody):
         return cast(projects.ProjectValues, self.given(*projects.WRITABLE_KEYS))
 
 
+class WholeProjectBody(ProjectBody):
+    """``POST`` and ``PUT``: a whole project, so a name (400/3007 without one)."""
+
+    model_config = required_by_the_service("name")
+
+
 def _body(body: ProjectBody | None) -> projects.ProjectValues:
     return body.values() if body is not None else {}
 
@@ -97,8 +109,7 @@ def _project_body(request: Request, ctx: ServiceContext, project: Project) -> di
     return project_json(api_root(request), project, root_folder)
 
 
-# Repeated key: ?tags=a&tags=b (a project must carry all of them).
-TagsQuery = Annotated[list[str] | None, Query()]
+TagsQuery = Annotated[list[str] | None, repeated("Tags the project must all carry")]
 
 
 @router.get("/projects", summary="Projects I am a member of")
@@ -130,7 +141,7 @@ def list_projects_by_owner(
 
 @router.post("/projects", status_code=201, summary="Create a project")
 def create_project(
-    request: Request, ctx: WriteContext, body: ProjectBody | None = None
+    request: Request, ctx: WriteContext, body: WholeProjectBody | None = None
 ) -> JSONResponse:
     values = _body(body)
     if values.get("name") is None:
@@ -157,7 +168,7 @@ def patch_project(
 
 @router.put("/projects/{owner}/{slug}", summary="Replace the project details")
 def put_project(
-    request: Request, owner: str, slug: str, ctx: WriteContext, body: ProjectBody | None = None
+    request: Request, owner: str, slug: str, ctx: WriteContext, body: WholeProjectBody | None = None
 ) -> JSONResponse:
     project = projects.update_project(ctx, owner, slug, _body(body), replace=True)
     return resource_response(_project_body(request, ctx, project))

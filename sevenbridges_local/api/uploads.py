@@ -12,7 +12,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator, StrictInt, StrictStr, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from sevenbridges_local.api.boundary import BoundaryRoute, RequestBody, at_most
+from sevenbridges_local.api.boundary import (
+    BoundaryRoute,
+    RequestBody,
+    at_most,
+    required_by_the_service,
+)
 from sevenbridges_local.api.deps import QueryBool, ReadContext, WriteContext
 from sevenbridges_local.api.file_shapes import file_json
 from sevenbridges_local.api.shapes import api_root
@@ -49,6 +54,7 @@ def transfer_links(request: Request) -> TransferLinks:
 class InitBody(RequestBody):
     """``POST /upload/multipart``: the file's ``size`` (required), name and destination."""
 
+    model_config = required_by_the_service("size", "name")
     platform_code: ClassVar[int | None] = uploads.INIT_INVALID
 
     size: StrictInt

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from sevenbridges_local.api.boundary import BoundaryRoute
+from sevenbridges_local import errors
+from sevenbridges_local.api.boundary import BoundaryRoute, PlatformCode
 from sevenbridges_local.api.deps import Fields, Paging, ReadContext, WriteContext
 from sevenbridges_local.api.shapes import api_root, list_response, resource_response, user_json
 from sevenbridges_local.services import users
@@ -24,8 +27,10 @@ def list_users(
     ctx: ReadContext,
     page: Paging,
     fields: Fields,
-    division: str | None = None,
-    role: str | None = None,
+    division: Annotated[
+        str, Query(description="The division's id (slug)"), PlatformCode(errors.DIVISION_REQUIRED)
+    ],
+    role: Annotated[str | None, Query(description="Only users with this division role")] = None,
 ) -> JSONResponse:
     _, found = users.list_division_users(ctx, division, role, page)
     root = api_root(request)

@@ -109,7 +109,9 @@ PLATFORM_KEYS = frozenset(
 # Free-text keys of a document that the ``q`` search terms look into.
 _SEARCHED_KEYS = ("label", "doc", "sbg:toolkit", "sbg:toolkitVersion", "sbg:categories")
 
-_APP_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+APP_SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+REVISION_PATTERN = r"^[0-9]+$"
+_APP_SLUG = re.compile(APP_SLUG_PATTERN)
 _NAME_TO_SLUG = re.compile(r"[^a-z0-9]+")
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 

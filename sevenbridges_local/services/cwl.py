@@ -276,11 +276,33 @@ def validate(document: Any) -> CheckedDocument:
         loader.load(candidate)
     except loader.errors as exc:
         raise CwlError("Invalid app: " + clean_message(str(exc)))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        # The loader trips over some malformed shapes instead of reporting them.
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # The loader trips over some malformed shapes instead of reporting them (an empty key
+        # in an object it validates is an IndexError in schema-salad, for one).
         logger.info("cwltool failed on a malformed document: %r", exc)
-        raise CwlError(f"Invalid app: the document could not be loaded ({type(exc).__name__}).")
+        hint = _empty_key(document)
+        raise CwlError(
+            f"Invalid app: the document could not be loaded ({type(exc).__name__})"
+            + (f"; it has an empty key in {hint}." if hint else ".")
+        )
     return checked
+
+
+def _empty_key(document: Any) -> str | None:
+    """Where the first object with an empty key is (``inputs.x``), or None."""
+    stack: list[tuple[Any, str]] = [(document, "the document")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, Mapping):
+            if "" in item:
+                return where
+            stack.extend(
+                (child, key if where == "the document" else f"{where}.{key}")
+                for key, child in item.items()
+            )
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
+    return None
 
 
 _POSITION = re.compile(r"file:///sbg-local-app/app\.cwl:\d+:\d+:\s*")

@@ -10,12 +10,13 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, and_, func, not_, or_, select
 
-from sevenbridges_local import errors
+from sevenbridges_local import errors, strict_json
+from sevenbridges_local.clock import naive_utc
 from sevenbridges_local.db.files import File, FileMetadata, FileTag
 from sevenbridges_local.db.models import Project, User
 from sevenbridges_local.services.context import ServiceContext
@@ -186,6 +187,11 @@ def _string_value(text: str) -> str:
     except ValueError:
         raise _query_error(f"bad escape in the string {text[:40]!r}.") from None
     assert isinstance(value, str)
+    character = strict_json.unpaired_surrogate(value)
+    if character is not None:  # an escape such as \ud800 alone: no stored text can match it
+        raise _query_error(
+            f"the string {text[:40]!r} holds an unpaired surrogate (U+{ord(character):04X})."
+        )
     return value
 
 
@@ -353,12 +359,9 @@ def _timestamp(value: Any) -> datetime:
     if not isinstance(value, str):
         raise _query_error('dates must be strings like "2024-05-01T00:00:00Z".')
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _query_error(f"{value!r} is not a date.")
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-    return parsed
+        return naive_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:  # not a date, or one whose UTC time no datetime holds
+        raise _query_error(f"{value!r} is not a date (years 1 to 9999 in UTC).")
 
 
 def _project_ids(values: list[Any]) -> Any:

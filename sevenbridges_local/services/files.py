@@ -24,7 +24,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sevenbridges_local import errors
+from sevenbridges_local import errors, strict_json
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db.files import FILE_TYPE, FOLDER_TYPE, File, FileMetadata, FileTag
 from sevenbridges_local.db.models import Project, ProjectMember
@@ -545,7 +545,8 @@ def decode_token(token: str) -> dict[str, Any]:
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         payload = None
-    if not isinstance(payload, dict):
+    # A token is the client's text: its JSON may escape a lone surrogate, which no query can use.
+    if not isinstance(payload, dict) or strict_json.find_unpaired_surrogate(payload) is not None:
         raise errors.bad_request(f"Invalid continuation token '{token}'.", INVALID_REQUEST)
     return payload
 

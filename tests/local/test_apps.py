@@ -329,6 +329,24 @@ def test_invalid_documents_are_refused_with_the_reason(
     assert_error(alice.get(f"/apps/{project['id']}/broken"), 404, 6002)
 
 
+@pytest.mark.parametrize(
+    ("changes", "where"),
+    [
+        ({"": []}, "the document"),
+        ({"inputs": {"text": {"type": "File", "": 1}}}, "inputs.text"),
+    ],
+)
+def test_empty_keys_are_refused_not_a_server_error(
+    alice: Caller, project: dict[str, Any], changes: dict[str, Any], where: str
+) -> None:
+    """Found by the schemathesis run (a 500): schema-salad indexes the first character of every
+    key it validates, so an empty key crashed the loader."""
+    response = install(alice, f"{project['id']}/empty-key", tool(**changes))
+    message = assert_error(response, 400, APP_INVALID)["message"]
+    assert f"empty key in {where}" in message
+    assert_error(alice.get(f"/apps/{project['id']}/empty-key"), 404, 6002)
+
+
 def test_draft2_is_refused_with_the_upgrade_path(alice: Caller, project: dict[str, Any]) -> None:
     draft2 = {
         "cwlVersion": "sbg:draft-2",

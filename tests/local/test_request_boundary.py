@@ -4,6 +4,7 @@ the OpenAPI document (issue 7)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -154,6 +155,62 @@ def test_bodies_over_the_limit_are_413(alice: Caller, project: dict[str, Any]) -
     assert_error(alice.post(app, data=huge_app, headers=JSON), 413, 90000)
 
 
+# JSON text escaping half of a surrogate pair: valid JSON syntax, but no UTF-8 text can hold it.
+LONE = '"a\\ud800b"'
+PAIRED = '"a\\ud83d\\ude00b"'  # an escaped pair is one character (U+1F600)
+
+
+def test_unpaired_surrogates_are_refused_everywhere_and_never_stored(
+    alice: Caller, project: dict[str, Any], text_file: str
+) -> None:
+    """Found while fuzzing (the fuzz test's hostile values hit them): these were 500s, as the
+    database could not encode them."""
+    pid = project["id"]
+    draft = created(alice, name="draft", project=pid, app=PUBLIC_LINE_COUNT)
+    task = {"project": pid, "app": PUBLIC_LINE_COUNT, "inputs": {"note": RAW}}
+    # (method, path, body, expected code, field named in the message)
+    cases = [
+        ("POST", "/projects", {"name": RAW}, 90000, "'name'"),
+        ("PATCH", f"/projects/{pid}", {"settings": {"location": [RAW]}}, 90000, "settings"),
+        ("PATCH", f"/files/{text_file}/metadata", {"k": RAW}, 5006, "'metadata.k'"),
+        ("PATCH", f"/files/{text_file}", {"metadata": {"k": RAW}}, 5006, "'metadata.k'"),
+        ("PUT", f"/files/{text_file}/tags", [RAW], 90000, "'tags[0]'"),
+        ("PATCH", f"/files/{text_file}", {"name": RAW}, 5026, "'name'"),
+        ("POST", "/tasks", task, 90000, "'inputs.note'"),
+        ("PATCH", f"/tasks/{draft['id']}", {"inputs": {"x": RAW}}, 90000, "'inputs.x'"),
+        ("POST", "/bulk/files/get", {"file_ids": [RAW]}, 90000, "'file_ids[0]'"),
+        ("POST", "/files/search", {"query": RAW}, 5033, "'query'"),
+    ]
+    for method, path, body, code, field in cases:
+        error = assert_error(_send(alice, method, path, raw(body, LONE)), 400, code)
+        assert "unpaired surrogate" in error["message"] and field in error["message"], error
+        assert "U+D800" in error["message"]
+    # A key with one: the message shows it escaped and still renders as UTF-8.
+    key_body = '{"metadata": {' + LONE + ': "v"}}'
+    error = assert_error(_send(alice, "PATCH", f"/files/{text_file}", key_body), 400, 5006)
+    assert "(key)" in error["message"] and "\\ud800" in error["message"]
+    # Nothing was stored; an escaped pair (one real character) is accepted as before.
+    assert alice.get(f"/files/{text_file}/metadata").json() == {}
+    paired = _send(alice, "PATCH", f"/files/{text_file}/metadata", raw({"k": RAW}, PAIRED))
+    assert paired.status_code == 200, paired.text
+    assert paired.json() == {"k": "a\U0001f600b"}
+
+
+def test_app_documents_with_unpaired_surrogates_are_refused(
+    alice: Caller, project: dict[str, Any]
+) -> None:
+    app = f"/apps/{project['id']}/surrogate/raw"
+    tool = {"cwlVersion": "v1.2", "class": "CommandLineTool", "inputs": {}, "outputs": {}}
+    as_json = raw({**tool, "label": RAW}, LONE)
+    assert_error(_send(alice, "POST", app, as_json), 400, 90000)
+    as_yaml = (
+        'cwlVersion: v1.2\nclass: CommandLineTool\ninputs: {}\noutputs: {}\nlabel: "\\ud800"\n'
+    )
+    yaml_post = alice.post(app, data=as_yaml.encode(), headers={"Content-Type": "application/yaml"})
+    assert "unpaired surrogate" in assert_error(yaml_post, 400, 90000)["message"]
+    assert_error(alice.get(f"/apps/{project['id']}/surrogate"), 404, 6002)
+
+
 def test_app_documents_get_the_same_number_and_depth_rules(
     alice: Caller, project: dict[str, Any]
 ) -> None:
@@ -269,7 +326,7 @@ def test_openapi_describes_every_body_and_the_paging(anonymous: Caller) -> None:
         content = operation["requestBody"]["content"]
         assert "application/json" in content and content["application/json"]["schema"]
     schemas = document["components"]["schemas"]
-    assert schemas["InitBody"]["required"] == ["size"]
+    assert schemas["InitBody"]["required"] == ["size", "name"]
     assert schemas["TagsBody"]["maxItems"] == 100
     assert schemas["MetadataBody"]["maxProperties"] == 200
     assert schemas["Permissions"]["additionalProperties"] is False
@@ -279,3 +336,67 @@ def test_openapi_describes_every_body_and_the_paging(anonymous: Caller) -> None:
         offset, limit = parameters["offset"]["schema"], parameters["limit"]["schema"]
         assert (offset["type"], offset["minimum"], offset["maximum"]) == ("integer", 0, 2**63 - 1)
         assert (limit["type"], limit["minimum"]) == ("integer", 1)
+
+
+def test_openapi_parameters_are_the_ones_the_server_reads(
+    alice: Caller, project: dict[str, Any]
+) -> None:
+    """What the fuzzing runs and a read of the routers showed: ``fields`` was read but not
+    documented, ``division`` was documented as optional, ids and job kinds had no form, and a
+    catch-all that only refuses was listed as an operation."""
+    document = alice.get(alice.url.removesuffix("/v2") + "/openapi.json").json()
+    paths = document["paths"]
+
+    def parameters(path: str, method: str = "get") -> dict[str, Any]:
+        return {item["name"]: item for item in paths["/v2" + path][method].get("parameters", [])}
+
+    # Every documented operation exists: none answers "no such route" or "method not allowed".
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            concrete = path
+            for item in operation.get("parameters", []):
+                value = item["schema"].get("enum", ["x"])[0]  # a listed value where there is a list
+                concrete = concrete.replace("{" + item["name"] + "}", value)
+            response = alice.request(method.upper(), alice.url.removesuffix("/v2") + concrete)
+            assert response.status_code != 405, (method, path)
+            assert response.json().get("code") != 90003, (method, path, response.text)
+    assert "/v2/tasks/{task_id}/actions/{action}" not in paths  # only there to refuse
+    assert_error(alice.post(f"/tasks/{uuid.uuid4()}/actions/pause"), 400, 7013)
+    # `fields` is documented wherever it is honoured, and it narrows the answer.
+    with_fields = [
+        (path, method)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if any(item["name"] == "fields" for item in operation.get("parameters", []))
+    ]
+    assert len(with_fields) >= 20
+    assert ("/v2/projects/{owner}/{slug}", "get") in with_fields
+    narrowed = alice.get(f"/projects/{project['id']}", params={"fields": "name"})
+    assert set(narrowed.json()) == {"href", "id", "name"}
+    # Keys the services require are required in the document; their answers keep their codes.
+    schemas = document["components"]["schemas"]
+    assert schemas["WholeProjectBody"]["required"] == ["name"]
+    assert "required" not in schemas["ProjectBody"]  # PATCH changes only what is sent
+    assert schemas["NewTaskBody"]["required"] == ["project", "app"]
+    assert "required" not in schemas["TaskChangesBody"]
+    assert schemas["FolderBody"]["required"] == ["name", "type"]
+    assert schemas["SearchBody"]["required"] == ["query"]
+    assert_error(alice.post("/projects", json={"description": "no name"}), 400, 3007)
+    assert_error(alice.post("/files/search", json={}), 400, 5033)
+    # Listing users needs a division: required in the document, 400/2105 when missing.
+    assert parameters("/users")["division"]["required"] is True
+    message = assert_error(alice.get("/users"), 400, 2105)["message"]
+    assert "'division'" in message
+    # Ids are documented with the form the server checks (and refuses with its own codes).
+    assert parameters("/tasks/{task_id}")["task_id"]["schema"]["format"] == "uuid"
+    assert_error(alice.get("/tasks/not-a-uuid"), 400, 7005)
+    assert parameters("/billing/groups/{group_id}")["group_id"]["schema"]["format"] == "uuid"
+    assert_error(alice.get("/billing/groups/not-a-uuid"), 400, 4005)
+    revision_path = "/apps/{owner}/{project}/{app}/{revision}"
+    app_schema = parameters(revision_path)["app"]["schema"]
+    revision_schema = parameters(revision_path)["revision"]["schema"]
+    assert re.fullmatch(app_schema["pattern"].strip("^$"), "line-count_2.1")
+    assert not re.fullmatch(app_schema["pattern"].strip("^$"), "-bad")
+    assert_error(alice.get(f"/apps/{project['id']}/-bad"), 400, 6010)
+    assert revision_schema["pattern"] == "^[0-9]+$"
+    assert_error(alice.get(f"/apps/{project['id']}/tool/first"), 400, 6007)

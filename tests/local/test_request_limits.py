@@ -14,6 +14,7 @@ from local_helpers import Caller, assert_error
 from test_tasks_support import PUBLIC_LINE_COUNT, created, file_ref
 
 from sevenbridges_local.embedded import EmbeddedServer
+from sevenbridges_local.limits import MAX_FILTER_VALUES
 
 
 @pytest.fixture
@@ -97,6 +98,44 @@ def test_list_limits(alice: Caller, project: dict[str, Any], text_file: str) -> 
     member = {"username": "u" * 256}
     body = assert_error(alice.post(f"/projects/{project['id']}/members", json=member), 400, 90000)
     _names(body, "username")
+
+
+def test_repeated_query_filters_are_bounded(
+    alice: Caller, project: dict[str, Any], text_file: str
+) -> None:
+    """Found by the schemathesis run: 1,100 ``tags`` made one SQL expression too deep for
+    SQLite (a 500); every repeated filter now takes at most 100 values."""
+    pid = project["id"]
+    owner = pid.split("/")[0]
+    many = [f"v{n}" for n in range(MAX_FILTER_VALUES + 1)]
+    fits = many[:MAX_FILTER_VALUES]
+    repeated_filters = [
+        ("/projects", "tags", {}),
+        (f"/projects/{owner}", "tags", {}),
+        ("/files", "name", {"project": pid}),
+        ("/files", "tag", {"project": pid}),
+        ("/files/scroll", "tag", {"project": pid}),
+        ("/apps", "q", {}),
+        ("/apps", "id", {}),
+    ]
+    for path, name, params in repeated_filters:
+        values = [f"{owner}/p/{value}" for value in fits] if name == "id" else fits
+        assert alice.get(path, params={**params, name: values}).status_code == 200, path
+        refused = assert_error(alice.get(path, params={**params, name: many}), 400, 90000)
+        _names(refused, name)
+    # metadata.<key> and origin.<key> filters count together.
+    listing = {"project": pid, "metadata.a": "1"}
+    found = alice.get("/files", params={**listing, **{f"origin.k{n}": "x" for n in range(99)}})
+    assert found.status_code == 200, found.text
+    pairs = [("project", pid)] + [(f"metadata.k{n}", "v") for n in range(1_100)]
+    message = assert_error(alice.get("/files", params=pairs), 400, 90000)["message"]
+    assert f"at most {MAX_FILTER_VALUES}" in message
+    assert_error(alice.get("/files/scroll", params=pairs), 400, 90000)
+    # The document says so.
+    document = alice.get(alice.url.removesuffix("/v2") + "/openapi.json").json()
+    tags = document["paths"]["/v2/projects"]["get"]["parameters"]
+    schema = next(item for item in tags if item["name"] == "tags")["schema"]
+    assert {"type": "array", "items": {"type": "string"}, "maxItems": 100} in schema["anyOf"]
 
 
 def test_invalid_json_types_get_their_resource_codes(

@@ -112,3 +112,40 @@ def test_names_match_in_any_normalisation(
         assert _found(alice, project, f'name LIKE "{spelled[:3]}*"') == [legacy]
     remaining = _found(alice, project, f'name != "{nfd}" AND type = "folder"')
     assert remaining == []
+
+
+# Found while fuzzing (each was a 500): text no UTF-8 column can hold, and dates whose
+# UTC time is outside what a datetime can hold.
+EDGE_DATES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
+
+
+def test_unpaired_surrogates_in_literals_and_tokens_are_refused(
+    alice: Caller, project: dict
+) -> None:
+    # The query language's strings take JSON escapes; a lone \ud800 is not text.
+    message = _refused(alice, project, 'name LIKE "\\ud800*"')
+    assert "unpaired surrogate (U+D800)" in message
+    assert "surrogate" in _refused(alice, project, 'metadata.k IN ("v", "\\udfff")')
+    # An escaped pair is one character and searches as before.
+    assert _found(alice, project, 'name = "\\ud83d\\ude00"') == []
+    # Continuation tokens are base64 JSON: one carrying a lone surrogate is just invalid.
+    token = "eyJhZnRlcl9pZCI6ICJcdWQ4MDAifQ"  # {"after_id": "\ud800"}
+    response = alice.post(
+        "/files/search", params={"cont_token": token}, json={"query": f'IN "{project["id"]}"'}
+    )
+    assert "continuation token" in assert_error(response, 400, 5033)["message"]
+    scroll_token = "eyJhZnRlciI6ICJcdWQ4MDAifQ"  # {"after": "\ud800"}
+    scrolled = alice.get("/files/scroll", params={"project": project["id"], "token": scroll_token})
+    assert "continuation token" in assert_error(scrolled, 400, 5033)["message"]
+
+
+@pytest.mark.parametrize("moment", EDGE_DATES)
+def test_dates_beyond_the_calendar_in_utc_are_refused(
+    alice: Caller, project: dict, moment: str
+) -> None:
+    message = _refused(alice, project, f'created_on > "{moment}"')
+    assert "is not a date" in message
+    assert _found(alice, project, 'modified_on > "0001-01-01T00:00:00-01:00"') == [
+        "hit.txt",
+        "miss.txt",
+    ]
