@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlparse
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local.db import Database
@@ -192,10 +194,20 @@ def _free_name(session: Session, folder: File, raw_name: str) -> str:
 
     Output names come from tools, so they are repaired rather than refused (``safe_name``), and
     the prefix is made room for by cutting the name (whole characters) to stay within 255 bytes.
+    The folder's names that could collide are read in one query: a batch whose children all
+    write ``count.txt`` would otherwise cost a query per name tried, for every output.
     """
     name = files.safe_name(raw_name)
+    stored = session.scalars(
+        select(File.name).where(
+            File.project_id == folder.project_id,
+            File.parent_id == folder.id,
+            or_(File.name.in_(files.name_variants(name)), File.name.like("\\_%", escape="\\")),
+        )
+    )
+    taken = {unicodedata.normalize("NFC", existing) for existing in stored}
     candidate, number = name, 0
-    while _child_named(session, folder, candidate) is not None:
+    while candidate in taken:
         number += 1
         prefix = f"_{number}_"
         candidate = prefix + truncate_utf8(name, files.NAME_MAX_BYTES - len(prefix))

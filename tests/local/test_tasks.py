@@ -325,6 +325,9 @@ def test_clone_copies_a_task_as_draft_or_runs_it(
     assert finished["status"] == "COMPLETED"
     # The platform names repeated outputs _1_<name>, _2_<name>, ...
     assert finished["outputs"]["line_count"]["name"] == "_1_notes.txt.lines.txt"
+    again = alice.post(f"/tasks/{source['id']}/actions/clone", params={"action": "run"}).json()
+    third = wait_for_status(alice, again["id"])
+    assert third["outputs"]["line_count"]["name"] == "_2_notes.txt.lines.txt"
 
 
 def test_listing_filters_order_and_paging(
