@@ -59,6 +59,8 @@ PLATFORM_ENTRIES = frozenset(
         "secret.key",
         "server.log",
         "dataplane.port",
+        "server.json",
+        "server.lock",
         "storage",
         "tasks",
     }

@@ -46,6 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     from sevenbridges_local.bootstrap import ADMIN_USERNAME, prepare
     from sevenbridges_local.execution.sandbox import SandboxUnavailable
     from sevenbridges_local.profiles import write_profile
+    from sevenbridges_local.status import DataDirInUse, lock_data_dir
 
     _configure_logging(args.log_level)
     settings = _settings(
@@ -58,6 +59,11 @@ def _serve(args: argparse.Namespace) -> int:
         data_port=args.data_port,
         sandbox=args.sandbox,
     )
+    try:
+        lock_data_dir(settings.data_dir)  # held until this process ends
+    except DataDirInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     prepared = prepare(settings)
     try:
         sandbox = task_sandbox(settings)

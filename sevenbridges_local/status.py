@@ -1,11 +1,15 @@
-"""What a running platform tells ``sbg local status``: ``DATA_DIR/server.json``.
+"""Who runs on a data directory: the lock one platform holds, and ``DATA_DIR/server.json``.
 
-Written when the platform is ready, removed when it stops; a file left by a platform that died
-is recognised by its process id no longer running.
+``sbg local serve`` takes ``DATA_DIR/server.lock`` (an exclusive ``flock``) before it touches
+anything: a second platform on the same data directory would re-queue the first one's running
+tasks and delete their work directories. The kernel drops the lock when the process ends, however
+it ends, so a lock is never stale. ``server.json`` is written when the platform is ready and
+removed when it stops; ``sbg local status`` reads it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -17,6 +21,11 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 STATUS_FILE_NAME = "server.json"
+LOCK_FILE_NAME = "server.lock"
+
+
+class DataDirInUse(RuntimeError):
+    """Another platform holds the data directory."""
 
 
 @dataclass(frozen=True)
@@ -79,3 +88,26 @@ def clear_status(data_dir: Path) -> None:
             status_path(data_dir).unlink()
         except FileNotFoundError:
             pass
+
+
+def lock_data_dir(data_dir: Path) -> int:
+    """Hold ``data_dir`` for this process (the descriptor stays open until it exits).
+
+    :class:`DataDirInUse` names the process (and its API when known) that holds it already.
+    """
+    Path(data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(Path(data_dir) / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        status = read_status(data_dir)
+        where = f" serving {status.api_url}" if status is not None and status.running else ""
+        raise DataDirInUse(
+            f"the data directory {data_dir} is in use by another local platform "
+            f"(pid {holder}{where}); stop it first, or use another --data-dir"
+        )
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd

@@ -182,3 +182,50 @@ def test_write_profile_adds_a_new_section(tmp_path: Path) -> None:
         "[local]\napi_endpoint = http://127.0.0.1:3/v2\nauth_token = " + "e" * 32 + "\n\n"
         "[other]\napi_endpoint = http://127.0.0.1:2/v2\nauth_token = " + "d" * 32 + "\n"
     )
+
+
+def test_a_second_server_on_the_same_data_dir_refuses_and_leaves_the_first_alone(
+    tmp_path: Path, http: requests.Session
+) -> None:
+    from local_helpers import Caller
+    from test_tasks_support import (
+        SLEEP_TOOL,
+        created,
+        install_app,
+        transitions,
+        wait_for_status,
+    )
+
+    from sevenbridges_local.status import read_status
+
+    data_dir = tmp_path / "shared"
+    with EmbeddedServer(data_dir) as first:
+        alice = Caller(http, first.url, first.token("alice"), "alice")
+        project = alice.create_project("long runs")
+        app = install_app(alice, project["id"], "sleep", SLEEP_TOOL)
+        task = created(alice, run=True, project=project["id"], app=app, inputs={"seconds": 4})
+        wait_for_status(alice, task["id"], ("RUNNING",))
+        work_dir = data_dir / "tasks" / task["id"]
+        assert work_dir.is_dir()
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            other_port = probe.getsockname()[1]
+        second = _local(tmp_path, "serve", "--data-dir", str(data_dir), "--port", str(other_port))
+        assert second.returncode == 1
+        status = read_status(data_dir)
+        assert status is not None and status.running
+        assert f"in use by another local platform (pid {status.pid} serving {first.url})" in (
+            second.stderr
+        )
+        assert "Traceback" not in second.stderr
+        # The first platform's task was neither re-queued nor robbed of its work directory.
+        assert work_dir.is_dir()
+        assert wait_for_status(alice, task["id"])["status"] == "COMPLETED"
+        assert transitions(first, task["id"]) == [
+            "DRAFT",
+            "QUEUED",
+            "CREATING",
+            "RUNNING",
+            "COMPLETED",
+        ]
