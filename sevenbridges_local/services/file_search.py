@@ -19,6 +19,7 @@ from sevenbridges_local import errors, strict_json
 from sevenbridges_local.clock import naive_utc
 from sevenbridges_local.db.files import File, FileMetadata, FileTag
 from sevenbridges_local.db.models import Project, User
+from sevenbridges_local.limits import MAX_SEARCH_QUERY_LENGTH
 from sevenbridges_local.services.context import ServiceContext
 from sevenbridges_local.services.files import (
     INVALID_REQUEST,
@@ -36,7 +37,7 @@ SEARCH_MAX_LIMIT = 1000
 # Bounds on a query, so that a hostile one is refused (400/5033) before it costs anything: the
 # parser recurses once per NOT or parenthesis, and SQLite refuses expressions deeper than 1,000
 # levels (a chain of N ORs is N levels deep) or with more than 32,766 bound values.
-SEARCH_MAX_QUERY_CHARS = 100_000
+SEARCH_MAX_QUERY_CHARS = MAX_SEARCH_QUERY_LENGTH  # also checked at the boundary
 SEARCH_MAX_DEPTH = 32  # NOT and parentheses nested in each other
 SEARCH_MAX_TERMS = 200  # comparisons in the whole query
 SEARCH_MAX_VALUES = 1000  # values in all IN (...) lists together

@@ -28,7 +28,12 @@ from sevenbridges_local import errors, strict_json
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db.files import FILE_TYPE, FOLDER_TYPE, File, FileMetadata, FileTag
 from sevenbridges_local.db.models import Project, ProjectMember
-from sevenbridges_local.limits import MAX_METADATA_KEYS
+from sevenbridges_local.limits import (
+    MAX_BULK_ITEMS,
+    MAX_METADATA_KEY_LENGTH,
+    MAX_METADATA_KEYS,
+    MAX_TAG_LENGTH,
+)
 from sevenbridges_local.services import folders
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.names import (
@@ -67,9 +72,6 @@ METADATA_KEY_EMPTY = 5035
 UPLOAD_FILE_EXISTS = 8005  # the upload service's "file exists" (see create_file_record)
 
 NAME_MAX_BYTES = 255  # what Linux and macOS file systems allow for one path component
-TAG_MAX_LENGTH = 255
-METADATA_KEY_MAX_LENGTH = 255
-BULK_MAX_ITEMS = 100
 SCROLL_INIT_TOKEN = "init"
 _SQL_CHUNK = 500  # ids per IN (...) list, below every database's bound-parameter limit
 
@@ -171,9 +173,9 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
     for key, value in metadata.items():
         if not key.strip():
             raise errors.bad_request("Metadata keys must not be empty.", METADATA_KEY_EMPTY)
-        if len(key) > METADATA_KEY_MAX_LENGTH:
+        if len(key) > MAX_METADATA_KEY_LENGTH:
             raise errors.bad_request(
-                f"Metadata key too long: at most {METADATA_KEY_MAX_LENGTH} characters.",
+                f"Metadata key too long: at most {MAX_METADATA_KEY_LENGTH} characters.",
                 METADATA_INVALID,
             )
         if value is not None and not isinstance(value, str | int | float | bool):
@@ -188,9 +190,9 @@ def check_tags(tags: Any) -> list[str]:
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise errors.bad_request("Tags must be a JSON array of strings.")
     for tag in tags:
-        if not tag.strip() or len(tag) > TAG_MAX_LENGTH:
+        if not tag.strip() or len(tag) > MAX_TAG_LENGTH:
             raise errors.bad_request(
-                f"Invalid tag {tag!r}: each tag must have 1 to {TAG_MAX_LENGTH} characters."
+                f"Invalid tag {tag!r}: each tag must have 1 to {MAX_TAG_LENGTH} characters."
             )
     # A tag is either there or not: repeats carry no meaning (first occurrence keeps its place).
     return list(dict.fromkeys(tags))
@@ -950,9 +952,9 @@ BulkResult = File | dict[str, Any] | errors.ApiError
 
 
 def check_bulk_size(items: Sequence[Any], what: str) -> None:
-    if len(items) > BULK_MAX_ITEMS:
+    if len(items) > MAX_BULK_ITEMS:
         raise errors.bad_request(
-            f"At most {BULK_MAX_ITEMS} {what} per bulk request; got {len(items)}."
+            f"At most {MAX_BULK_ITEMS} {what} per bulk request; got {len(items)}."
         )
 
 
