@@ -13,6 +13,9 @@ an aborted or abandoned write leaves nothing under the destination location.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +63,22 @@ class InvalidToken(BucketError):
 
 class ProviderError(BucketError):
     """Any other refusal by the provider."""
+
+
+def encode_token(fields: Mapping[str, str]) -> str:
+    """This layer's continuation tokens: base64url JSON, opaque to clients."""
+    return base64.urlsafe_b64encode(json.dumps(dict(fields)).encode()).decode("ascii")
+
+
+def decode_token(token: str, key: str) -> str:
+    """The ``key`` field of a token from :func:`encode_token` (:class:`InvalidToken` else)."""
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (binascii.Error, ValueError, UnicodeError):
+        value = None
+    if not isinstance(value, dict) or not isinstance(value.get(key), str):
+        raise InvalidToken("The continuation token is not one this platform issued.")
+    return value[key]
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,6 @@ Listings use this module's own continuation token (the last name returned, base6
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import threading
 import uuid
@@ -42,13 +39,14 @@ from sevenbridges_local.storage.buckets.base import (
     BucketSpec,
     CloudSettings,
     CredentialsInvalid,
-    InvalidToken,
     Listing,
     ObjectInfo,
     ObjectMissing,
     ProviderError,
     Unreachable,
     UploadedPart,
+    decode_token,
+    encode_token,
 )
 
 logger = logging.getLogger(__name__)
@@ -123,20 +121,6 @@ def check_credentials(credentials: Mapping[str, Any]) -> None:
     if not isinstance(email, str) or "@" not in email:
         raise CredentialsInvalid("'client_email' must be a service account's e-mail address.")
     check_private_key(credentials.get("private_key"))
-
-
-def encode_token(after: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode("ascii")
-
-
-def decode_token(token: str) -> str:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-    except (binascii.Error, ValueError, UnicodeError):
-        raise InvalidToken("The continuation token is not one this platform issued.")
-    if not isinstance(value, dict) or not isinstance(value.get("after"), str):
-        raise InvalidToken("The continuation token is not one this platform issued.")
-    return value["after"]
 
 
 class GcsBucket(Bucket):
@@ -245,7 +229,7 @@ class GcsBucket(Bucket):
 
     def list(self, prefix: str = "", *, limit: int = 50, token: str | None = None) -> Listing:
         listed = self.key(prefix)
-        after = decode_token(token) if token else None
+        after = decode_token(token, "after") if token else None
         start_offset = None
         if after:
             # Past the whole "folder" when the last entry was one ("d/" -> "d0").
@@ -284,7 +268,7 @@ class GcsBucket(Bucket):
         page = entries[:limit]
         objects = [self._info(blob) for _, blob in page if blob is not None]
         prefixes = [self.location(name) for name, blob in page if blob is None]
-        next_token = encode_token(page[-1][0]) if more and page else None
+        next_token = encode_token({"after": page[-1][0]}) if more and page else None
         return Listing(objects=objects, prefixes=prefixes, next_token=next_token)
 
     def _info(self, blob: storage.Blob, location: str | None = None) -> ObjectInfo:

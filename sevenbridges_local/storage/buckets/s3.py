@@ -39,6 +39,8 @@ from sevenbridges_local.storage.buckets.base import (
     ProviderError,
     Unreachable,
     UploadedPart,
+    decode_token,
+    encode_token,
 )
 
 logger = logging.getLogger(__name__)
@@ -235,7 +237,8 @@ class S3Bucket(Bucket):
             "MaxKeys": limit,
         }
         if token:
-            arguments["ContinuationToken"] = token
+            # S3's own token travels inside this layer's envelope, so garbage is refused here.
+            arguments["ContinuationToken"] = decode_token(token, "s3")
         answer = self._call("list", lambda s3: s3.list_objects_v2(**arguments))
         listed_prefix = self.key(prefix)
         objects = [
@@ -250,7 +253,8 @@ class S3Bucket(Bucket):
             if not (item["Key"] == listed_prefix and listed_prefix.endswith("/"))
         ]
         prefixes = [self.location(item["Prefix"]) for item in answer.get("CommonPrefixes") or []]
-        next_token = answer.get("NextContinuationToken") if answer.get("IsTruncated") else None
+        native = answer.get("NextContinuationToken") if answer.get("IsTruncated") else None
+        next_token = encode_token({"s3": native}) if native else None
         return Listing(objects=objects, prefixes=prefixes, next_token=next_token)
 
     def head(self, location: str) -> ObjectInfo:
