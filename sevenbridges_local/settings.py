@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # Seconds to connect to a volume's cloud, and to wait for each answer, in API calls that
     # reach it (create, PATCH, listing, object info); two attempts at most, so an unreachable
     # endpoint is reported within a few seconds instead of hanging the request.
-    volume_timeout: float = Field(default=4.0, gt=0, le=120)
+    volume_timeout: float = Field(default=3.0, gt=0, le=120)
 
     @field_validator("s3_endpoint_url", "gcs_endpoint_url", mode="before")
     @classmethod
