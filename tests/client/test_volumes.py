@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from volume_support import (
+    GCS_EMAIL,
+    iam_configuration,
+    private_key_pem,
+    volume_name,
+)
 
 import sevenbridges as sbg
 from sevenbridges.errors import BadRequest, Conflict, Forbidden, NotFound, ResourceNotModified
@@ -13,14 +16,6 @@ from sevenbridges.meta.collection import VolumeCollection
 from sevenbridges.models.compound.volumes.service import VolumeService
 from sevenbridges.models.compound.volumes.volume_prefix import VolumePrefix
 from sevenbridges.models.link import VolumeLink
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local"))
-from volume_support import (  # noqa: E402
-    GCS_EMAIL,
-    iam_configuration,
-    private_key_pem,
-    volume_name,
-)
 
 
 @pytest.fixture
