@@ -40,6 +40,7 @@ from sevenbridges.models.app import App
 from sevenbridges.models.async_jobs import AsyncJob
 from sevenbridges.models.billing_group import BillingGroup
 from sevenbridges.models.bulk import BulkRecord
+from sevenbridges.models.compound.volumes.volume_object import VolumeObject
 from sevenbridges.models.endpoints import Endpoints
 from sevenbridges.models.enums import (
     AppCopyStrategy,
@@ -64,6 +65,7 @@ from sevenbridges.models.project import Project
 from sevenbridges.models.rate_limit import RateLimit
 from sevenbridges.models.task import Task
 from sevenbridges.models.user import User
+from sevenbridges.models.volume import Volume
 
 # Library logging stays silent unless the application configures logging.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -89,6 +91,8 @@ __all__ = [
     "RateLimit",
     "Task",
     "User",
+    "Volume",
+    "VolumeObject",
     # enums
     "AppCopyStrategy",
     "AppRawFormat",

@@ -25,6 +25,7 @@ from sevenbridges.models.project import Project
 from sevenbridges.models.rate_limit import RateLimit
 from sevenbridges.models.task import Task
 from sevenbridges.models.user import User
+from sevenbridges.models.volume import Volume
 
 __all__ = ["Api"]
 
@@ -62,6 +63,7 @@ class Api(HttpClient):
     rate_limit = RateLimit
     tasks = Task
     users = User
+    volumes = Volume
 
     def __init__(
         self,

@@ -29,11 +29,14 @@ from sevenbridges_local.middleware import (
     error_response,
 )
 from sevenbridges_local.ratelimit import RateLimiter
+from sevenbridges_local.security import SecretBox
 from sevenbridges_local.services.uploads import UploadJanitor
+from sevenbridges_local.services.volumes import VolumeRuntime
 from sevenbridges_local.settings import Settings
 from sevenbridges_local.signing import UrlSigner
 from sevenbridges_local.status import clear_status, write_status
 from sevenbridges_local.storage import open_blob_store
+from sevenbridges_local.storage.buckets import CloudSettings
 from sevenbridges_local.task_pool import TaskPool
 from sevenbridges_local.workers import WorkerPool, WorkerResources
 
@@ -115,6 +118,18 @@ def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
     return TransferServices(dataplane, janitor)
 
 
+def volume_runtime(settings: Settings, secret_key: bytes) -> VolumeRuntime:
+    """What volume operations need: the sealing key and the clouds' endpoints and timeouts."""
+    return VolumeRuntime(
+        box=SecretBox(secret_key),
+        clouds=CloudSettings(
+            s3_endpoint_url=settings.s3_endpoint_url,
+            gcs_endpoint_url=settings.gcs_endpoint_url,
+            timeout=settings.volume_timeout,
+        ),
+    )
+
+
 def task_sandbox(settings: Settings) -> SandboxPolicy:
     """The isolation tasks get on this machine (:class:`SandboxUnavailable` when required but
     impossible)."""
@@ -187,9 +202,12 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
             app.state.sandbox = await anyio.to_thread.run_sync(task_sandbox, settings)
         # The data directory's key, for anything that must be signed (e.g. transfer URLs).
         app.state.secret_key = prepared.secret_key
+        # Volumes: credentials sealed with a key derived from it; where the clouds are.
+        app.state.volume_runtime = volume_runtime(settings, prepared.secret_key)
         logger.info("local platform ready: data in %s", settings.data_dir)
         # Durable background work (async file jobs, blob clean-up); resumes what a stop cut off.
         resources = WorkerResources(database=database, blob_store=app.state.blob_store)
+        resources.extras["volumes"] = app.state.volume_runtime
         worker_pool = WorkerPool(resources)
         await anyio.to_thread.run_sync(worker_pool.start)
         app.state.workers = worker_pool

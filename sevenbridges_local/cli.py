@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sevenbridges_local.settings import DEFAULT_PORT, Settings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+QUIET_LIBRARIES = ("boto3", "botocore", "s3transfer", "urllib3", "google", "requests")
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -33,6 +34,10 @@ def _configure_logging(level: str) -> None:
     # Alembic narrates every plugin and migration step at INFO; users only need to hear of problems.
     if logging.getLogger().level <= logging.INFO:
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The cloud libraries log requests and answers at DEBUG, STS answers hold temporary keys:
+    # never let them reach the server log, whatever the level.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _ignore_signal(_signum: int, _frame: object) -> None:
@@ -58,6 +63,8 @@ def _serve(args: argparse.Namespace) -> int:
         maintenance=True if args.maintenance else None,
         data_port=args.data_port,
         sandbox=args.sandbox,
+        s3_endpoint_url=args.s3_endpoint,
+        gcs_endpoint_url=args.gcs_endpoint,
     )
     try:
         lock_data_dir(settings.data_dir)  # held until this process ends
@@ -226,6 +233,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("auto", "bwrap", "none"),
         help="task isolation: bubblewrap when available (auto, the default), required (bwrap), "
         "or off (none)",
+    )
+    serve.add_argument(
+        "--s3-endpoint",
+        metavar="URL",
+        help="S3-compatible server for S3 volumes, role volumes' STS and OSS volumes without "
+        "an endpoint (e.g. http://127.0.0.1:5000; default: AWS)",
+    )
+    serve.add_argument(
+        "--gcs-endpoint",
+        metavar="URL",
+        help="Google Cloud Storage emulator for GCS volumes (default: Google Cloud Storage)",
     )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
     serve.set_defaults(handler=_serve)

@@ -37,6 +37,13 @@ MAX_SEARCH_QUERY_LENGTH = 65_536
 # which SQLite refuses past 1,000 levels of expression depth.
 MAX_FILTER_VALUES = 100
 
+# Volumes: object locations and prefixes (S3 keys are at most 1,024 bytes), credentials, the
+# continuation tokens clients hand back.
+MAX_VOLUME_LOCATION_LENGTH = 1_024
+MAX_CREDENTIAL_LENGTH = 2_048
+MAX_PRIVATE_KEY_LENGTH = 16_384
+MAX_CONTINUATION_TOKEN_LENGTH = 4_096
+
 # Lists of items in one request.
 MAX_BULK_ITEMS = 100
 MAX_ASYNC_JOB_ITEMS = 1_000

@@ -7,6 +7,7 @@ rotating a token means choosing a new salt.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -51,3 +52,57 @@ def hash_token(token: str) -> str:
 
 def looks_like_token(value: str) -> bool:
     return bool(TOKEN_PATTERN.match(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Secrets at rest (volume credentials)
+
+_BOX_VERSION = "v1"
+_NONCE_BYTES = 12
+
+
+class SecretBoxError(Exception):
+    """A stored secret could not be opened (another key, or altered data)."""
+
+
+class SecretBox:
+    """Encrypts small secrets (volume credentials) for the database with AES-256-GCM.
+
+    The key is derived from the platform's secret key with HKDF-SHA256 for this purpose only, so
+    the token key and the encryption key never coincide. ``context`` (e.g. the volume's own
+    random id) is bound to the ciphertext as associated data: a secret copied onto another row
+    does not open there. Output: ``v1:<base64(nonce + ciphertext and tag)>``.
+    """
+
+    def __init__(self, secret_key: bytes, purpose: str = "volume credentials") -> None:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        derived = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=None,
+            info=f"sevenbridges-local {purpose} {_BOX_VERSION}".encode(),
+        ).derive(secret_key)
+        self._aead = AESGCM(derived)
+
+    def __repr__(self) -> str:
+        return "<SecretBox>"
+
+    def seal(self, plaintext: bytes, context: str) -> str:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plaintext, context.encode())
+        return f"{_BOX_VERSION}:" + base64.b64encode(nonce + sealed).decode("ascii")
+
+    def open(self, sealed: str, context: str) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
+        version, _, payload = sealed.partition(":")
+        if version != _BOX_VERSION:
+            raise SecretBoxError(f"unknown secret format {version!r}")
+        try:
+            raw = base64.b64decode(payload.encode("ascii"), validate=True)
+            return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode())
+        except (InvalidTag, ValueError) as exc:
+            raise SecretBoxError("the secret does not open with this platform's key") from exc

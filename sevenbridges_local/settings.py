@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,31 @@ class Settings(BaseSettings):
     upload_idle_under_pressure: int = Field(default=3600, ge=0)
     # Seconds a database write waits for another writer before the API answers 503 (retryable).
     db_busy_timeout: float = Field(default=30.0, gt=0, le=3600)
+    # Where volumes' clouds are (None: the real ones). The S3 endpoint also serves STS (role
+    # volumes) and OSS volumes that name no endpoint of their own; e.g. http://127.0.0.1:5000.
+    s3_endpoint_url: str | None = None
+    gcs_endpoint_url: str | None = None
+    # Seconds to connect to a volume's cloud, and to wait for each answer, in API calls that
+    # reach it (create, PATCH, listing, object info); two attempts at most, so an unreachable
+    # endpoint is reported within a few seconds instead of hanging the request.
+    volume_timeout: float = Field(default=3.0, gt=0, le=120)
+
+    @field_validator("s3_endpoint_url", "gcs_endpoint_url", mode="before")
+    @classmethod
+    def _endpoint(cls, value: object) -> object:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            return value
+        value = value.strip().rstrip("/")
+        if not value:
+            return None  # an empty variable means the real cloud
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("expected an http(s) URL such as http://127.0.0.1:5000")
+        if parsed.query or parsed.fragment or parsed.username or parsed.password:
+            raise ValueError("an endpoint URL has no query, fragment or user name")
+        return value
 
     @field_validator("container_engine", mode="before")
     @classmethod

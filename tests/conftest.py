@@ -13,6 +13,9 @@ import pytest
 
 from sevenbridges_local.embedded import EmbeddedServer
 
+# moto (S3, STS, IAM), a GCS emulator and a platform pointed at them, for the volume tests.
+pytest_plugins = ("cloud_fixtures",)
+
 _user_numbers = itertools.count(1)
 
 

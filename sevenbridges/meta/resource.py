@@ -134,7 +134,10 @@ class Resource(metaclass=ResourceMeta):
         for key, value in self._dirty.items():
             already = modified.get(key)
             if isinstance(value, dict) and isinstance(already, dict):
-                modified[key] = {**already, **value}
+                # The diff is finer than what was assigned (``service['credentials'] = {...}``
+                # with an unchanged key id sends only the secret), as the reference client
+                # does; keys only marked dirty (removals) are kept.
+                modified[key] = {**value, **already}
             else:
                 modified[key] = value
         if self._overwrite_metadata and "metadata" in current:

@@ -21,6 +21,7 @@ from sevenbridges_local.api import (
     tasks,
     uploads,
     users,
+    volumes,
 )
 from sevenbridges_local.api.boundary import BoundaryRoute
 
@@ -34,6 +35,8 @@ ROUTERS += (uploads, downloads)
 ROUTERS += (apps,)
 # Tasks: drafts, runs, aborts, clones, execution details (issue 4).
 ROUTERS += (tasks,)
+# Volumes: cloud buckets, their objects and members (issue 8).
+ROUTERS += (volumes,)
 
 
 def include_api(app: FastAPI) -> None:

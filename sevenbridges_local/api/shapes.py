@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from sevenbridges_local.api.deps import FieldSelection
-from sevenbridges_local.clock import format_timestamp
+from sevenbridges_local.clock import format_timestamp, naive_utc
 from sevenbridges_local.db.models import (
     BillingGroup,
     Invoice,
@@ -18,13 +18,17 @@ from sevenbridges_local.db.models import (
     ProjectMember,
     User,
 )
+from sevenbridges_local.db.volumes import Volume, VolumeMember
 from sevenbridges_local.services.billing import AnalysisRow, EgressRow, StorageUsage
 from sevenbridges_local.services.context import Page
+from sevenbridges_local.storage.buckets import ObjectInfo
 
 T = TypeVar("T")
 
 TOTAL_HEADER = "X-Total-Matching-Query"
 BYTES_PER_GB = 1024**3
+# ``type`` of a volume object by service type, as the platform spells it.
+VOLUME_OBJECT_TYPES = {"S3": "s3", "GCS": "gcs", "OSS": "OSS"}
 
 
 def api_root(request: Request) -> str:
@@ -137,21 +141,83 @@ def project_json(root: str, project: Project, root_folder: str | None) -> dict[s
     return body
 
 
-def member_json(root: str, project: Project, member: ProjectMember) -> dict[str, Any]:
+def _member_body(href: str, member: Any, permissions: tuple[str, ...]) -> dict[str, Any]:
     username = member.user.username
     return {
-        "href": f"{root}/projects/{project_id(project)}/members/{username}",
+        "href": href,
         "id": username,
         "username": username,
         "email": member.user.email,
         "type": "USER",
-        "permissions": {
-            "read": member.read,
-            "copy": member.copy,
-            "write": member.write,
-            "execute": member.execute,
-            "admin": member.admin,
+        "permissions": {name: getattr(member, name) for name in permissions},
+    }
+
+
+def member_json(root: str, project: Project, member: ProjectMember) -> dict[str, Any]:
+    href = f"{root}/projects/{project_id(project)}/members/{member.user.username}"
+    return _member_body(href, member, ("read", "copy", "write", "execute", "admin"))
+
+
+def volume_href(root: str, volume: Volume) -> str:
+    return f"{root}/storage/volumes/{volume.owner.username}/{volume.name}"
+
+
+def volume_json(root: str, volume: Volume) -> dict[str, Any]:
+    service = dict(volume.service or {})
+    return {
+        "href": volume_href(root, volume),
+        "id": f"{volume.owner.username}/{volume.name}",
+        "name": volume.name,
+        "description": volume.description or "",
+        "access_mode": volume.access_mode,
+        "active": volume.active,
+        "created_on": format_timestamp(volume.created_on),
+        "modified_on": format_timestamp(volume.modified_on),
+        "service": {
+            "type": volume.service_type,
+            "bucket": service.get("bucket", ""),
+            "prefix": service.get("prefix") or "",
+            "endpoint": service.get("endpoint") or "",
+            "root_url": service.get("root_url") or "",
+            # Only the public part was ever stored here; secrets live sealed elsewhere.
+            "credentials": dict(service.get("credentials") or {}),
+            "properties": dict(service.get("properties") or {}),
         },
+    }
+
+
+def volume_member_json(root: str, volume: Volume, member: VolumeMember) -> dict[str, Any]:
+    href = f"{volume_href(root, volume)}/members/{member.user.username}"
+    return _member_body(href, member, ("read", "copy", "write", "admin"))
+
+
+def volume_object_json(
+    root: str, volume: str, storage_type: str, info: ObjectInfo
+) -> dict[str, Any]:
+    """A volume object; ``type`` is the storage type as the platform spells it (s3, gcs, OSS)."""
+    metadata: dict[str, str] = {"size": str(info.size)}
+    if info.etag:
+        metadata["etag"] = info.etag
+    if info.last_modified is not None:
+        metadata["last_modified"] = format_timestamp(naive_utc(info.last_modified))
+    if info.content_type:
+        metadata["content_type"] = info.content_type
+    for key, value in info.metadata.items():
+        metadata.setdefault(f"x-meta-{key}", str(value))
+    return {
+        "href": f"{root}/storage/volumes/{volume}/object?" + urlencode({"location": info.location}),
+        "location": info.location,
+        "volume": volume,
+        "type": VOLUME_OBJECT_TYPES.get(storage_type, storage_type.lower()),
+        "metadata": metadata,
+    }
+
+
+def volume_prefix_json(root: str, volume: str, prefix: str) -> dict[str, Any]:
+    return {
+        "href": f"{root}/storage/volumes/{volume}/list?" + urlencode({"prefix": prefix}),
+        "prefix": prefix,
+        "volume": volume,
     }
 
 

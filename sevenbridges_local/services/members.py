@@ -1,12 +1,16 @@
-"""Project members and their permissions.
+"""Members and their permissions, for projects and volumes alike.
 
 Rules: only members with ``admin`` manage members; ``read`` is implied by membership; ``admin``
-implies every permission; the owner stays an admin member for good.
+implies every permission; the owner stays an admin member for good. A :class:`MemberTable`
+says how one kind of resource keeps its members (row type, permission names, codes); the
+project functions at the end check project access first, ``services/volumes.py`` does the same
+for volumes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -34,52 +38,82 @@ class NewMember:
     permissions: dict[str, bool] | None = None
 
 
-def _apply(member: ProjectMember, permissions: dict[str, bool]) -> None:
+@dataclass(frozen=True)
+class MemberTable:
+    """How one kind of resource keeps its members."""
+
+    model: Any  # the row class (ProjectMember, VolumeMember)
+    parent_key: str  # its column naming the resource ("project_id", "volume_id")
+    permissions: tuple[str, ...]
+    defaults: dict[str, bool]  # granted when a member is added without permissions
+    noun: str  # "project", "volume"
+    not_found_code: int
+    forbidden_code: int
+    conflict_code: int
+
+
+PROJECT_MEMBERS = MemberTable(
+    model=ProjectMember,
+    parent_key="project_id",
+    permissions=PERMISSION_NAMES,
+    defaults=DEFAULT_PERMISSIONS,
+    noun="project",
+    not_found_code=errors.PROJECT_NOT_FOUND,
+    forbidden_code=errors.PROJECT_FORBIDDEN,
+    conflict_code=errors.PROJECT_CONFLICT,
+)
+
+
+def apply_permissions(table: MemberTable, member: Any, permissions: dict[str, bool]) -> None:
     for key, value in permissions.items():
-        setattr(member, key, value)
+        if key in table.permissions:
+            setattr(member, key, value)
     member.read = True  # membership itself grants read
     if member.admin:
-        for key in PERMISSION_NAMES:
+        for key in table.permissions:
             setattr(member, key, True)
 
 
-def _find_member(ctx: ServiceContext, project: Project, username: str) -> ProjectMember:
+def find_member(ctx: ServiceContext, table: MemberTable, parent_id: int, username: str) -> Any:
+    model = table.model
     member = ctx.session.scalar(
-        select(ProjectMember)
-        .join(User, User.id == ProjectMember.user_id)
-        .where(ProjectMember.project_id == project.id, User.username == username)
+        select(model)
+        .join(User, User.id == model.user_id)
+        .where(getattr(model, table.parent_key) == parent_id, User.username == username)
     )
     if member is None:
         raise errors.not_found(
-            f"User '{username}' is not a member of this project.", errors.PROJECT_NOT_FOUND
+            f"User '{username}' is not a member of this {table.noun}.", table.not_found_code
         )
     return member
 
 
-def list_members(
-    ctx: ServiceContext, owner: str, slug: str, page: PageRequest
-) -> tuple[Project, Page[ProjectMember]]:
-    project, _ = project_membership(ctx, owner, slug)
+def member_page(
+    ctx: ServiceContext, table: MemberTable, parent_id: int, page: PageRequest
+) -> Page[Any]:
+    model = table.model
     statement = (
-        select(ProjectMember)
-        .where(ProjectMember.project_id == project.id)
-        .order_by(ProjectMember.created_on, ProjectMember.user_id)
+        select(model)
+        .where(getattr(model, table.parent_key) == parent_id)
+        .order_by(model.created_on, model.user_id)
     )
-    return project, paginate(ctx.session, statement, page)
+    return paginate(ctx.session, statement, page)
 
 
-def get_member(
-    ctx: ServiceContext, owner: str, slug: str, username: str
-) -> tuple[Project, ProjectMember]:
-    project, _ = project_membership(ctx, owner, slug)
-    return project, _find_member(ctx, project, username)
+def add_owner(ctx: ServiceContext, table: MemberTable, parent_id: int, user_id: int) -> None:
+    """The creator of a resource: a member with every permission (the caller commits)."""
+    ctx.session.add(
+        table.model(
+            **{table.parent_key: parent_id, "user_id": user_id, "created_on": utcnow()},
+            **{permission: True for permission in table.permissions},
+        )
+    )
 
 
-def add_member(
-    ctx: ServiceContext, owner: str, slug: str, request: NewMember
-) -> tuple[Project, ProjectMember]:
-    project, membership = project_membership(ctx, owner, slug)
-    require_permission(membership, "admin", "manage its members")
+def insert_member(
+    ctx: ServiceContext, table: MemberTable, parent_id: int, request: NewMember
+) -> Any:
+    """Add a user (by username or e-mail) with the given permissions, or the defaults."""
     member_type = (request.type or "USER").upper()
     if member_type in UNSUPPORTED_MEMBER_TYPES:
         raise errors.bad_request(
@@ -100,45 +134,95 @@ def add_member(
         )
     if user is None or user.disabled:
         raise errors.not_found(f"User '{wanted}' does not exist.", errors.USER_NOT_FOUND)
-    if ctx.session.get(ProjectMember, (project.id, user.id)) is not None:
+    if ctx.session.get(table.model, (parent_id, user.id)) is not None:
         raise errors.conflict(
-            f"User '{user.username}' is already a member of this project.", errors.PROJECT_CONFLICT
+            f"User '{user.username}' is already a member of this {table.noun}.",
+            table.conflict_code,
         )
     permissions = request.permissions or {}
-    member = ProjectMember(project_id=project.id, user_id=user.id, created_on=utcnow())
+    member = table.model(**{table.parent_key: parent_id, "user_id": user.id}, created_on=utcnow())
     if permissions:
         # Given permissions are complete: what is not granted is denied.
-        _apply(member, {key: permissions.get(key, False) for key in PERMISSION_NAMES})
+        apply_permissions(
+            table, member, {key: permissions.get(key, False) for key in table.permissions}
+        )
     else:
-        _apply(member, DEFAULT_PERMISSIONS)
+        apply_permissions(table, member, table.defaults)
     ctx.session.add(member)
     ctx.session.commit()
-    return project, _find_member(ctx, project, user.username)
+    return find_member(ctx, table, parent_id, user.username)
+
+
+def change_permissions(
+    ctx: ServiceContext,
+    table: MemberTable,
+    parent_id: int,
+    owner_id: int,
+    username: str,
+    permissions: dict[str, bool],
+) -> Any:
+    """Change the given permissions only (``{"copy": false}`` leaves the others as they are)."""
+    member = find_member(ctx, table, parent_id, username)
+    if member.user_id == owner_id and permissions.get("admin") is False:
+        raise errors.forbidden(
+            f"The {table.noun} owner must keep the admin permission.", table.forbidden_code
+        )
+    apply_permissions(table, member, permissions)
+    ctx.session.commit()
+    return member
+
+
+def delete_member(
+    ctx: ServiceContext, table: MemberTable, parent_id: int, owner_id: int, username: str
+) -> None:
+    member = find_member(ctx, table, parent_id, username)
+    if member.user_id == owner_id:
+        raise errors.forbidden(
+            f"The {table.noun} owner cannot be removed from the {table.noun}.",
+            table.forbidden_code,
+        )
+    ctx.session.delete(member)
+    ctx.session.commit()
+
+
+# ---------------------------------------------------------------------------------------------
+# Project members
+
+
+def list_members(
+    ctx: ServiceContext, owner: str, slug: str, page: PageRequest
+) -> tuple[Project, Page[ProjectMember]]:
+    project, _ = project_membership(ctx, owner, slug)
+    return project, member_page(ctx, PROJECT_MEMBERS, project.id, page)
+
+
+def get_member(
+    ctx: ServiceContext, owner: str, slug: str, username: str
+) -> tuple[Project, ProjectMember]:
+    project, _ = project_membership(ctx, owner, slug)
+    return project, find_member(ctx, PROJECT_MEMBERS, project.id, username)
+
+
+def add_member(
+    ctx: ServiceContext, owner: str, slug: str, request: NewMember
+) -> tuple[Project, ProjectMember]:
+    project, membership = project_membership(ctx, owner, slug)
+    require_permission(membership, "admin", "manage its members")
+    return project, insert_member(ctx, PROJECT_MEMBERS, project.id, request)
 
 
 def update_permissions(
     ctx: ServiceContext, owner: str, slug: str, username: str, permissions: dict[str, bool]
 ) -> tuple[Project, ProjectMember]:
-    """Change the given permissions only (``{"copy": false}`` leaves the others as they are)."""
     project, membership = project_membership(ctx, owner, slug)
     require_permission(membership, "admin", "manage its members")
-    member = _find_member(ctx, project, username)
-    if member.user_id == project.owner_id and permissions.get("admin") is False:
-        raise errors.forbidden(
-            "The project owner must keep the admin permission.", errors.PROJECT_FORBIDDEN
-        )
-    _apply(member, permissions)
-    ctx.session.commit()
+    member = change_permissions(
+        ctx, PROJECT_MEMBERS, project.id, project.owner_id, username, permissions
+    )
     return project, member
 
 
 def remove_member(ctx: ServiceContext, owner: str, slug: str, username: str) -> None:
     project, membership = project_membership(ctx, owner, slug)
     require_permission(membership, "admin", "manage its members")
-    member = _find_member(ctx, project, username)
-    if member.user_id == project.owner_id:
-        raise errors.forbidden(
-            "The project owner cannot be removed from the project.", errors.PROJECT_FORBIDDEN
-        )
-    ctx.session.delete(member)
-    ctx.session.commit()
+    delete_member(ctx, PROJECT_MEMBERS, project.id, project.owner_id, username)

@@ -8,6 +8,10 @@ ours as well. Everything it needs arrives through environment variables:
 ``SBG_COMPAT_OWNER`` / ``..._TOKEN``       a fresh user who owns everything the script creates
 ``SBG_COMPAT_MEMBER`` / ``..._TOKEN``      a second user, added to a project as a plain member
 ``SBG_COMPAT_OUTSIDER``                   a third existing user, never a member
+``SBG_COMPAT_S3_BUCKET`` / ``..._KEY_ID`` / ``..._SECRET``
+                                          an S3 bucket the platform reaches (holding
+                                          ``top.txt``, ``compat/a.txt``, ``compat/b.txt``) and
+                                          keys that read it
 
 Output: one ``CLIENT ...`` line, then one ``PASS nn name`` line per check, then ``DONE n checks``.
 The first failed check prints ``FAIL name: detail`` and exits 1; an unexpected exception exits 2.
@@ -27,6 +31,7 @@ from typing import Any
 
 import sevenbridges as sbg
 from sevenbridges.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     NotFound,
@@ -455,7 +460,10 @@ def check_apps_and_tasks(checks: Checks, api: sbg.Api, project: Any) -> None:
     text = _upload(api, path, project, "five lines.txt").result()
 
     task = api.tasks.create(
-        name="compat count", project=project.id, app=app.id, inputs={"input_file": text},
+        name="compat count",
+        project=project.id,
+        app=app.id,
+        inputs={"input_file": text},
         run=True,
     )
     checks.that(
@@ -498,7 +506,9 @@ def check_apps_and_tasks(checks: Checks, api: sbg.Api, project: Any) -> None:
     checks.equal("a draft can be renamed", api.tasks.get(invalid.id).name, invalid.name)
     invalid.delete()
     checks.raises(
-        "a deleted draft is gone (NotFound)", NotFound, lambda: api.tasks.get(invalid.id),
+        "a deleted draft is gone (NotFound)",
+        NotFound,
+        lambda: api.tasks.get(invalid.id),
         status=404,
     )
 
@@ -544,6 +554,79 @@ def check_apps_and_tasks(checks: Checks, api: sbg.Api, project: Any) -> None:
     )
 
 
+def check_volumes(checks: Checks, api: sbg.Api, member_api: sbg.Api, member: str) -> None:
+    bucket = _env("SBG_COMPAT_S3_BUCKET")
+    key_id, secret = _env("SBG_COMPAT_S3_KEY_ID"), _env("SBG_COMPAT_S3_SECRET")
+    name = f"compat_{uuid.uuid4().hex[:8]}"
+    volume = api.volumes.create_s3_volume(
+        name=name,
+        bucket=bucket,
+        access_key_id=key_id,
+        secret_access_key=secret,
+        access_mode="RO",
+    )
+    checks.equal("create_s3_volume() names the volume", volume.name, name)
+    checks.equal("the volume's service type is S3", volume.service["type"], "S3")
+    checks.equal(
+        "only the public part of the credentials comes back",
+        volume.service["credentials"],
+        {"access_key_id": key_id},
+    )
+    listed = [v.id for v in api.volumes.query().all()]
+    checks.that("volumes.query() lists the new volume", volume.id in listed, listed)
+    fetched = api.volumes.get(volume.id)
+    checks.equal("volumes.get(id) returns it", fetched.id, volume.id)
+    checks.equal("volumes.get() keeps the access mode", fetched.access_mode, "RO")
+
+    top = fetched.list()
+    checks.equal("volume.list() has the top-level objects", [o.location for o in top], ["top.txt"])
+    checks.equal("volume.list() has the folders", [p.prefix for p in top.prefixes], ["compat/"])
+    first = fetched.list(prefix="compat/", limit=1)
+    checks.equal(
+        "volume.list(limit=1) gives one object", [o.location for o in first], ["compat/a.txt"]
+    )
+    second = first.next_page()
+    checks.equal("next_page() continues", [o.location for o in second], ["compat/b.txt"])
+    everything = [o.location for o in first.all()]
+    checks.equal("all() walks every page", everything, ["compat/a.txt", "compat/b.txt"])
+
+    info = fetched.get_volume_object_info("compat/b.txt")
+    checks.equal("get_volume_object_info() locates the object", info.location, "compat/b.txt")
+    checks.equal("object info has the size", info.metadata["size"], "5")
+    checks.raises(
+        "object info of a missing location is NotFound",
+        NotFound,
+        lambda: fetched.get_volume_object_info("compat/none.txt"),
+        status=404,
+    )
+
+    fetched.description = "compatibility"
+    fetched.save()
+    checks.equal(
+        "volume.save() stores the description",
+        api.volumes.get(volume.id).description,
+        "compatibility",
+    )
+    added = fetched.add_member(
+        member, {"read": True, "copy": False, "write": False, "admin": False}
+    )
+    checks.equal("volume.add_member() returns the member", added.username, member)
+    seen = member_api.volumes.get(volume.id).list()
+    checks.equal("a volume member lists its objects", [o.location for o in seen], ["top.txt"])
+    checks.raises(
+        "a wrong secret key is refused (BadRequest)",
+        BadRequest,
+        lambda: api.volumes.create_s3_volume(
+            name=f"{name}_bad",
+            bucket=bucket,
+            access_key_id=key_id,
+            secret_access_key="not-the-secret",
+            access_mode="RO",
+        ),
+        status=400,
+    )
+
+
 def check_errors(checks: Checks, api: sbg.Api, url: str, owner: str) -> None:
     missing = checks.raises(
         "an unknown project is NotFound",
@@ -586,6 +669,7 @@ def run(checks: Checks) -> None:
     check_members(checks, api, member_api, project, member, outsider)
     check_files(checks, api, project, group)
     check_apps_and_tasks(checks, api, project)
+    check_volumes(checks, api, member_api, member)
     check_errors(checks, api, url, owner)
 
 

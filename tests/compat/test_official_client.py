@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cloud_fixtures import MotoCloud
 
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -21,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("official_script.py")
 OFFICIAL_VERSION = "2.11.2"
 # Every check the script makes; a lower count would mean checks were skipped silently.
-EXPECTED_CHECKS = 98
+EXPECTED_CHECKS = 116
 SCRIPT_TIMEOUT_SECONDS = 240
 
 
@@ -46,6 +47,7 @@ def run_script(
     platform: EmbeddedServer,
     new_username: Callable[[str], str],
     workdir: Path,
+    moto_cloud: MotoCloud,
 ) -> subprocess.CompletedProcess[str]:
     owner, member = new_username("owner"), new_username("member")
     outsider = new_username("outsider")
@@ -62,6 +64,7 @@ def run_script(
         SBG_COMPAT_MEMBER=member,
         SBG_COMPAT_MEMBER_TOKEN=platform.token(member),
         SBG_COMPAT_OUTSIDER=outsider,
+        **volume_environment(moto_cloud),
     )
     platform.token(outsider)  # the outsider must exist, so refusing them is about permissions
     # -I: isolated mode, so neither the script's folder nor the working directory can shadow the
@@ -76,10 +79,21 @@ def run_script(
     )
 
 
+def volume_environment(moto_cloud: MotoCloud) -> dict[str, str]:
+    """A bucket in moto holding the objects the script expects, and keys that read it."""
+    bucket = moto_cloud.new_bucket("compat")
+    for key in ("top.txt", "compat/a.txt", "compat/b.txt"):
+        moto_cloud.put(bucket, key, b"hello")
+    return {
+        "SBG_COMPAT_S3_BUCKET": bucket,
+        "SBG_COMPAT_S3_KEY_ID": moto_cloud.reader.access_key_id,
+        "SBG_COMPAT_S3_SECRET": moto_cloud.reader.secret_access_key,
+    }
+
+
 def assert_all_checks_passed(result: subprocess.CompletedProcess[str]) -> list[str]:
     report = (
-        f"exit code {result.returncode}\n"
-        f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+        f"exit code {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     )
     assert result.returncode == 0, report
     lines = result.stdout.splitlines()
@@ -96,8 +110,11 @@ def client_line(lines: list[str]) -> tuple[str, Path]:
     return version, Path(location)
 
 
-def test_official_client_drives_the_local_platform(platform, new_username, tmp_path) -> None:
-    result = run_script(official_python(), platform, new_username, tmp_path)
+# The script also creates and lists an S3 volume: it runs on the platform pointed at moto.
+def test_official_client_drives_the_local_platform(
+    cloud_platform, moto_cloud, new_username, tmp_path
+) -> None:
+    result = run_script(official_python(), cloud_platform, new_username, tmp_path, moto_cloud)
     lines = assert_all_checks_passed(result)
     version, location = client_line(lines)
     assert version == OFFICIAL_VERSION
@@ -106,8 +123,10 @@ def test_official_client_drives_the_local_platform(platform, new_username, tmp_p
     assert "site-packages" in location.parts
 
 
-def test_our_client_passes_the_same_script(platform, new_username, tmp_path) -> None:
-    result = run_script(sys.executable, platform, new_username, tmp_path)
+def test_our_client_passes_the_same_script(
+    cloud_platform, moto_cloud, new_username, tmp_path
+) -> None:
+    result = run_script(sys.executable, cloud_platform, new_username, tmp_path, moto_cloud)
     lines = assert_all_checks_passed(result)
     _, location = client_line(lines)
     assert location.resolve() == (REPO_ROOT / "sevenbridges").resolve()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from volume_support import GCS_EMAIL, private_key_pem
 
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -229,3 +230,54 @@ def test_a_second_server_on_the_same_data_dir_refuses_and_leaves_the_first_alone
             "RUNNING",
             "COMPLETED",
         ]
+
+
+def test_serve_takes_the_cloud_endpoints_as_flags(
+    tmp_path: Path, http: requests.Session, moto_cloud, gcs_emulator
+) -> None:
+    """``--s3-endpoint`` and ``--gcs-endpoint`` send volumes to the local clouds."""
+    refused = _local(tmp_path, "serve", "--s3-endpoint", "ftp://x", "--data-dir", str(tmp_path))
+    assert refused.returncode == 2 and "s3_endpoint_url" in refused.stderr
+
+    port, data_dir = _free_port(), tmp_path / "data"
+    command = [sys.executable, "-m", "sevenbridges_local", "serve", "--port", str(port)]
+    command += ["--data-dir", str(data_dir), "--log-level", "warning"]
+    command += ["--s3-endpoint", moto_cloud.url, "--gcs-endpoint", gcs_emulator.url]
+    process = subprocess.Popen(
+        command, env=_environment(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}/v2"
+    try:
+        _wait_until_serving(process, url, http)
+        token = _last_line(_local(tmp_path, "token", "--data-dir", str(data_dir)).stdout)
+        headers = {"X-SBG-Auth-Token": token}
+        s3_bucket, gcs_bucket = moto_cloud.new_bucket(), gcs_emulator.new_bucket()
+        keys = moto_cloud.reader
+        services = [
+            {
+                "type": "S3",
+                "bucket": s3_bucket,
+                "credentials": {
+                    "access_key_id": keys.access_key_id,
+                    "secret_access_key": keys.secret_access_key,
+                },
+            },
+            {
+                "type": "GCS",
+                "bucket": gcs_bucket,
+                "credentials": {"client_email": GCS_EMAIL, "private_key": private_key_pem()},
+            },
+        ]
+        for index, service in enumerate(services):
+            body = {"name": f"flagged_{index}", "access_mode": "RO", "service": service}
+            created = http.post(f"{url}/storage/volumes", json=body, headers=headers)
+            assert created.status_code == 201, created.text
+        root_urls = [
+            volume["service"]["root_url"]
+            for volume in http.get(f"{url}/storage/volumes", headers=headers).json()["items"]
+        ]
+        assert root_urls == [moto_cloud.url, gcs_emulator.url]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0

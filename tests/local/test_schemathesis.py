@@ -31,6 +31,7 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
+from cloud_fixtures import free_port
 from files_support import seed_file
 from hypothesis import strategies as st
 from local_helpers import TOKEN_HEADER, Caller
@@ -289,10 +290,18 @@ def _with_world_values(world: World, part: str) -> Any:
 @pytest.fixture(scope="module")
 def fuzz_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     """A private platform: fuzzing deletes, locks and floods; no other test shares it."""
+    closed = f"http://127.0.0.1:{free_port()}"
     server = EmbeddedServer(
         tmp_path_factory.mktemp("fuzz-platform"),
         rate_limit=1_000_000,
-        settings={"task_workers": 1},
+        # Volume bodies the fuzzer gets right must not reach a real cloud: every S3/STS/GCS call
+        # goes to a loopback port where nothing listens (refused at once, 400/9000).
+        settings={
+            "task_workers": 1,
+            "s3_endpoint_url": closed,
+            "gcs_endpoint_url": closed,
+            "volume_timeout": 0.5,
+        },
     )
     server.start()
     try:

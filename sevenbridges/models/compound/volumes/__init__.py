@@ -1,0 +1,1 @@
+"""Shapes nested in volumes and their listings."""
