@@ -31,7 +31,7 @@ from sevenbridges_local.middleware import (
 from sevenbridges_local.ratelimit import RateLimiter
 from sevenbridges_local.security import SecretBox
 from sevenbridges_local.services.drs_imports import RESOURCES_KEY as DRS_RESOURCES_KEY
-from sevenbridges_local.services.drs_remote import DrsClientSettings
+from sevenbridges_local.services.drs_remote import DrsClientSettings, own_netlocs
 from sevenbridges_local.services.uploads import UploadJanitor
 from sevenbridges_local.services.volumes import VolumeRuntime
 from sevenbridges_local.settings import Settings
@@ -148,6 +148,7 @@ def drs_client_settings(settings: Settings) -> DrsClientSettings:
         scheme=settings.drs_scheme,
         timeout=settings.drs_timeout,
         tokens={host: token.get_secret_value() for host, token in settings.drs_tokens.items()},
+        own_netlocs=own_netlocs(settings.host, settings.port),
     )
 
 

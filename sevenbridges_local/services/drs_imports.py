@@ -32,7 +32,7 @@ from sevenbridges_local.db import Database
 from sevenbridges_local.db.drs import BlobChecksum, DrsImportJob
 from sevenbridges_local.db.files import File
 from sevenbridges_local.db.models import User
-from sevenbridges_local.services import files
+from sevenbridges_local.services import drs, files
 from sevenbridges_local.services.context import Actor, ServiceContext
 from sevenbridges_local.services.drs import Digests
 from sevenbridges_local.services.drs_remote import (
@@ -43,7 +43,7 @@ from sevenbridges_local.services.drs_remote import (
     parse_drs_uri,
     verify_checksums,
 )
-from sevenbridges_local.storage import BlobStore
+from sevenbridges_local.storage import BlobStore, ObjectNotFound, StorageFull
 
 logger = logging.getLogger(__name__)
 
@@ -251,37 +251,71 @@ class _ItemRun:
                     self.job.conflict_resolution,
                 )
 
+    def _check_name_free(self, name: str) -> None:
+        """SKIP / ERROR on a taken name fail the item before any byte is fetched."""
+        with self.database.read_session() as session:
+            ctx = ServiceContext(session=session, actor=self.actor)
+            project_id, parent_id = _check_destination(ctx, self.item)
+            _final_name(ctx, project_id, parent_id, name, self.job.conflict_resolution)
+
     def fetch(self) -> tuple[DrsLocation, RemoteObject, Digests]:
-        """Resolve the URI and stream the bytes into staging (verified); raises ApiError."""
+        """Resolve the URI and put the verified bytes under the item's blob key; raises
+        ApiError for the item's result."""
         location = parse_drs_uri(self.item.get("drs_uri"))
         self._preflight()
+        if self.settings.is_own(location):
+            remote, digests = self._fetch_own(location)
+            return location, remote, digests
         client = DrsClient(self.settings, location)
         try:
             remote = client.get_object()
-            name = self._name_for(remote)
-            with self.database.read_session() as session:
-                ctx = ServiceContext(session=session, actor=self.actor)
-                project_id, parent_id = _check_destination(ctx, self.item)
-                # SKIP / ERROR on a taken name: fail now, before fetching any bytes.
-                _final_name(ctx, project_id, parent_id, name, self.job.conflict_resolution)
+            self._check_name_free(self._name_for(remote))
             access = client.access_url(remote)
             self.store.begin_upload(self.staging)
             digests = client.stream_into(self.store, self.staging, access, remote)
         finally:
             client.close()
         verify_checksums(location, remote, digests)
+        parts = self.store.stored_parts(self.staging)
+        self.store.assemble(self.staging, [1], self.blob_key, {1: parts[1].etag})
+        self.store.discard_upload(self.staging)
         return location, remote, digests
+
+    def _fetch_own(self, location: DrsLocation) -> tuple[RemoteObject, Digests]:
+        """A file of this very platform: the importing user needs ``copy`` on it, as for a
+        download; the blob is shared (blobs are immutable), nothing goes over HTTP."""
+        with self.database.read_session() as session:
+            ctx = ServiceContext(session=session, actor=self.actor)
+            source = files.file_for_download(ctx, location.object_id)
+            if not source.blob_key:
+                raise errors.not_found(
+                    f"File '{location.object_id}' has no content stored on this platform.",
+                    files.FILE_NOT_FOUND,
+                )
+            source_key, size, name = source.blob_key, source.size, source.name
+        digests = drs.blob_digests(self.database, self.store, source_key, size)
+        remote = RemoteObject(
+            id=location.object_id,
+            name=name,
+            size=size,
+            checksums={drs.SHA256_TYPE: digests.sha256},
+            access_methods=[],
+        )
+        self._check_name_free(self._name_for(remote))
+        try:
+            self.store.copy(source_key, self.blob_key)
+        except ObjectNotFound:
+            raise errors.not_found(
+                "The object's content is missing from this platform's storage.",
+                files.FILE_NOT_FOUND,
+            ) from None
+        return remote, digests
 
     def _name_for(self, remote: RemoteObject) -> str:
         given = self.item.get("name")
         if isinstance(given, str) and given:
             return files.check_name(given)
         return files.safe_name(remote.name or remote.id)
-
-    def store_blob(self) -> None:
-        parts = self.store.stored_parts(self.staging)
-        self.store.assemble(self.staging, [1], self.blob_key, {1: parts[1].etag})
-        self.store.discard_upload(self.staging)
 
     def create_file(
         self, ctx: ServiceContext, remote: RemoteObject, digests: Digests
@@ -379,7 +413,10 @@ def _run_item(run: _ItemRun, disabled: bool) -> None:
         if disabled:  # disabled after submitting: nothing more is done in their name
             raise errors.forbidden(DISABLED_MESSAGE)
         location, remote, digests = run.fetch()
-        run.store_blob()
+    except StorageFull as exc:  # not the item's fault, but nothing was stored: say so
+        run.discard_leftovers()
+        _record_error(database, job_id, errors.insufficient_storage(str(exc)))
+        return
     except errors.ApiError as error:
         run.discard_leftovers()
         logger.info("DRS import %s item %d failed: %s", job_id, run.index, error.message)

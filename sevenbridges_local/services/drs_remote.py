@@ -44,6 +44,31 @@ class DrsClientSettings:
     timeout: float = 5.0
     # "host:port" or "host" -> bearer token; never logged (repr hides it).
     tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # "host:port" spellings of this platform's own API: such URIs are served from the local
+    # database and store with the importing user's own permissions (no token, no HTTP).
+    own_netlocs: frozenset[str] = frozenset()
+
+    def is_own(self, location: DrsLocation) -> bool:
+        return location.netloc in self.own_netlocs
+
+
+def own_netlocs(host: str, port: int) -> frozenset[str]:
+    """How clients may spell this platform's address in a ``drs://`` URI."""
+    if not port:
+        return frozenset()
+    hosts = {host.lower()}
+    if host in ("0.0.0.0", "::", "") or _is_loopback_name(host):
+        hosts |= {"127.0.0.1", "localhost", "::1"}
+    return frozenset(f"[{name}]:{port}" if ":" in name else f"{name}:{port}" for name in hosts)
+
+
+def _is_loopback_name(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -62,12 +87,7 @@ class DrsLocation:
 
     @property
     def is_loopback(self) -> bool:
-        if self.host in _LOOPBACK_NAMES:
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return _is_loopback_name(self.host)
 
 
 def bad_uri(uri: Any, reason: str) -> errors.ApiError:
