@@ -60,6 +60,9 @@ MAX_AUTORENAME_ATTEMPTS = 1_000
 
 RUN_DRS_IMPORT = "drs_import.run"
 RESOURCES_KEY = "drs"  # WorkerResources.extras key of the DrsClientSettings
+# No platform code is known for a missing DRS import job; the async jobs' "job not found" is the
+# nearest (90003 would read as "no such route").
+JOB_NOT_FOUND = 10210
 DISABLED_MESSAGE = "The account that submitted this import is disabled; the item was not done."
 
 
@@ -74,7 +77,7 @@ class ImportItem(TypedDict, total=False):
 
 
 def _job_not_found(job_id: str) -> errors.ApiError:
-    return errors.not_found(f"DRS import job '{job_id}' does not exist.")
+    return errors.not_found(f"DRS import job '{job_id}' does not exist.", JOB_NOT_FOUND)
 
 
 def submit(

@@ -373,8 +373,8 @@ def test_whole_request_errors(
     job = submit(user, [item])
     other_name = f"other{uuid.uuid4().hex[:6]}"
     other = Caller(module_http, importer.url, importer.token(other_name), other_name)
-    assert_error(other.get(f"/bulk/drs/imports/{job['id']}"), 404, 90003)
-    assert_error(user.get("/bulk/drs/imports/does-not-exist"), 404, 90003)
+    assert_error(other.get(f"/bulk/drs/imports/{job['id']}"), 404, 10210)
+    assert_error(user.get("/bulk/drs/imports/does-not-exist"), 404, 10210)
     finished(user, job)
 
 
