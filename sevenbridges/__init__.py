@@ -41,6 +41,7 @@ from sevenbridges.models.async_jobs import AsyncJob
 from sevenbridges.models.billing_group import BillingGroup
 from sevenbridges.models.bulk import BulkRecord
 from sevenbridges.models.compound.volumes.volume_object import VolumeObject
+from sevenbridges.models.drs_import import DRSImportBulk
 from sevenbridges.models.endpoints import Endpoints
 from sevenbridges.models.enums import (
     AppCopyStrategy,
@@ -82,6 +83,7 @@ __all__ = [
     "AsyncJob",
     "BillingGroup",
     "BulkRecord",
+    "DRSImportBulk",
     "Endpoints",
     "File",
     "Invoice",

@@ -17,6 +17,7 @@ from sevenbridges.http.client import DEFAULT_MAX_PARALLEL_REQUESTS, DEFAULT_POOL
 from sevenbridges.models.app import App
 from sevenbridges.models.async_jobs import AsyncJob
 from sevenbridges.models.billing_group import BillingGroup
+from sevenbridges.models.drs_import import DRSImportBulk
 from sevenbridges.models.endpoints import Endpoints
 from sevenbridges.models.enums import RequestParameters
 from sevenbridges.models.file import File
@@ -56,6 +57,7 @@ class Api(HttpClient):
     apps = App
     async_jobs = AsyncJob
     billing_groups = BillingGroup
+    drs_imports = DRSImportBulk
     endpoints = Endpoints
     files = File
     invoices = Invoice

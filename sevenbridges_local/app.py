@@ -30,6 +30,8 @@ from sevenbridges_local.middleware import (
 )
 from sevenbridges_local.ratelimit import RateLimiter
 from sevenbridges_local.security import SecretBox
+from sevenbridges_local.services.drs_imports import RESOURCES_KEY as DRS_RESOURCES_KEY
+from sevenbridges_local.services.drs_remote import DrsClientSettings, own_netlocs
 from sevenbridges_local.services.uploads import UploadJanitor
 from sevenbridges_local.services.volumes import VolumeRuntime
 from sevenbridges_local.settings import Settings
@@ -51,8 +53,18 @@ _PLATFORM_CODE_FOR_STATUS = {
 }
 
 
-async def api_error_handler(_request: Request, exc: errors.ApiError) -> JSONResponse:
-    return error_response(exc)
+DRS_PATH_PREFIX = "/ga4gh/"
+
+
+def shaped_error(request: Request, error: errors.ApiError) -> JSONResponse:
+    """The platform's error body, or DRS's own ``{"msg", "status_code"}`` on the DRS routes."""
+    if request.url.path.startswith(DRS_PATH_PREFIX):
+        return JSONResponse({"msg": error.message, "status_code": error.status}, error.status)
+    return error_response(error)
+
+
+async def api_error_handler(request: Request, exc: errors.ApiError) -> JSONResponse:
+    return shaped_error(request, exc)
 
 
 async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -63,7 +75,7 @@ async def http_error_handler(request: Request, exc: StarletteHTTPException) -> J
     else:
         message = str(exc.detail)
     code = _PLATFORM_CODE_FOR_STATUS.get(exc.status_code, errors.BAD_REQUEST)
-    response = error_response(errors.ApiError(exc.status_code, code, message))
+    response = shaped_error(request, errors.ApiError(exc.status_code, code, message))
     for name, value in (exc.headers or {}).items():  # e.g. Allow on 405
         response.headers[name] = value
     return response
@@ -71,7 +83,7 @@ async def http_error_handler(request: Request, exc: StarletteHTTPException) -> J
 
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     # Never FastAPI's default 422 shape: the platform answers 400 with its own error body.
-    return error_response(validation_error(request, exc))
+    return shaped_error(request, validation_error(request, exc))
 
 
 def install_exception_handlers(app: FastAPI) -> None:
@@ -127,6 +139,16 @@ def volume_runtime(settings: Settings, secret_key: bytes) -> VolumeRuntime:
             gcs_endpoint_url=settings.gcs_endpoint_url,
             timeout=settings.volume_timeout,
         ),
+    )
+
+
+def drs_client_settings(settings: Settings) -> DrsClientSettings:
+    """How DRS imports reach other DRS servers (scheme, timeouts, bearer tokens by host)."""
+    return DrsClientSettings(
+        scheme=settings.drs_scheme,
+        timeout=settings.drs_timeout,
+        tokens={host: token.get_secret_value() for host, token in settings.drs_tokens.items()},
+        own_netlocs=own_netlocs(settings.host, settings.port),
     )
 
 
@@ -208,6 +230,7 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
         # Durable background work (async file jobs, blob clean-up); resumes what a stop cut off.
         resources = WorkerResources(database=database, blob_store=app.state.blob_store)
         resources.extras["volumes"] = app.state.volume_runtime
+        resources.extras[DRS_RESOURCES_KEY] = drs_client_settings(settings)
         worker_pool = WorkerPool(resources)
         await anyio.to_thread.run_sync(worker_pool.start)
         app.state.workers = worker_pool

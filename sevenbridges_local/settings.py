@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 8765
@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     # reach it (create, PATCH, listing, object info); two attempts at most, so an unreachable
     # endpoint is reported within a few seconds instead of hanging the request.
     volume_timeout: float = Field(default=3.0, gt=0, le=120)
+    # DRS imports: how the worker reaches other DRS servers. "auto" uses http for loopback hosts
+    # (127.0.0.0/8, ::1, localhost) and https for every other host; "https" / "http" force one.
+    drs_scheme: Literal["auto", "https", "http"] = "auto"
+    # Seconds to connect to a DRS server (or the host of an access URL) and to wait for each
+    # answer or chunk of bytes; an unreachable server fails its item within a few seconds.
+    drs_timeout: float = Field(default=5.0, gt=0, le=300)
+    # Bearer tokens for DRS servers, by "host:port" (or "host" for any port), as JSON:
+    # SBG_LOCAL_DRS_TOKENS='{"127.0.0.1:8766": "<token>"}'. Sent only to that server's DRS API,
+    # never to access URLs or other hosts; never logged or shown.
+    drs_tokens: dict[str, SecretStr] = Field(default_factory=dict)
 
     @field_validator("s3_endpoint_url", "gcs_endpoint_url", mode="before")
     @classmethod

@@ -11,6 +11,8 @@ from sevenbridges_local.api import (
     billing,
     bulk_files,
     downloads,
+    drs,
+    drs_imports,
     files,
     invoices,
     local,
@@ -37,13 +39,18 @@ ROUTERS += (apps,)
 ROUTERS += (tasks,)
 # Volumes: cloud buckets, their objects and members (issue 8).
 ROUTERS += (volumes,)
+# DRS bulk imports (issue 8); the DRS server itself lives outside /v2 (see OUTSIDE_ROUTERS).
+ROUTERS += (drs_imports,)
+# Routers with their own prefix, not under /v2: GA4GH DRS v1.
+OUTSIDE_ROUTERS = ((drs.DRS_PREFIX, drs),)
 
 
 def include_api(app: FastAPI) -> None:
-    """Mount every resource router under ``/v2``."""
-    for module in ROUTERS:
+    """Mount every resource router under ``/v2`` (and the DRS server under its own prefix)."""
+    mounts = [(API_PREFIX, module) for module in ROUTERS] + list(OUTSIDE_ROUTERS)
+    for prefix, module in mounts:
         # Every request body must pass the boundary (size, strict JSON, platform errors).
         for route in module.router.routes:
             if isinstance(route, APIRoute) and not isinstance(route, BoundaryRoute):
                 raise TypeError(f"{module.__name__}: {route.path} is not a BoundaryRoute")
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=prefix)

@@ -28,6 +28,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import sevenbridges as sbg
 from sevenbridges.errors import (
@@ -627,6 +628,52 @@ def check_volumes(checks: Checks, api: sbg.Api, member_api: sbg.Api, member: str
     )
 
 
+DRS_CONTENT = b"drs compat bytes\n"
+DRS_POLL_SECONDS = 60
+
+
+def check_drs_imports(checks: Checks, api: sbg.Api, url: str, project: Any) -> None:
+    """A DRS bulk import of one of the platform's own files (drs://host:port/id) plus a
+    malformed URI that must fail on its own."""
+    path = os.path.abspath("drs source.txt")
+    with open(path, "wb") as out:
+        out.write(DRS_CONTENT)
+    source = _upload(api, path, project, "drs source.txt").result()
+    uri = f"drs://{urlsplit(url).netloc}/{source.id}"
+    job = api.drs_imports.bulk_submit(
+        [
+            {"drs_uri": uri, "project": project, "name": "drs copy.txt"},
+            {"drs_uri": "drs://", "project": project.id},
+        ],
+        tags=["drs"],
+        conflict_resolution="AUTORENAME",
+    )
+    checks.that("drs_imports.bulk_submit() starts a job", bool(job.id), job)
+    deadline = time.monotonic() + DRS_POLL_SECONDS
+    while job.state != "FINISHED" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        job = api.drs_imports.bulk_get(job.id)
+    checks.equal("drs_imports.bulk_get() sees the job finish", job.state, "FINISHED")
+    imported = job.result[0].resource
+    checks.equal("the DRS import creates the named file", imported.name, "drs copy.txt")
+    fetched = api.files.get(imported.id)
+    checks.equal("the imported file carries the job's tags", list(fetched.tags), ["drs"])
+    out_path = os.path.abspath("drs copy.txt")
+    fetched.download(path=out_path)
+    with open(out_path, "rb") as downloaded:
+        checks.equal("the imported file has the object's bytes", downloaded.read(), DRS_CONTENT)
+    error = job.result[1].error
+    checks.that(
+        "a malformed drs:// URI fails its item with 400",
+        error is not None and error.status == 400,
+        job.result[1],
+    )
+    records = job.result_files or []
+    checks.equal(
+        "result_files lists the imported file", [r.resource.id for r in records], [imported.id]
+    )
+
+
 def check_errors(checks: Checks, api: sbg.Api, url: str, owner: str) -> None:
     missing = checks.raises(
         "an unknown project is NotFound",
@@ -670,6 +717,7 @@ def run(checks: Checks) -> None:
     check_files(checks, api, project, group)
     check_apps_and_tasks(checks, api, project)
     check_volumes(checks, api, member_api, member)
+    check_drs_imports(checks, api, url, project)
     check_errors(checks, api, url, owner)
 
 
