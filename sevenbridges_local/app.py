@@ -148,6 +148,11 @@ def drs_client_settings(settings: Settings) -> DrsClientSettings:
         scheme=settings.drs_scheme,
         timeout=settings.drs_timeout,
         tokens={host: token.get_secret_value() for host, token in settings.drs_tokens.items()},
+        allowed_hosts=(
+            None
+            if settings.drs_allowed_hosts is None
+            else frozenset(host.lower().strip("[]") for host in settings.drs_allowed_hosts)
+        ),
         own_netlocs=own_netlocs(settings.host, settings.port),
     )
 

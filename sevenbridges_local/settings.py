@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # SBG_LOCAL_DRS_TOKENS='{"127.0.0.1:8766": "<token>"}'. Sent only to that server's DRS API,
     # never to access URLs or other hosts; never logged or shown.
     drs_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    # Host names DRS imports may contact (DRS APIs, access URLs, redirects), as JSON:
+    # SBG_LOCAL_DRS_ALLOWED_HOSTS='["127.0.0.1", "drs.example.org"]'. Unset: any host.
+    drs_allowed_hosts: list[str] | None = None
 
     @field_validator("s3_endpoint_url", "gcs_endpoint_url", mode="before")
     @classmethod

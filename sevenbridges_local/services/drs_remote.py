@@ -47,9 +47,23 @@ class DrsClientSettings:
     # "host:port" spellings of this platform's own API: such URIs are served from the local
     # database and store with the importing user's own permissions (no token, no HTTP).
     own_netlocs: frozenset[str] = frozenset()
+    # Host names (lower case) the worker may contact, for DRS APIs, access URLs and their
+    # redirects; None allows any host (SBG_LOCAL_DRS_ALLOWED_HOSTS).
+    allowed_hosts: frozenset[str] | None = None
 
     def is_own(self, location: DrsLocation) -> bool:
         return location.netloc in self.own_netlocs
+
+    def check_host(self, host: str | None, uri: str) -> None:
+        """Refuse a host outside the allow-list before any connection is made to it."""
+        if self.allowed_hosts is None:
+            return
+        name = (host or "").lower().strip("[]")
+        if name not in self.allowed_hosts:
+            raise errors.bad_request(
+                f"'{uri}' needs the host '{name}', which this platform may not contact "
+                "(SBG_LOCAL_DRS_ALLOWED_HOSTS)."
+            )
 
 
 def own_netlocs(host: str, port: int) -> frozenset[str]:
@@ -168,9 +182,18 @@ class DrsClient:
     def __init__(self, settings: DrsClientSettings, location: DrsLocation) -> None:
         self.settings = settings
         self.location = location
+        settings.check_host(location.host, location.uri)
         self.session = requests.Session()
         # Loopback servers are reached directly, whatever proxies the environment names.
         self.session.trust_env = not location.is_loopback
+        self.session.hooks["response"].append(self._check_redirect)
+
+    def _check_redirect(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        # Runs for every hop before requests follows it: a redirect may not leave the allow-list.
+        if response.is_redirect:
+            target = urlsplit(response.headers.get("location", ""))
+            if target.hostname:
+                self.settings.check_host(target.hostname, self.location.uri)
 
     def close(self) -> None:
         self.session.close()
@@ -280,6 +303,7 @@ class DrsClient:
         body fails without leaving a part behind.
         """
         headers = {**access.headers, "Accept-Encoding": "identity"}
+        self.settings.check_host(urlsplit(access.url).hostname, self.location.uri)
         try:
             response = self.session.get(
                 access.url, headers=headers, timeout=self._timeouts, stream=True

@@ -62,6 +62,8 @@ def importer_settings(source: Source) -> dict[str, object]:
     return {
         "drs_tokens": json.dumps({source.netloc: source.owner.token}),
         "drs_timeout": DRS_TIMEOUT,
+        # Tests reach loopback only; a host outside this list is refused before any lookup.
+        "drs_allowed_hosts": json.dumps(["127.0.0.1", "localhost"]),
     }
 
 
@@ -281,6 +283,7 @@ def test_bad_items_fail_alone_with_clear_errors(
         {"drs_uri": "drs://127.0.0.1:99999/x", **dest},
         {"drs_uri": f"drs://127.0.0.1:{_closed_port()}/abc", **dest},
         {"drs_uri": f"drs://127.0.0.1:{silent_server}/abc", **dest},
+        {"drs_uri": "drs://drs.invalid/abc", **dest},
         {"drs_uri": f"drs://{source.netloc}/{'0' * 24}", **dest},
         {"drs_uri": f"drs://{source.netloc}/{hidden}", **dest},
         {"drs_uri": good, "project": read_only["id"]},
@@ -300,6 +303,7 @@ def test_bad_items_fail_alone_with_clear_errors(
         (400, 90000),  # port out of range
         (400, 90000),  # nothing listens
         (400, 90000),  # never answers: the read timeout ends it
+        (400, 90000),  # a host outside SBG_LOCAL_DRS_ALLOWED_HOSTS
         (404, 90003),  # no such object on the source
         (404, 90003),  # another user's file on the source
         (403, 5001),  # no write permission on the destination
@@ -310,6 +314,7 @@ def test_bad_items_fail_alone_with_clear_errors(
     messages = [entry["error"]["message"] for entry in done["result"]]
     assert "compact identifiers" in messages[3]
     assert "could not be reached" in messages[5] and "could not be reached" in messages[6]
+    assert "SBG_LOCAL_DRS_ALLOWED_HOSTS" in messages[7]
     assert done["failed_files"] == len(items) and done["completed_files"] == 0
     # One silent server costs about one read timeout, not a hang.
     assert elapsed < 6 * DRS_TIMEOUT + 10

@@ -302,6 +302,9 @@ def fuzz_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedded
             "s3_endpoint_url": closed,
             "gcs_endpoint_url": closed,
             "volume_timeout": 0.5,
+            # DRS imports the fuzzer submits may name any host: only loopback may be contacted.
+            "drs_allowed_hosts": '["127.0.0.1", "localhost", "::1"]',
+            "drs_timeout": 0.5,
         },
     )
     server.start()
