@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     # reach it (create, PATCH, listing, object info); two attempts at most, so an unreachable
     # endpoint is reported within a few seconds instead of hanging the request.
     volume_timeout: float = Field(default=3.0, gt=0, le=120)
+    # Exports of files at least this large are written as multipart uploads of
+    # ``volume_part_size`` parts (S3 needs 5 MiB at least, but the last part).
+    volume_multipart_threshold: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024)
+    # Downloads of volume aliases: a presigned URL of the provider where it has them (S3, OSS),
+    # or (False, or GCS) a signed URL of this API that streams the object from the bucket.
+    volume_presigned_downloads: bool = True
+    volume_part_size: int = Field(default=32 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
 
     @field_validator("s3_endpoint_url", "gcs_endpoint_url", mode="before")
     @classmethod

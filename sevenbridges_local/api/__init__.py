@@ -11,7 +11,9 @@ from sevenbridges_local.api import (
     billing,
     bulk_files,
     downloads,
+    exports,
     files,
+    imports,
     invoices,
     local,
     members,
@@ -37,6 +39,8 @@ ROUTERS += (apps,)
 ROUTERS += (tasks,)
 # Volumes: cloud buckets, their objects and members (issue 8).
 ROUTERS += (volumes,)
+# Imports and exports between volumes and projects (issue 8).
+ROUTERS += (imports, exports)
 
 
 def include_api(app: FastAPI) -> None:
@@ -47,3 +51,5 @@ def include_api(app: FastAPI) -> None:
             if isinstance(route, APIRoute) and not isinstance(route, BoundaryRoute):
                 raise TypeError(f"{module.__name__}: {route.path} is not a BoundaryRoute")
         app.include_router(module.router, prefix=API_PREFIX)
+    # Signed streams of volume aliases: outside /v2, the URL's signature stands for the token.
+    app.include_router(downloads.content_router)
