@@ -130,6 +130,7 @@ def volume_runtime(settings: Settings, secret_key: bytes) -> VolumeRuntime:
         multipart_threshold=settings.volume_multipart_threshold,
         part_size=settings.volume_part_size,
         presigned_downloads=settings.volume_presigned_downloads,
+        import_item_delay=settings.volume_import_item_delay,
     )
 
 

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # Downloads of volume aliases: a presigned URL of the provider where it has them (S3, OSS),
     # or (False, or GCS) a signed URL of this API that streams the object from the bucket.
     volume_presigned_downloads: bool = True
+    # A pause after each file of a prefix import (tests use it to restart mid-import).
+    volume_import_item_delay: float = Field(default=0.0, ge=0, le=10)
     volume_part_size: int = Field(default=32 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
 
     @field_validator("s3_endpoint_url", "gcs_endpoint_url", mode="before")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -294,6 +295,10 @@ def result_file(ctx: ServiceContext, job: VolumeImport) -> File | None:
 # Running
 
 
+class Interrupted(Exception):
+    """The server is stopping: the work item is left to be resumed (its progress is stored)."""
+
+
 class _Failed(Exception):
     def __init__(self, error: errors.ApiError) -> None:
         super().__init__(error.message)
@@ -503,7 +508,10 @@ def _import_prefix(
         done = 0
     else:
         items, top_id, done = job.items, job.result_id, job.done
+    stopping = resources.extras.get("stopping")
     for index in range(done, len(items)):
+        if stopping is not None and stopping.is_set():
+            raise Interrupted(f"import {job.id} paused at {index} of {len(items)} by a stop")
         location, size = items[index]
         relative = location[len(job.location) :] if location.startswith(job.location) else location
         parts = [part for part in relative.split("/") if part]
@@ -539,6 +547,8 @@ def _import_prefix(
                 return
             current.done = index + 1  # with the file, in one commit
             session.commit()
+        if runtime.import_item_delay:
+            time.sleep(runtime.import_item_delay)
     with resources.database.write_session() as session:
         current = session.get(VolumeImport, job.id)
         if current is not None and current.state not in TERMINAL:

@@ -129,6 +129,8 @@ class VolumeRuntime:
     part_size: int = 32 * 1024 * 1024
     # Alias downloads: the provider's presigned URLs (else the platform streams the object).
     presigned_downloads: bool = True
+    # Seconds to pause after each file of a prefix import (a test aid; 0 in use).
+    import_item_delay: float = 0.0
 
 
 class VolumeValues(TypedDict, total=False):

@@ -17,6 +17,7 @@ import pytest
 import requests
 from files_support import seed_file
 from local_helpers import Caller, assert_error
+from test_tasks_support import PUBLIC_LINE_COUNT, create_task, file_ref, wait_for_status
 from volume_support import gcs_body, s3_body
 
 from sevenbridges_local.embedded import EmbeddedServer
@@ -429,3 +430,111 @@ def test_export_bad_input(owner: Caller, on_cloud, moto_cloud, cloud_platform) -
     got = owner.post("/bulk/storage/exports/get", json={"export_ids": [export_id]})
     assert got.json()["items"][0]["resource"]["state"] == "COMPLETED"
     assert moto_cloud.client().get_object(Bucket=bucket, Key="taken.txt")["Body"].read() == b"new"
+
+
+# ---------------------------------------------------------------------------------------------
+# Durability, tasks, secrets
+
+
+def test_restart_during_a_prefix_import_loses_nothing_and_duplicates_nothing(
+    tmp_path, moto_cloud, gcs_emulator, http
+) -> None:
+    from cloud_fixtures import PLATFORM_VOLUME_TIMEOUT, REGION
+    from local_helpers import run_sql
+
+    server = EmbeddedServer(
+        tmp_path / "restart",
+        settings={
+            "s3_endpoint_url": moto_cloud.url,
+            "volume_timeout": PLATFORM_VOLUME_TIMEOUT,
+            # 100 files take about 3 s: the restart lands in the middle of the import.
+            "volume_import_item_delay": 0.03,
+        },
+        environment={
+            "AWS_ACCESS_KEY_ID": moto_cloud.platform.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": moto_cloud.platform.secret_access_key,
+            "AWS_DEFAULT_REGION": REGION,
+        },
+    )
+    server.start()
+    try:
+        user = Caller(http, server.url, server.token("restarter"), "restarter")
+        volume, bucket = s3_volume(user, moto_cloud)
+        s3 = moto_cloud.client()
+        for number in range(100):
+            s3.put_object(Bucket=bucket, Key=f"many/{number // 10}/obj{number:03}.txt", Body=b"o")
+        project = project_of(user)
+        response = submit_import(user, volume, "many/", destination={"project": project["id"]})
+        assert response.status_code == 201, response.text
+        job_id = response.json()["id"]
+
+        def progress() -> tuple[str, int]:
+            rows = run_sql(server, "SELECT state, done FROM volume_imports WHERE id = ?", (job_id,))
+            return rows[0]
+
+        deadline = time.monotonic() + 30
+        while progress()[1] < 5:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        server.restart()
+        state_after_stop, done_at_stop = progress()
+        assert state_after_stop == "RUNNING" and done_at_stop < 100, (
+            state_after_stop,
+            done_at_stop,
+        )
+        job = wait_job(user, f"{IMPORTS}/{job_id}")
+        assert job["state"] == "COMPLETED", job
+        files = run_sql(
+            server,
+            "SELECT COUNT(*), COUNT(DISTINCT json_extract(storage, '$.location')) FROM files "
+            "WHERE volume_id IS NOT NULL AND type = 'file'",
+        )
+        assert files[0] == (100, 100)
+        assert len(folder_items(user, job["result"]["id"])) == 10
+    finally:
+        server.stop()
+
+
+def test_a_task_reads_an_imported_alias(owner: Caller, moto_cloud, cloud_platform) -> None:
+    volume, bucket = s3_volume(owner, moto_cloud)
+    moto_cloud.put(bucket, "in/words.txt", b"alpha\nbeta\ngamma\n")
+    project = project_of(owner)
+    job = imported(owner, volume, "in/words.txt", destination={"project": project["id"]})
+    assert job["state"] == "COMPLETED", job
+    response = create_task(
+        owner,
+        run=True,
+        name="count an alias",
+        project=project["id"],
+        app=PUBLIC_LINE_COUNT,
+        inputs={"input_file": file_ref(job["result"]["id"])},
+    )
+    assert response.status_code == 201, response.text
+    state = wait_for_status(owner, response.json()["id"], timeout=120)
+    assert state["status"] == "COMPLETED", state.get("execution_status")
+    output = state["outputs"]["line_count"]
+    assert download(owner, output["path"]).strip() == b"3"
+
+
+def test_secrets_stay_out_of_answers_and_the_log(owner: Caller, moto_cloud, cloud_platform):
+    volume, bucket = s3_volume(owner, moto_cloud)
+    moto_cloud.put(bucket, "s.txt", b"s")
+    project = project_of(owner)
+    job = imported(owner, volume, "s.txt", destination={"project": project["id"]})
+    file_id = seed_file(cloud_platform, project=project["id"], name="e.txt", content=b"e")
+    export = submit_export(owner, file_id, volume, "e.txt")
+    done = wait_job(owner, export.json()["href"])
+    secret = moto_cloud.reader.secret_access_key
+    answers = [
+        owner.get(IMPORTS).text,
+        owner.get(EXPORTS).text,
+        owner.get(job["href"]).text,
+        owner.get(done["href"]).text,
+        owner.get(f"/files/{job['result']['id']}").text,
+        owner.get(f"/files/{job['result']['id']}/download_info").text,
+    ]
+    for answer in answers:
+        assert secret not in answer
+    log = cloud_platform.log_path.read_text(errors="replace")
+    assert "import" in log.lower()  # the log is the one the platform writes to
+    assert secret not in log
