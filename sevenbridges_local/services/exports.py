@@ -54,6 +54,7 @@ from sevenbridges_local.services.volumes import (
 )
 from sevenbridges_local.storage import BlobStore
 from sevenbridges_local.storage.buckets import (
+    Bucket,
     BucketError,
     BucketSpec,
     ObjectMissing,
@@ -284,14 +285,13 @@ def _write(
     resources: workers.WorkerResources,
     runtime: VolumeRuntime,
     job: VolumeExport,
-    spec: BucketSpec,
+    bucket: Bucket,
     blob_key: str,
     size: int,
 ) -> None:
     store: BlobStore | None = resources.blob_store
     if store is None:
         raise RuntimeError("blob store missing from the workers' resources")
-    bucket = open_bucket(spec, runtime.clouds, background=True)
     if job.upload_id:  # left by a run cut off by a restart: forget its parts
         bucket.abort_upload(job.location, job.upload_id)
         _remember_upload(resources, job.id, None)
@@ -340,9 +340,11 @@ def run_export(resources: workers.WorkerResources, payload: dict[str, Any]) -> N
     try:
         with resources.database.read_session() as session:
             spec, label, blob_key, size = _prepare(session, runtime, job)
+        # One provider client for the whole run (making one costs more than a small PUT).
+        bucket = open_bucket(spec, runtime.clouds, background=True)
         if not job.overwrite and not job.upload_id:
             try:
-                open_bucket(spec, runtime.clouds, background=True).head(job.location)
+                bucket.head(job.location)
                 raise _Failed(
                     errors.conflict(
                         f"Volume '{label}' already has an object at '{job.location}'.",
@@ -351,7 +353,7 @@ def run_export(resources: workers.WorkerResources, payload: dict[str, Any]) -> N
                 )
             except ObjectMissing:
                 pass
-        _write(resources, runtime, job, spec, blob_key, size)
+        _write(resources, runtime, job, bucket, blob_key, size)
     except _Failed as failure:
         _fail(resources, job_id, failure.error)
         return
