@@ -64,6 +64,8 @@ from sevenbridges.models.invoice import Invoice
 from sevenbridges.models.member import Member, Permissions
 from sevenbridges.models.project import Project
 from sevenbridges.models.rate_limit import RateLimit
+from sevenbridges.models.storage_export import Export
+from sevenbridges.models.storage_import import Import
 from sevenbridges.models.task import Task
 from sevenbridges.models.user import User
 from sevenbridges.models.volume import Volume
@@ -94,6 +96,8 @@ __all__ = [
     "Task",
     "User",
     "Volume",
+    "Import",
+    "Export",
     "VolumeObject",
     # enums
     "AppCopyStrategy",

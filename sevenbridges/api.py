@@ -24,6 +24,8 @@ from sevenbridges.models.file import File
 from sevenbridges.models.invoice import Invoice
 from sevenbridges.models.project import Project
 from sevenbridges.models.rate_limit import RateLimit
+from sevenbridges.models.storage_export import Export
+from sevenbridges.models.storage_import import Import
 from sevenbridges.models.task import Task
 from sevenbridges.models.user import User
 from sevenbridges.models.volume import Volume
@@ -59,7 +61,9 @@ class Api(HttpClient):
     billing_groups = BillingGroup
     drs_imports = DRSImportBulk
     endpoints = Endpoints
+    exports = Export
     files = File
+    imports = Import
     invoices = Invoice
     projects = Project
     rate_limit = RateLimit

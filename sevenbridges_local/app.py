@@ -139,6 +139,10 @@ def volume_runtime(settings: Settings, secret_key: bytes) -> VolumeRuntime:
             gcs_endpoint_url=settings.gcs_endpoint_url,
             timeout=settings.volume_timeout,
         ),
+        multipart_threshold=settings.volume_multipart_threshold,
+        part_size=settings.volume_part_size,
+        presigned_downloads=settings.volume_presigned_downloads,
+        import_item_delay=settings.volume_import_item_delay,
     )
 
 
@@ -191,6 +195,7 @@ def start_task_pool(app: FastAPI) -> TaskPool:
         workers=settings.task_workers,
         container_engine=settings.container_engine,
         keep_work_dirs=settings.keep_task_dirs,
+        volumes=getattr(app.state, "volume_runtime", None),
     )
     pool.start()
     app.state.task_pool = pool

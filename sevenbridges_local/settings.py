@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     # Host names DRS imports may contact (DRS APIs, access URLs, redirects), as JSON:
     # SBG_LOCAL_DRS_ALLOWED_HOSTS='["127.0.0.1", "drs.example.org"]'. Unset: any host.
     drs_allowed_hosts: list[str] | None = None
+    # Exports of files at least this large are written as multipart uploads of
+    # ``volume_part_size`` parts (S3 needs 5 MiB at least, but the last part).
+    volume_multipart_threshold: int = Field(default=64 * 1024 * 1024, ge=5 * 1024 * 1024)
+    # Downloads of volume aliases: a presigned URL of the provider where it has them (S3, OSS),
+    # or (False, or GCS) a signed URL of this API that streams the object from the bucket.
+    volume_presigned_downloads: bool = True
+    # A pause after each file of a prefix import (tests use it to restart mid-import).
+    volume_import_item_delay: float = Field(default=0.0, ge=0, le=10)
+    volume_part_size: int = Field(default=32 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
 
     @field_validator("s3_endpoint_url", "gcs_endpoint_url", mode="before")
     @classmethod

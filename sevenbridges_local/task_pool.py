@@ -63,8 +63,12 @@ class TaskPool:
         container_engine: str | None = None,
         keep_work_dirs: bool = False,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
+        volumes: Any = None,
     ) -> None:
         self.database = database
+        # The volume runtime (services.volumes.VolumeRuntime): inputs that are volume aliases
+        # are staged from their buckets with it.
+        self.volumes = volumes
         self.store = store
         self.executor = executor
         self.work_root = Path(data_dir) / TASKS_DIR_NAME
@@ -146,7 +150,9 @@ class TaskPool:
         with self._lock:
             self._claimed.add(task_id)
         try:
-            spec = task_queue.build_spec(self.database, task_id, self.container_engine)
+            spec = task_queue.build_spec(
+                self.database, task_id, self.container_engine, volumes=self.volumes
+            )
             prepared = self.executor.prepare(spec, work_dir)
             if self._stopping.is_set():
                 interrupted = True  # resumed after the restart

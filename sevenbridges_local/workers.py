@@ -113,6 +113,8 @@ class WorkerPool:
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
+        # Long handlers (prefix imports) look at this between steps and give way at a stop.
+        self.resources.extras["stopping"] = self._stopping
         requeued = self.requeue_interrupted()
         if requeued:
             logger.info("re-queued %d work item(s) interrupted by the last shutdown", requeued)

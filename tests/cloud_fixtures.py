@@ -257,6 +257,12 @@ def cloud_platform(
             "s3_endpoint_url": moto_cloud.url,
             "gcs_endpoint_url": gcs_emulator.url,
             "volume_timeout": PLATFORM_VOLUME_TIMEOUT,
+            # Exports of 6 MiB and more go in 5 MiB parts, so tests see multipart writes.
+            "volume_multipart_threshold": 6 * 1024 * 1024,
+            "volume_part_size": 5 * 1024 * 1024,
+            # moto's server with authentication on refuses presigned URLs (it wants an
+            # Authorization header): alias downloads stream through the platform instead.
+            "volume_presigned_downloads": False,
         },
         environment={
             "AWS_ACCESS_KEY_ID": moto_cloud.platform.access_key_id,

@@ -239,6 +239,24 @@ class Volume(Resource):
 
     # ----------------------------------------------------------------- members
 
+    def get_imports(
+        self,
+        project: Any = None,
+        state: str | None = None,
+        offset: int | None = None,
+        limit: int | None = None,
+    ) -> Collection:
+        """Imports from this volume (optionally into one project, or in one state)."""
+        return self._api.imports.query(
+            volume=self, project=project, state=state, offset=offset, limit=limit
+        )
+
+    def get_exports(
+        self, state: str | None = None, offset: int | None = None, limit: int | None = None
+    ) -> Collection:
+        """Exports to this volume (optionally in one state)."""
+        return self._api.exports.query(volume=self, state=state, offset=offset, limit=limit)
+
     def get_members(self, offset: int | None = None, limit: int | None = None) -> Collection:
         """One page of the volume's members."""
         return Member._query(

@@ -13,7 +13,9 @@ from sevenbridges_local.api import (
     downloads,
     drs,
     drs_imports,
+    exports,
     files,
+    imports,
     invoices,
     local,
     members,
@@ -41,6 +43,8 @@ ROUTERS += (tasks,)
 ROUTERS += (volumes,)
 # DRS bulk imports (issue 8); the DRS server itself lives outside /v2 (see OUTSIDE_ROUTERS).
 ROUTERS += (drs_imports,)
+# Imports and exports between volumes and projects (issue 8).
+ROUTERS += (imports, exports)
 # Routers with their own prefix, not under /v2: GA4GH DRS v1.
 OUTSIDE_ROUTERS = ((drs.DRS_PREFIX, drs),)
 
@@ -54,3 +58,5 @@ def include_api(app: FastAPI) -> None:
             if isinstance(route, APIRoute) and not isinstance(route, BoundaryRoute):
                 raise TypeError(f"{module.__name__}: {route.path} is not a BoundaryRoute")
         app.include_router(module.router, prefix=prefix)
+    # Signed streams of volume aliases: outside /v2, the URL's signature stands for the token.
+    app.include_router(downloads.content_router)

@@ -39,6 +39,7 @@ class File(Base):
         Index("ix_files_parent_id", "parent_id"),
         Index("ix_files_blob_key", "blob_key"),
         Index("ix_files_origin_task", "origin_task"),
+        Index("ix_files_volume_id", "volume_id"),
     )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
@@ -53,8 +54,11 @@ class File(Base):
     blob_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     origin: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     origin_task: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    # None means platform storage; volume-backed files will carry their location here.
+    # None means platform storage; a volume alias (no blob) keeps {"type": "VOLUME", "volume":
+    # "owner/name", "location": ...} here and the volume's row id in ``volume_id`` (migration
+    # 0007), which is what reads go through.
     storage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    volume_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_on: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     modified_on: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

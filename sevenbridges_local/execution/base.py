@@ -39,10 +39,11 @@ from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,9 @@ class InputFile:
     children: list[InputFile] = field(default_factory=list)
     # Files found next to it that match the input's secondaryFiles patterns.
     secondary: list[InputFile] = field(default_factory=list)
+    # A volume alias (no blob): writes the content to the open file it is given, from the
+    # volume's bucket. Its failures carry a message meant for the task's user.
+    fetch: Callable[[BinaryIO], int] | None = field(default=None, repr=False)
 
 
 @dataclass

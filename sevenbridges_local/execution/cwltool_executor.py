@@ -126,6 +126,19 @@ class _Stager:
             for child in item.children:
                 self._place(child, target / child.name)
             return
+        if item.blob_key is None and item.fetch is not None:
+            # A volume alias: staged from its bucket before the sandbox starts.
+            try:
+                with open(target, "wb") as out:
+                    item.fetch(out)
+            except Exception as exc:
+                target.unlink(missing_ok=True)
+                reason = getattr(exc, "message", None) or str(exc)
+                raise ExecutionError(
+                    f"File '{item.name}' ({item.file_id}) could not be read from its volume: "
+                    f"{reason}"
+                )
+            return
         if item.blob_key is None:
             raise ExecutionError(f"File '{item.name}' ({item.file_id}) has no content.")
         source = self.store.local_path(item.blob_key)

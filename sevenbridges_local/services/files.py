@@ -371,10 +371,12 @@ def create_file_record(
     folder: File | None,
     name: str,
     size: int,
-    blob_key: str,
+    blob_key: str | None,
     overwrite: bool,
     origin: dict[str, Any] | None = None,
     conflict_code: int = UPLOAD_FILE_EXISTS,
+    storage: dict[str, Any] | None = None,
+    volume_id: int | None = None,
 ) -> File:
     """A new file whose content is the blob ``blob_key``; flushed, committed by the caller.
 
@@ -404,6 +406,8 @@ def create_file_record(
         blob_key=blob_key,
         origin=origin,
         origin_task=_origin_task(origin),
+        storage=storage,  # a volume alias: no blob, the content stays in the bucket
+        volume_id=volume_id,
         created_on=now,
         modified_on=now,
     )
@@ -767,6 +771,7 @@ def duplicate(ctx: ServiceContext, source: File, project: Project, parent: File,
         origin=dict(source.origin or {}),
         origin_task=source.origin_task,
         storage=dict(source.storage) if source.storage else None,
+        volume_id=source.volume_id,  # a copy of an alias is an alias of the same object
         created_on=now,
         modified_on=now,
     )

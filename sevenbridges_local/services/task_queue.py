@@ -13,10 +13,11 @@ import logging
 
 from sqlalchemy import select
 
+from sevenbridges_local import errors
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.execution.base import ExecutionError, Progress, TaskSpec
-from sevenbridges_local.services import apps, task_inputs
+from sevenbridges_local.services import apps, task_inputs, volume_reads
 from sevenbridges_local.services.task_state import (
     ABORTED,
     ABORTING,
@@ -31,6 +32,7 @@ from sevenbridges_local.services.task_state import (
     refresh_parent,
     transition,
 )
+from sevenbridges_local.services.volumes import VolumeRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +72,13 @@ def claim_next(database: Database, worker: str) -> str | None:
         return task_id
 
 
-def build_spec(database: Database, task_id: str, container_engine: str | None) -> TaskSpec:
+def build_spec(
+    database: Database,
+    task_id: str,
+    container_engine: str | None,
+    *,
+    volumes: VolumeRuntime | None = None,
+) -> TaskSpec:
     """What the executor needs for the task; :class:`ExecutionError` when it cannot run."""
     with database.read_session() as session:
         task = session.get(Task, task_id)
@@ -100,6 +108,10 @@ def build_spec(database: Database, task_id: str, container_engine: str | None) -
             )
         except task_inputs.InputNotUsable as exc:
             raise ExecutionError(f"The task cannot start: {exc}")
+        try:
+            volume_reads.attach_fetchers(session, volumes, files.values())
+        except errors.ApiError as exc:
+            raise ExecutionError(f"The task cannot start: {exc.message}")
         slug = task.app_ref.split("/")[2] if task.app_ref.count("/") >= 2 else "app"
         return TaskSpec(
             task_id=task.id,

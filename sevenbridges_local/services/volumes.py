@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
+from sevenbridges_local.db.files import File
 from sevenbridges_local.db.models import User
 from sevenbridges_local.db.volumes import Volume, VolumeMember
 from sevenbridges_local.security import SecretBox, SecretBoxError
@@ -123,6 +124,13 @@ class VolumeRuntime:
 
     box: SecretBox
     clouds: CloudSettings
+    # Exports: files from this size on are written in parts of ``part_size`` bytes.
+    multipart_threshold: int = 64 * 1024 * 1024
+    part_size: int = 32 * 1024 * 1024
+    # Alias downloads: the provider's presigned URLs (else the platform streams the object).
+    presigned_downloads: bool = True
+    # Seconds to pause after each file of a prefix import (a test aid; 0 in use).
+    import_item_delay: float = 0.0
 
 
 class VolumeValues(TypedDict, total=False):
@@ -375,6 +383,11 @@ def _credentials_of(runtime: VolumeRuntime, volume: Volume) -> dict[str, Any]:
             "directory's secret.key replaced?). Give the credentials again with PATCH.",
             errors.VOLUME_PROVIDER_ERROR,
         )
+
+
+def bucket_spec(runtime: VolumeRuntime, volume: Volume) -> BucketSpec:
+    """The volume's bucket with its credentials opened (imports, exports, alias reads)."""
+    return _spec_of(runtime, volume)
 
 
 def _spec_of(runtime: VolumeRuntime, volume: Volume) -> BucketSpec:
@@ -655,6 +668,13 @@ def delete_volume(ctx: ServiceContext, owner: str, name: str) -> None:
         raise errors.conflict(
             f"Volume '{owner}/{name}' is active: deactivate it first (PATCH "
             '{"active": false}), then delete it.',
+            errors.CONFLICT,
+        )
+    aliases = ctx.session.scalar(select(func.count()).where(File.volume_id == volume.id)) or 0
+    if aliases:
+        raise errors.conflict(
+            f"Volume '{owner}/{name}' still has {aliases} file(s) imported from it (or exported "
+            "to it) in projects; delete those files first, then the volume.",
             errors.CONFLICT,
         )
     ctx.session.delete(volume)

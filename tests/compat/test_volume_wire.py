@@ -13,14 +13,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import requests
 from test_official_client import official_python
 from volume_support import GCS_EMAIL, iam_configuration, private_key_pem
+
+import sevenbridges as sbg
 
 SCRIPT = Path(__file__).with_name("volume_wire_script.py")
 
 
 def test_volume_requests_match_the_official_client(
-    cloud_platform, moto_cloud, gcs_emulator, new_username
+    cloud_platform, moto_cloud, gcs_emulator, new_username, tmp_path
 ) -> None:
     bucket, gcs_bucket = moto_cloud.new_bucket("wire"), gcs_emulator.new_bucket("wire")
     for key in ("top.txt", "compat/a.txt", "compat/b.txt"):
@@ -30,10 +33,27 @@ def test_volume_requests_match_the_official_client(
     outputs = []
     for interpreter in (official_python(), sys.executable):
         user = new_username("wire")
+        token = cloud_platform.token(user)
+        project = requests.post(
+            f"{cloud_platform.url}/projects",
+            json={"name": "wire imports"},
+            headers={"X-SBG-Auth-Token": token},
+            timeout=30,
+        ).json()["id"]
+        source = tmp_path / f"{user}.txt"
+        source.write_bytes(b"platform copy")
+        uploader = sbg.Api(url=cloud_platform.url, token=token)
+        platform_file = (
+            uploader.files.upload(str(source), project=project, file_name="p.txt", overwrite=True)
+            .result()
+            .id
+        )
         env = {key: value for key, value in os.environ.items() if not key.startswith("SB_")}
         env.update(
             SBG_WIRE_URL=cloud_platform.url,
-            SBG_WIRE_TOKEN=cloud_platform.token(user),
+            SBG_WIRE_TOKEN=token,
+            SBG_WIRE_PROJECT=project,
+            SBG_WIRE_FILE=platform_file,
             SBG_WIRE_BUCKET=bucket,
             SBG_WIRE_GCS_BUCKET=gcs_bucket,
             SBG_WIRE_KEY_ID=moto_cloud.reader.access_key_id,
@@ -59,6 +79,6 @@ def test_volume_requests_match_the_official_client(
             [json.loads(line) for line in result.stdout.replace(user, "USER").splitlines()]
         )
     official, ours = outputs
-    assert len(official) == 18
+    assert len(official) == 18 + 17
     for number, (theirs, mine) in enumerate(zip(official, ours, strict=True)):
         assert mine == theirs, f"request {number}: official {theirs}, ours {mine}"

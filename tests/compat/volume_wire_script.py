@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import requests
 
@@ -17,9 +18,13 @@ import sevenbridges as sbg
 
 sent: list[tuple] = []
 _send = requests.Session.send
+# Polling a job until it ends takes as many GETs as it takes: those are not compared.
+paused = [False]
 
 
 def _recording_send(session, request, **kwargs):
+    if paused[0]:
+        return _send(session, request, **kwargs)
     body = request.body.decode() if isinstance(request.body, bytes) else request.body
     path = request.url.replace(os.environ["SBG_WIRE_URL"], "")
     sent.append((request.method, path, json.loads(body) if body else body))
@@ -79,12 +84,90 @@ def main() -> int:
     added.permissions["copy"] = True
     added.save()
     volume.remove_member(member)
+    masks = exercise_imports_and_exports(api, volume)
     volume.active = False
     volume.save()
     volume.delete()
     for request in sent:
-        print(json.dumps(request, sort_keys=True))
+        line = json.dumps(request, sort_keys=True)
+        for value, mask in masks.items():
+            line = line.replace(value, mask)
+        print(line)
     return 0
+
+
+def _wait(job):
+    deadline = time.monotonic() + 60
+    paused[0] = True
+    try:
+        while job.state not in ("COMPLETED", "FAILED"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{job} did not finish")
+            time.sleep(0.2)
+            job.reload()
+    finally:
+        paused[0] = False
+    return job
+
+
+def exercise_imports_and_exports(api, volume) -> dict[str, str]:
+    """Every import and export call; returns the ids to mask (they differ between runs)."""
+    project = api.projects.get(os.environ["SBG_WIRE_PROJECT"])
+    platform_file = os.environ["SBG_WIRE_FILE"]
+    masks = {project.id: "PROJECT", platform_file: "FILE"}
+    imported = _wait(api.imports.submit_import(volume, "top.txt", project=project, name="t.txt"))
+    masks[imported.id] = "IMPORT1"
+    if imported.state != "COMPLETED":
+        raise RuntimeError(f"import failed: {imported.error}")
+    folder = api.imports.submit_import(
+        volume.id, "compat/", project=project.id, preserve_folder_structure=False, autorename=True
+    )
+    masks[folder.id] = "IMPORT2"
+    _wait(folder)
+    api.imports.get(imported.id)
+    api.imports.query(project=project, volume=volume, state="COMPLETED", limit=10)
+    volume.get_imports(project=project, state="COMPLETED")
+    records = api.imports.bulk_submit(
+        [
+            {"volume": volume, "location": "compat/a.txt", "project": project, "name": "b1"},
+            {
+                "volume": volume.id,
+                "location": "compat/b.txt",
+                "project": project.id,
+                "overwrite": True,
+                "autorename": False,
+                "preserve_folder_structure": True,
+            },
+        ]
+    )
+    for number, record in enumerate(records, start=3):
+        masks[record.resource.id] = f"IMPORT{number}"
+        _wait(record.resource)
+    api.imports.bulk_get([imported, folder.id])
+    exported_file = api.files.get(platform_file)
+    rw = api.volumes.get(f"{volume.id.split('/')[0]}/wire_oss")
+    export = api.exports.submit_export(
+        exported_file,
+        rw,
+        "out/t.txt",
+        properties={"sse_algorithm": "AES256"},
+        overwrite=True,
+        copy_only=True,
+    )
+    masks[export.id] = "EXPORT1"
+    _wait(export)
+    api.exports.get(export.id)
+    api.exports.query(volume=rw, state="FAILED", limit=5)
+    rw.get_exports(state="FAILED")
+    bulk = api.exports.bulk_submit(
+        [{"file": exported_file.id, "volume": rw, "location": "out/u.txt", "overwrite": True}],
+        copy_only=True,
+    )
+    masks[bulk[0].resource.id] = "EXPORT2"
+    _wait(bulk[0].resource)
+    api.exports.bulk_get([export, bulk[0].resource.id])
+    project.delete()  # its aliases with it: the volume can then be deleted
+    return masks
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """GA4GH DRS: blob checksums (served by the DRS endpoints) and DRS bulk import jobs.
 
 Revision ID: 0008_drs
-Revises: 0006_volumes
+Revises: 0007_volume_jobs
 Create Date: 2024-09-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_drs"
-down_revision = "0006_volumes"
+down_revision = "0007_volume_jobs"
 branch_labels = None
 depends_on = None
 
