@@ -19,6 +19,7 @@ from sevenbridges_local.api import (
     rate_limit,
     root,
     tasks,
+    teams,
     uploads,
     users,
     volumes,
@@ -37,6 +38,8 @@ ROUTERS += (apps,)
 ROUTERS += (tasks,)
 # Volumes: cloud buckets, their objects and members (issue 8).
 ROUTERS += (volumes,)
+# Teams and divisions (issue 9).
+ROUTERS += (teams,)
 
 
 def include_api(app: FastAPI) -> None:
