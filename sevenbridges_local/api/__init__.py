@@ -6,14 +6,17 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from sevenbridges_local.api import (
+    actions,
     apps,
     async_jobs,
     billing,
     bulk_files,
+    datasets,
     downloads,
     files,
     invoices,
     local,
+    markers,
     members,
     projects,
     rate_limit,
@@ -38,8 +41,8 @@ ROUTERS += (apps,)
 ROUTERS += (tasks,)
 # Volumes: cloud buckets, their objects and members (issue 8).
 ROUTERS += (volumes,)
-# Teams and divisions (issue 9).
-ROUTERS += (teams,)
+# Teams, divisions, datasets, genome markers, actions (issue 9).
+ROUTERS += (teams, datasets, markers, actions)
 
 
 def include_api(app: FastAPI) -> None:
