@@ -41,6 +41,8 @@ from sevenbridges.models.async_jobs import AsyncJob
 from sevenbridges.models.billing_group import BillingGroup
 from sevenbridges.models.bulk import BulkRecord
 from sevenbridges.models.compound.volumes.volume_object import VolumeObject
+from sevenbridges.models.dataset import Dataset
+from sevenbridges.models.division import Division
 from sevenbridges.models.endpoints import Endpoints
 from sevenbridges.models.enums import (
     AppCopyStrategy,
@@ -60,10 +62,13 @@ from sevenbridges.models.enums import (
 )
 from sevenbridges.models.file import File
 from sevenbridges.models.invoice import Invoice
+from sevenbridges.models.marker import Marker
 from sevenbridges.models.member import Member, Permissions
 from sevenbridges.models.project import Project
 from sevenbridges.models.rate_limit import RateLimit
 from sevenbridges.models.task import Task
+from sevenbridges.models.team import Team
+from sevenbridges.models.team_member import TeamMember
 from sevenbridges.models.user import User
 from sevenbridges.models.volume import Volume
 
@@ -82,14 +87,19 @@ __all__ = [
     "AsyncJob",
     "BillingGroup",
     "BulkRecord",
+    "Dataset",
+    "Division",
     "Endpoints",
     "File",
     "Invoice",
+    "Marker",
     "Member",
     "Permissions",
     "Project",
     "RateLimit",
     "Task",
+    "Team",
+    "TeamMember",
     "User",
     "Volume",
     "VolumeObject",
