@@ -78,13 +78,8 @@ class BillingGroup(Resource):
     ) -> Collection:
         """Per-analysis costs charged to this group."""
         return self._breakdown(
-            BillingGroupAnalysisBreakdown,
-            date_from=date_from,
-            date_to=date_to,
-            invoice_id=invoice_id,
-            fields=fields,
-            offset=offset,
-            limit=limit,
+            BillingGroupAnalysisBreakdown, date_from=date_from, date_to=date_to,
+            invoice_id=invoice_id, fields=fields, offset=offset, limit=limit,
         )
 
     def storage_breakdown(
@@ -98,13 +93,8 @@ class BillingGroup(Resource):
     ) -> Collection:
         """Per-project storage costs charged to this group."""
         return self._breakdown(
-            BillingGroupStorageBreakdown,
-            date_from=date_from,
-            date_to=date_to,
-            invoice_id=invoice_id,
-            fields=fields,
-            offset=offset,
-            limit=limit,
+            BillingGroupStorageBreakdown, date_from=date_from, date_to=date_to,
+            invoice_id=invoice_id, fields=fields, offset=offset, limit=limit,
         )
 
     def egress_breakdown(
@@ -118,11 +108,6 @@ class BillingGroup(Resource):
     ) -> Collection:
         """Per-download egress costs charged to this group."""
         return self._breakdown(
-            BillingGroupEgressBreakdown,
-            date_from=date_from,
-            date_to=date_to,
-            invoice_id=invoice_id,
-            fields=fields,
-            offset=offset,
-            limit=limit,
+            BillingGroupEgressBreakdown, date_from=date_from, date_to=date_to,
+            invoice_id=invoice_id, fields=fields, offset=offset, limit=limit,
         )

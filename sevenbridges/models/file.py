@@ -271,7 +271,9 @@ class File(Resource):
         Raises ``ResourceNotModified`` when nothing changed, unless ``silent``.
         """
         changes = {
-            key: value for key, value in self._modified_data().items() if key not in _INTERNAL_KEYS
+            key: value
+            for key, value in self._modified_data().items()
+            if key not in _INTERNAL_KEYS
         }
         if not changes:
             if silent:
@@ -528,7 +530,9 @@ class File(Resource):
         session = self._storage_session()
         try:
             try:
-                response = session.get(url, stream=True, timeout=RequestParameters.DEFAULT_TIMEOUT)
+                response = session.get(
+                    url, stream=True, timeout=RequestParameters.DEFAULT_TIMEOUT
+                )
             except requests.RequestException as exc:
                 raise SbgError(message=f"Download of {self.id} failed: {exc}")
             with response:
@@ -555,9 +559,7 @@ class File(Resource):
             session.close()
 
     def content(
-        self,
-        path: str | os.PathLike[str] | None = None,
-        overwrite: bool = True,
+        self, path: str | os.PathLike[str] | None = None, overwrite: bool = True,
         encoding: str = "utf-8",
     ) -> str:
         """The file's content as text. Saved to ``path`` when given, else to a temporary file

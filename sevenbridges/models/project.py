@@ -219,7 +219,9 @@ class Project(Resource):
         """One page of this project's tasks, optionally only those in ``status``."""
         from sevenbridges.models.task import Task
 
-        return Task.query(project=self.id, status=status, offset=offset, limit=limit, api=self._api)
+        return Task.query(
+            project=self.id, status=status, offset=offset, limit=limit, api=self._api
+        )
 
     def create_task(
         self,

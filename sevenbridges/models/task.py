@@ -325,10 +325,7 @@ class Task(Resource):
         return self
 
     def wait(
-        self,
-        period: float = 10,
-        callback: Callable[..., Any] | None = None,
-        *args: Any,
+        self, period: float = 10, callback: Callable[..., Any] | None = None, *args: Any,
         **kwargs: Any,
     ) -> Any:
         """Block until the task is COMPLETED, FAILED or ABORTED, checking every ``period`` s.
