@@ -9,7 +9,10 @@ A drop-in replacement for ``sevenbridges-python``: the same module paths, classe
         print(project.id)
 """
 
-__version__ = "0.1.0"
+# The official client version this package is a drop-in for: code that checks
+# ``sevenbridges.__version__`` keeps working. Our own release is ``__toolkit_version__``.
+__version__ = "2.11.2"
+__toolkit_version__ = "0.1.0"
 
 import logging
 import ssl
