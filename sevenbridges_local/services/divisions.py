@@ -28,7 +28,7 @@ ADMIN_ROLE = "admin"
 def find_division(session: Session, slug: str) -> Division:
     division = session.scalar(select(Division).where(Division.slug == slug))
     if division is None:
-        raise errors.not_found(f"Division '{slug}' does not exist.")
+        raise errors.not_found(f"Division '{slug}' does not exist.", errors.DIVISION_NOT_FOUND)
     return division
 
 
@@ -39,7 +39,7 @@ def visible_division(ctx: ServiceContext, slug: str) -> Division:
         ctx.actor.is_platform_admin or users.current_user(ctx).division_id == division.id
     ):
         return division
-    raise errors.not_found(f"Division '{slug}' does not exist.")
+    raise errors.not_found(f"Division '{slug}' does not exist.", errors.DIVISION_NOT_FOUND)
 
 
 def list_divisions(ctx: ServiceContext, page: PageRequest) -> Page[Division]:

@@ -175,7 +175,7 @@ def _insert_group(
     else:
         division = ctx.session.scalar(select(Division).where(Division.slug == name))
         if division is None:
-            raise errors.not_found(f"Division '{name}' does not exist.")
+            raise errors.not_found(f"Division '{name}' does not exist.", errors.DIVISION_NOT_FOUND)
         division_id = division.id
         grant.division_id = division.id
         existing = GroupGrant.division_id == division.id

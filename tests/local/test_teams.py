@@ -39,7 +39,7 @@ def _team(caller: Caller, division: str, name: str = "Helix") -> dict:
 def test_only_platform_admins_manage_divisions(alice: Caller, admin: Caller) -> None:
     assert_error(alice.post("/_local/divisions", json={"id": "mine", "name": "Mine"}), 403, 2107)
     assert_error(admin.post("/_local/divisions", json={"id": "Bad Slug!", "name": "x"}), 400, 90000)
-    assert_error(admin.put("/_local/divisions/no-such-division/members/admin"), 404, 90003)
+    assert_error(admin.put("/_local/divisions/no-such-division/members/admin"), 404, 2112)
 
 
 def test_divisions_are_seen_by_their_members(
@@ -52,8 +52,8 @@ def test_divisions_are_seen_by_their_members(
     assert bob.get(f"/divisions/{division}").json()["name"] == "Crystallography lab"
     # Outsiders see neither the division nor its teams.
     assert carol.get("/divisions").json()["items"] == []
-    assert_error(carol.get(f"/divisions/{division}"), 404, 90003)
-    assert_error(carol.get("/teams", params={"division": division}), 404, 90003)
+    assert_error(carol.get(f"/divisions/{division}"), 404, 2112)
+    assert_error(carol.get("/teams", params={"division": division}), 404, 2112)
     # Members listed with their division role.
     users = bob.get("/users", params={"division": division}).json()["items"]
     assert {(u["username"], u["role"]) for u in users} == {
@@ -104,7 +104,7 @@ def test_team_life_cycle(division: str, alice: Caller, bob: Caller, carol: Calle
     assert_error(alice.get("/teams"), 400, 2105)
     assert_error(bob.post("/teams", json={"name": "Bob's", "division": division}), 403, 2107)
     assert_error(
-        alice.post("/teams", json={"name": "x", "division": "no-such-division"}), 404, 90003
+        alice.post("/teams", json={"name": "x", "division": "no-such-division"}), 404, 2112
     )
 
 
@@ -183,7 +183,7 @@ def test_teams_and_divisions_of_elsewhere_are_refused(
     assert_error(carol.post(path, json={"username": team["id"], "type": "TEAM"}), 400, 2109)
     assert_error(carol.post(path, json={"username": division, "type": "DIVISION"}), 400, 2109)
     assert_error(carol.post(path, json={"username": "no-such-team", "type": "TEAM"}), 404, 2106)
-    assert_error(carol.post(path, json={"username": "no-such-div", "type": "DIVISION"}), 404, 90003)
+    assert_error(carol.post(path, json={"username": "no-such-div", "type": "DIVISION"}), 404, 2112)
     assert_error(carol.post(path, json={"username": "x", "type": "ROBOT"}), 400, 3014)
     # Nothing was added.
     assert [m["type"] for m in carol.get(path).json()["items"]] == ["USER"]
