@@ -9,7 +9,10 @@ A drop-in replacement for ``sevenbridges-python``: the same module paths, classe
         print(project.id)
 """
 
-__version__ = "0.1.0"
+# The official client version this package is a drop-in for: code that checks
+# ``sevenbridges.__version__`` keeps working. Our own release is ``__toolkit_version__``.
+__version__ = "2.11.2"
+__toolkit_version__ = "0.1.0"
 
 import logging
 import ssl
@@ -41,6 +44,8 @@ from sevenbridges.models.async_jobs import AsyncJob
 from sevenbridges.models.billing_group import BillingGroup
 from sevenbridges.models.bulk import BulkRecord
 from sevenbridges.models.compound.volumes.volume_object import VolumeObject
+from sevenbridges.models.dataset import Dataset
+from sevenbridges.models.division import Division
 from sevenbridges.models.drs_import import DRSImportBulk
 from sevenbridges.models.endpoints import Endpoints
 from sevenbridges.models.enums import (
@@ -61,12 +66,15 @@ from sevenbridges.models.enums import (
 )
 from sevenbridges.models.file import File
 from sevenbridges.models.invoice import Invoice
+from sevenbridges.models.marker import Marker
 from sevenbridges.models.member import Member, Permissions
 from sevenbridges.models.project import Project
 from sevenbridges.models.rate_limit import RateLimit
 from sevenbridges.models.storage_export import Export
 from sevenbridges.models.storage_import import Import
 from sevenbridges.models.task import Task
+from sevenbridges.models.team import Team
+from sevenbridges.models.team_member import TeamMember
 from sevenbridges.models.user import User
 from sevenbridges.models.volume import Volume
 
@@ -86,14 +94,19 @@ __all__ = [
     "BillingGroup",
     "BulkRecord",
     "DRSImportBulk",
+    "Dataset",
+    "Division",
     "Endpoints",
     "File",
     "Invoice",
+    "Marker",
     "Member",
     "Permissions",
     "Project",
     "RateLimit",
     "Task",
+    "Team",
+    "TeamMember",
     "User",
     "Volume",
     "Import",

@@ -14,19 +14,24 @@ from requests.adapters import DEFAULT_POOLSIZE
 from sevenbridges.config import Config
 from sevenbridges.errors import SbgError
 from sevenbridges.http.client import DEFAULT_MAX_PARALLEL_REQUESTS, DEFAULT_POOL_MAXSIZE, HttpClient
+from sevenbridges.models.actions import Actions
 from sevenbridges.models.app import App
 from sevenbridges.models.async_jobs import AsyncJob
 from sevenbridges.models.billing_group import BillingGroup
+from sevenbridges.models.dataset import Dataset
+from sevenbridges.models.division import Division
 from sevenbridges.models.drs_import import DRSImportBulk
 from sevenbridges.models.endpoints import Endpoints
 from sevenbridges.models.enums import RequestParameters
 from sevenbridges.models.file import File
 from sevenbridges.models.invoice import Invoice
+from sevenbridges.models.marker import Marker
 from sevenbridges.models.project import Project
 from sevenbridges.models.rate_limit import RateLimit
 from sevenbridges.models.storage_export import Export
 from sevenbridges.models.storage_import import Import
 from sevenbridges.models.task import Task
+from sevenbridges.models.team import Team
 from sevenbridges.models.user import User
 from sevenbridges.models.volume import Volume
 
@@ -56,18 +61,23 @@ class Api(HttpClient):
     with this client bound as its default, so ``api.projects.query()`` talks to this platform.
     """
 
+    actions = Actions
     apps = App
     async_jobs = AsyncJob
     billing_groups = BillingGroup
     drs_imports = DRSImportBulk
+    datasets = Dataset
+    divisions = Division
     endpoints = Endpoints
     exports = Export
     files = File
     imports = Import
     invoices = Invoice
+    markers = Marker
     projects = Project
     rate_limit = RateLimit
     tasks = Task
+    teams = Team
     users = User
     volumes = Volume
 

@@ -35,7 +35,8 @@ def format_proxies(proxies: dict[str, Any] | None) -> dict[str, Any]:
 def _read_ini(path: str) -> configparser.ConfigParser:
     # Interpolation off: tokens and proxy URLs may legitimately contain '%'.
     parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path, encoding="utf-8")
+    # One ``read(path)`` per file, as the reference does (users' tests patch and check it).
+    parser.read(path)
     return parser
 
 

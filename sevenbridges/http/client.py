@@ -75,9 +75,17 @@ class AAHeader:
 
 
 class RequestSession(requests.Session):
-    """A ``requests.Session`` that refuses URLs longer than the platform accepts."""
+    """A ``requests.Session`` that refuses URLs longer than the platform accepts.
+
+    ``default_timeout`` applies to a bare ``send(request)`` (how error handlers re-send), so a
+    re-sent request keeps the Api's timeout.
+    """
+
+    default_timeout: float | None = None
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if "timeout" not in kwargs and self.default_timeout is not None:
+            kwargs["timeout"] = self.default_timeout
         url_length = len(request.url or "")
         if url_length > RequestParameters.MAX_URL_LENGTH:
             raise URITooLong(
@@ -237,6 +245,7 @@ class HttpClient:
             retry_count=retry_count,
             backoff_factor=backoff_factor,
         )
+        self._session.default_timeout = timeout
         self._throttle_limiter: Any = (
             threading.Semaphore(max_parallel_requests)
             if max_parallel_requests

@@ -591,6 +591,11 @@ class BaseTransfer(threading.Thread):
             self._after_failure(exc)
             if self._errorback is not None:
                 self._call_safely(self._errorback, self._errorback_argument(exc))
+            if threading.current_thread() is not self:
+                # run() called directly (not through start()): the caller gets the error.
+                if isinstance(exc, SbgError):
+                    raise
+                raise SbgError(message=f"{self.name} failed: {exc}") from exc
         else:
             self._finish(TransferState.COMPLETED)
             if self._callback is not None:
@@ -699,7 +704,7 @@ class BaseTransfer(threading.Thread):
             parts_done=self._parts_done,
             bytes_done=self.bytes_done,
             file_size=self._total_bytes,
-            duration=self.duration,
+            duration=self.duration / 1000.0,  # Progress speaks seconds
         )
 
 

@@ -42,8 +42,8 @@ class Part:
 class Progress:
     """A snapshot of a running transfer, handed to progress callbacks.
 
-    ``duration`` is in milliseconds, as transfers measure it; ``bandwidth`` is in MB/s
-    (10**6 bytes per second) over that duration.
+    ``duration`` is in seconds; ``bandwidth`` is in MB/s (10**6 bytes per second) over that
+    duration. (A transfer's own ``duration`` attribute stays in milliseconds.)
     """
 
     __slots__ = ("_num_of_parts", "_parts_done", "_bytes_done", "_file_size", "_duration")
@@ -80,7 +80,7 @@ class Progress:
 
     @property
     def duration(self) -> float:
-        """Milliseconds since the transfer started."""
+        """Seconds since the transfer started."""
         return self._duration
 
     @property
@@ -93,15 +93,14 @@ class Progress:
     @property
     def bandwidth(self) -> float:
         """Average throughput so far in MB/s (0 before any time has passed)."""
-        seconds = self._duration / 1000.0
-        if seconds <= 0:
+        if self._duration <= 0:
             return 0.0
-        return self._bytes_done / _BYTES_PER_MB / seconds
+        return self._bytes_done / _BYTES_PER_MB / self._duration
 
     def __repr__(self) -> str:
         return (
             f"Progress(parts {self._parts_done}/{self._num_of_parts}, "
-            f"bytes {self._bytes_done}/{self._file_size}, {self._duration:.0f} ms)"
+            f"bytes {self._bytes_done}/{self._file_size}, {self._duration:.1f} s)"
         )
 
 
@@ -120,6 +119,6 @@ def simple_progress_bar(progress: Progress) -> None:
     sys.stdout.write(
         f"\r[{bar}] {progress.progress:5.1f}%  {progress.bandwidth:8.2f} MB/s  "
         f"parts {progress.parts_done}/{progress.num_of_parts}  "
-        f"{progress.duration / 1000:7.1f} s"
+        f"{progress.duration:7.1f} s"
     )
     sys.stdout.flush()

@@ -6,10 +6,12 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from sevenbridges_local.api import (
+    actions,
     apps,
     async_jobs,
     billing,
     bulk_files,
+    datasets,
     downloads,
     drs,
     drs_imports,
@@ -18,11 +20,13 @@ from sevenbridges_local.api import (
     imports,
     invoices,
     local,
+    markers,
     members,
     projects,
     rate_limit,
     root,
     tasks,
+    teams,
     uploads,
     users,
     volumes,
@@ -45,6 +49,8 @@ ROUTERS += (volumes,)
 ROUTERS += (drs_imports,)
 # Imports and exports between volumes and projects (issue 8).
 ROUTERS += (imports, exports)
+# Teams, divisions, datasets, genome markers, actions (issue 9).
+ROUTERS += (teams, datasets, markers, actions)
 # Routers with their own prefix, not under /v2: GA4GH DRS v1.
 OUTSIDE_ROUTERS = ((drs.DRS_PREFIX, drs),)
 

@@ -18,6 +18,7 @@ from sevenbridges_local.db.models import (
     ProjectMember,
     User,
 )
+from sevenbridges_local.db.teams import GroupGrant
 from sevenbridges_local.db.volumes import Volume, VolumeMember
 from sevenbridges_local.services.billing import AnalysisRow, EgressRow, StorageUsage
 from sevenbridges_local.services.context import Page
@@ -141,20 +142,29 @@ def project_json(root: str, project: Project, root_folder: str | None) -> dict[s
     return body
 
 
+def member_name(member: Any) -> tuple[str, str, str]:
+    """(username, email, type) of a member row: a user, or a team/division group grant."""
+    if isinstance(member, GroupGrant):
+        if member.team is not None:
+            return member.team.id, "", "TEAM"
+        return member.division.slug if member.division else "", "", "DIVISION"
+    return member.user.username, member.user.email, "USER"
+
+
 def _member_body(href: str, member: Any, permissions: tuple[str, ...]) -> dict[str, Any]:
-    username = member.user.username
+    username, email, member_type = member_name(member)
     return {
         "href": href,
         "id": username,
         "username": username,
-        "email": member.user.email,
-        "type": "USER",
+        "email": email,
+        "type": member_type,
         "permissions": {name: getattr(member, name) for name in permissions},
     }
 
 
 def member_json(root: str, project: Project, member: ProjectMember) -> dict[str, Any]:
-    href = f"{root}/projects/{project_id(project)}/members/{member.user.username}"
+    href = f"{root}/projects/{project_id(project)}/members/{member_name(member)[0]}"
     return _member_body(href, member, ("read", "copy", "write", "execute", "admin"))
 
 
@@ -187,7 +197,7 @@ def volume_json(root: str, volume: Volume) -> dict[str, Any]:
 
 
 def volume_member_json(root: str, volume: Volume, member: VolumeMember) -> dict[str, Any]:
-    href = f"{volume_href(root, volume)}/members/{member.user.username}"
+    href = f"{volume_href(root, volume)}/members/{member_name(member)[0]}"
     return _member_body(href, member, ("read", "copy", "write", "admin"))
 
 

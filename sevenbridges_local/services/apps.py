@@ -46,8 +46,9 @@ from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.apps import App, AppRevision
-from sevenbridges_local.db.models import Project, ProjectMember, User
-from sevenbridges_local.services import cwl, cwl_refs, projects
+from sevenbridges_local.db.models import Project, User
+from sevenbridges_local.services import access, cwl, cwl_refs, projects
+from sevenbridges_local.services.access import Access
 from sevenbridges_local.services.context import (
     ADMIN_ROLE,
     Actor,
@@ -440,8 +441,8 @@ def _find_project(session: Session, owner: str, slug: str) -> Project | None:
     )
 
 
-def _membership(session: Session, project: Project, actor: Actor) -> ProjectMember | None:
-    return session.get(ProjectMember, (project.id, actor.user_id))
+def _membership(session: Session, project: Project, actor: Actor) -> Access | None:
+    return access.project_access(session, project.id, actor.user_id)
 
 
 def is_public_project(project: Project) -> bool:
@@ -752,9 +753,7 @@ def list_apps(
             f"Invalid visibility {visibility!r}: use 'public' or 'private'.", VISIBILITY_INVALID
         )
     owner = aliased(User)
-    member_projects = select(ProjectMember.project_id).where(
-        ProjectMember.user_id == ctx.actor.user_id
-    )
+    member_projects = access.project_ids(ctx.actor.user_id)
     public_projects = (
         select(Project.id)
         .join(User, User.id == Project.owner_id)

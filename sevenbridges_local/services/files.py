@@ -34,7 +34,8 @@ from sevenbridges_local.limits import (
     MAX_METADATA_KEYS,
     MAX_TAG_LENGTH,
 )
-from sevenbridges_local.services import folders
+from sevenbridges_local.services import access, folders
+from sevenbridges_local.services.access import Access
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.names import (
     disguising_character,
@@ -231,8 +232,8 @@ def split_project_id(project_id: Any) -> tuple[str, str]:
 # Access
 
 
-def _membership(session: Session, project_id: int, user_id: int) -> ProjectMember | None:
-    return session.get(ProjectMember, (project_id, user_id))
+def _membership(session: Session, project_id: int, user_id: int) -> Access | None:
+    return access.project_access(session, project_id, user_id)
 
 
 def _not_found(file_id: str) -> errors.ApiError:
@@ -1010,6 +1011,4 @@ def bulk_change(
 
 
 def readable_project_ids(ctx: ServiceContext) -> Select[Any]:
-    return select(ProjectMember.project_id).where(
-        ProjectMember.user_id == ctx.actor.user_id, ProjectMember.read.is_(True)
-    )
+    return access.project_ids(ctx.actor.user_id, "read")

@@ -1,10 +1,11 @@
-"""Members and their permissions, for projects and volumes alike.
+"""Members and their permissions, for projects, volumes and datasets alike.
 
-Rules: only members with ``admin`` manage members; ``read`` is implied by membership; ``admin``
-implies every permission; the owner stays an admin member for good. A :class:`MemberTable`
-says how one kind of resource keeps its members (row type, permission names, codes); the
-project functions at the end check project access first, ``services/volumes.py`` does the same
-for volumes.
+Members are users, teams and divisions (``db.teams.GroupGrant`` rows; what they give is merged
+in ``services/access.py``). Rules: only members with ``admin`` manage members; ``read`` is
+implied by membership; ``admin`` implies every permission; the owner stays an admin member for
+good. A :class:`MemberTable` says how one kind of resource keeps its members (row type,
+permission names, codes); the project functions at the end check project access first,
+``services/volumes.py`` and ``services/datasets.py`` do the same for theirs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sqlalchemy import select
 
 from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
-from sevenbridges_local.db.models import Project, ProjectMember, User
+from sevenbridges_local.db.models import Division, Project, ProjectMember, User
+from sevenbridges_local.db.teams import GroupGrant, Team
 from sevenbridges_local.services import users
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.projects import (
@@ -26,7 +28,7 @@ from sevenbridges_local.services.projects import (
 )
 
 DEFAULT_PERMISSIONS = {"read": True, "copy": True, "write": False, "execute": False, "admin": False}
-UNSUPPORTED_MEMBER_TYPES = ("TEAM", "DIVISION")
+GROUP_MEMBER_TYPES = ("TEAM", "DIVISION")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class MemberTable:
     """How one kind of resource keeps its members."""
 
     model: Any  # the row class (ProjectMember, VolumeMember)
-    parent_key: str  # its column naming the resource ("project_id", "volume_id")
+    parent_key: str  # its column naming the resource ("project_id", "volume_id"), also in grants
     permissions: tuple[str, ...]
     defaults: dict[str, bool]  # granted when a member is added without permissions
     noun: str  # "project", "volume"
@@ -74,13 +76,33 @@ def apply_permissions(table: MemberTable, member: Any, permissions: dict[str, bo
             setattr(member, key, True)
 
 
+def _grants(ctx: ServiceContext, table: MemberTable, parent_id: int) -> Any:
+    return select(GroupGrant).where(getattr(GroupGrant, table.parent_key) == parent_id)
+
+
+def _find_grant(ctx: ServiceContext, table: MemberTable, parent_id: int, name: str) -> Any:
+    """A team (by id) or division (by slug) member of the resource, or None."""
+    team_grant = ctx.session.scalar(
+        _grants(ctx, table, parent_id).where(GroupGrant.team_id == name)
+    )
+    if team_grant is not None:
+        return team_grant
+    division = select(Division.id).where(Division.slug == name).scalar_subquery()
+    return ctx.session.scalar(
+        _grants(ctx, table, parent_id).where(GroupGrant.division_id == division)
+    )
+
+
 def find_member(ctx: ServiceContext, table: MemberTable, parent_id: int, username: str) -> Any:
+    """A member by username; teams by their id and divisions by their slug come next."""
     model = table.model
     member = ctx.session.scalar(
         select(model)
         .join(User, User.id == model.user_id)
         .where(getattr(model, table.parent_key) == parent_id, User.username == username)
     )
+    if member is None:
+        member = _find_grant(ctx, table, parent_id, username)
     if member is None:
         raise errors.not_found(
             f"User '{username}' is not a member of this {table.noun}.", table.not_found_code
@@ -91,13 +113,22 @@ def find_member(ctx: ServiceContext, table: MemberTable, parent_id: int, usernam
 def member_page(
     ctx: ServiceContext, table: MemberTable, parent_id: int, page: PageRequest
 ) -> Page[Any]:
+    """Users first (SQL paging), then the teams and divisions (few; paged in memory)."""
     model = table.model
     statement = (
         select(model)
         .where(getattr(model, table.parent_key) == parent_id)
         .order_by(model.created_on, model.user_id)
     )
-    return paginate(ctx.session, statement, page)
+    people = paginate(ctx.session, statement, page)
+    groups = ctx.session.scalars(
+        _grants(ctx, table, parent_id).order_by(GroupGrant.created_on, GroupGrant.id)
+    ).all()
+    items = list(people.items)
+    if len(items) < page.limit:
+        start = max(page.offset - people.total, 0)
+        items += groups[start : start + page.limit - len(items)]
+    return Page(items=items, total=people.total + len(groups), offset=page.offset, limit=page.limit)
 
 
 def add_owner(ctx: ServiceContext, table: MemberTable, parent_id: int, user_id: int) -> None:
@@ -110,18 +141,74 @@ def add_owner(ctx: ServiceContext, table: MemberTable, parent_id: int, user_id: 
     )
 
 
+def _set_initial(table: MemberTable, member: Any, permissions: dict[str, bool] | None) -> None:
+    if permissions:
+        # Given permissions are complete: what is not granted is denied.
+        apply_permissions(
+            table, member, {key: permissions.get(key, False) for key in table.permissions}
+        )
+    else:
+        apply_permissions(table, member, table.defaults)
+
+
+def _insert_group(
+    ctx: ServiceContext, table: MemberTable, parent_id: int, member_type: str, request: NewMember
+) -> Any:
+    """A team or a division of the caller's own division (platform admins: any) as member."""
+    name = request.username
+    if not name:
+        raise errors.bad_request(
+            f"Give the id of the {member_type.lower()} to add as 'username'.",
+            errors.MEMBER_USERNAME_EMPTY,
+        )
+    my_division = None if ctx.actor.is_platform_admin else users.current_user(ctx).division_id
+    grant = GroupGrant(
+        **{table.parent_key: parent_id}, member_type=member_type, created_on=utcnow()
+    )
+    if member_type == "TEAM":
+        team = ctx.session.get(Team, name)
+        if team is None:
+            raise errors.not_found(f"Team '{name}' does not exist.", errors.TEAM_NOT_FOUND)
+        division_id = team.division_id
+        grant.team_id = team.id
+        existing = GroupGrant.team_id == team.id
+    else:
+        division = ctx.session.scalar(select(Division).where(Division.slug == name))
+        if division is None:
+            raise errors.not_found(f"Division '{name}' does not exist.", errors.DIVISION_NOT_FOUND)
+        division_id = division.id
+        grant.division_id = division.id
+        existing = GroupGrant.division_id == division.id
+    if not ctx.actor.is_platform_admin and division_id != my_division:
+        raise errors.bad_request(
+            f"{member_type.title()} '{name}' belongs to another division than yours; only "
+            "teams of your division and your division itself can be added.",
+            errors.OTHER_DIVISION,
+        )
+    if ctx.session.scalar(_grants(ctx, table, parent_id).where(existing)) is not None:
+        raise errors.conflict(
+            f"{member_type.title()} '{name}' is already a member of this {table.noun}.",
+            table.conflict_code,
+        )
+    _set_initial(table, grant, request.permissions)
+    ctx.session.add(grant)
+    ctx.session.commit()
+    return grant
+
+
 def insert_member(
     ctx: ServiceContext, table: MemberTable, parent_id: int, request: NewMember
 ) -> Any:
-    """Add a user (by username or e-mail) with the given permissions, or the defaults."""
+    """Add a user (by username or e-mail), a team or a division with the given permissions,
+    or the defaults."""
     member_type = (request.type or "USER").upper()
-    if member_type in UNSUPPORTED_MEMBER_TYPES:
-        raise errors.bad_request(
-            f"Members of type {member_type} (teams and divisions) are not supported by the local "
-            "platform yet; add users one by one."
-        )
+    if member_type in GROUP_MEMBER_TYPES:
+        return _insert_group(ctx, table, parent_id, member_type, request)
     if member_type != "USER":
-        raise errors.bad_request(f"Invalid value for 'type': {request.type!r}; expected USER.")
+        raise errors.bad_request(
+            f"Invalid value for 'type': {request.type!r}; expected USER, TEAM or DIVISION.",
+            errors.MEMBER_TYPE_INVALID,
+        )
     if request.username:
         user = users.find_user(ctx.session, request.username)
         wanted = request.username
@@ -139,15 +226,8 @@ def insert_member(
             f"User '{user.username}' is already a member of this {table.noun}.",
             table.conflict_code,
         )
-    permissions = request.permissions or {}
     member = table.model(**{table.parent_key: parent_id, "user_id": user.id}, created_on=utcnow())
-    if permissions:
-        # Given permissions are complete: what is not granted is denied.
-        apply_permissions(
-            table, member, {key: permissions.get(key, False) for key in table.permissions}
-        )
-    else:
-        apply_permissions(table, member, table.defaults)
+    _set_initial(table, member, request.permissions)
     ctx.session.add(member)
     ctx.session.commit()
     return find_member(ctx, table, parent_id, user.username)
@@ -163,7 +243,7 @@ def change_permissions(
 ) -> Any:
     """Change the given permissions only (``{"copy": false}`` leaves the others as they are)."""
     member = find_member(ctx, table, parent_id, username)
-    if member.user_id == owner_id and permissions.get("admin") is False:
+    if getattr(member, "user_id", None) == owner_id and permissions.get("admin") is False:
         raise errors.forbidden(
             f"The {table.noun} owner must keep the admin permission.", table.forbidden_code
         )
@@ -176,7 +256,7 @@ def delete_member(
     ctx: ServiceContext, table: MemberTable, parent_id: int, owner_id: int, username: str
 ) -> None:
     member = find_member(ctx, table, parent_id, username)
-    if member.user_id == owner_id:
+    if getattr(member, "user_id", None) == owner_id:
         raise errors.forbidden(
             f"The {table.noun} owner cannot be removed from the {table.noun}.",
             table.forbidden_code,

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db.models import BillingGroup, Project, ProjectMember, ProjectTag, User
-from sevenbridges_local.services import billing, folders
+from sevenbridges_local.services import access, billing, folders
+from sevenbridges_local.services.access import Access
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.names import disguising_character
 
@@ -169,7 +170,7 @@ def _set_tags(project: Project, tags: list[str]) -> None:
 # Access
 
 
-def project_membership(ctx: ServiceContext, owner: str, slug: str) -> tuple[Project, ProjectMember]:
+def project_membership(ctx: ServiceContext, owner: str, slug: str) -> tuple[Project, Access]:
     """The project and the caller's membership; 404/3002 for non-members (hides existence)."""
     project = ctx.session.scalar(
         select(Project)
@@ -177,7 +178,7 @@ def project_membership(ctx: ServiceContext, owner: str, slug: str) -> tuple[Proj
         .where(User.username == owner, Project.slug == slug)
     )
     membership = (
-        ctx.session.get(ProjectMember, (project.id, ctx.actor.user_id)) if project else None
+        access.project_access(ctx.session, project.id, ctx.actor.user_id) if project else None
     )
     if project is None or membership is None:
         raise errors.not_found(
@@ -186,7 +187,7 @@ def project_membership(ctx: ServiceContext, owner: str, slug: str) -> tuple[Proj
     return project, membership
 
 
-def require_permission(membership: ProjectMember, permission: str, action: str) -> None:
+def require_permission(membership: Access, permission: str, action: str) -> None:
     if not getattr(membership, permission):
         raise errors.forbidden(
             f"You need the '{permission}' permission on this project to {action}.",
@@ -248,8 +249,7 @@ def list_projects(
     """Projects the caller is a member of, optionally filtered (tags: must carry all of them)."""
     statement = (
         select(Project)
-        .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .where(ProjectMember.user_id == ctx.actor.user_id)
+        .where(Project.id.in_(access.project_ids(ctx.actor.user_id)))
         .order_by(Project.id)
     )
     if owner is not None:

@@ -34,8 +34,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local.db.files import File
-from sevenbridges_local.db.models import Project, ProjectMember, User
+from sevenbridges_local.db.models import Project, User
 from sevenbridges_local.execution.base import InputFile
+from sevenbridges_local.services import access
 from sevenbridges_local.services.apps import is_public_project
 from sevenbridges_local.services.files import NAME_MAX_BYTES
 
@@ -333,11 +334,7 @@ class FileAccess:
         """The user's projects; only looked up when a file of another project turns up."""
         if self.user_id is None:
             return set()
-        return set(
-            self.session.scalars(
-                select(ProjectMember.project_id).where(ProjectMember.user_id == self.user_id)
-            )
-        )
+        return set(self.session.scalars(access.project_ids(self.user_id)))
 
     def problem(self, ref: FileReference, record: File | None) -> str | None:
         """Why the task may not use ``ref`` (None: it may)."""
@@ -543,7 +540,7 @@ def check_runner(session: Session, project_id: int, user_id: int | None) -> None
     user = session.get(User, user_id) if user_id is not None else None
     if user is None or user.disabled:
         raise InputNotUsable("The account of the user who ran the task is disabled or gone.")
-    membership = session.get(ProjectMember, (project_id, user.id))
+    membership = access.project_access(session, project_id, user.id)
     if membership is None or not membership.execute:
         project = session.get(Project, project_id)
         label = project_label(project) if project is not None else str(project_id)

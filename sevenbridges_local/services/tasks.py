@@ -33,9 +33,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors
-from sevenbridges_local.db.models import Project, ProjectMember, User
+from sevenbridges_local.db.models import Project, User
 from sevenbridges_local.db.tasks import Task
-from sevenbridges_local.services import apps, batch, task_inputs
+from sevenbridges_local.services import access, apps, batch, task_inputs
+from sevenbridges_local.services.access import Access
 from sevenbridges_local.services.context import Actor, Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.names import truncate_utf8
 from sevenbridges_local.services.task_state import (
@@ -136,8 +137,8 @@ def project_id_of(project: Project) -> str:
     return f"{project.owner.username}/{project.slug}"
 
 
-def _membership(session: Session, project_id: int, user_id: int) -> ProjectMember | None:
-    return session.get(ProjectMember, (project_id, user_id))
+def _membership(session: Session, project_id: int, user_id: int) -> Access | None:
+    return access.project_access(session, project_id, user_id)
 
 
 def _load(ctx: ServiceContext, raw_id: Any, permission: str = "read", action: str = "") -> Task:
@@ -655,9 +656,7 @@ def check_status_filter(raw: str) -> str:
 
 
 def _member_projects(actor: Actor) -> Select[Any]:
-    return select(ProjectMember.project_id).where(
-        ProjectMember.user_id == actor.user_id, ProjectMember.read.is_(True)
-    )
+    return access.project_ids(actor.user_id, "read")
 
 
 def list_tasks(ctx: ServiceContext, filters: TaskFilters, page: PageRequest) -> Page[Task]:

@@ -26,9 +26,9 @@ from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.files import File
-from sevenbridges_local.db.models import Project, ProjectMember
+from sevenbridges_local.db.models import Project
 from sevenbridges_local.db.uploads import Upload, UploadPart
-from sevenbridges_local.services import files
+from sevenbridges_local.services import access, files
 from sevenbridges_local.services.context import Actor, ServiceContext
 from sevenbridges_local.signing import SignedUrl, TransferLinks
 from sevenbridges_local.storage import BlobStore, StorageError, StorageFull, StoredPart
@@ -220,7 +220,7 @@ def get_upload(ctx: ServiceContext, upload_id: str) -> Upload:
 
 
 def _require_write(ctx: ServiceContext, upload: Upload) -> None:
-    membership = ctx.session.get(ProjectMember, (upload.project_id, ctx.actor.user_id))
+    membership = access.project_access(ctx.session, upload.project_id, ctx.actor.user_id)
     if membership is None or not membership.write:
         raise _upload_forbidden("You no longer have the 'write' permission on the project.")
 

@@ -32,6 +32,8 @@ from sevenbridges_local.db.files import File
 from sevenbridges_local.db.models import User
 from sevenbridges_local.db.volumes import Volume, VolumeMember
 from sevenbridges_local.security import SecretBox, SecretBoxError
+from sevenbridges_local.services import access
+from sevenbridges_local.services.access import Access
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.members import (
     MemberTable,
@@ -453,16 +455,16 @@ def _find(ctx: ServiceContext, owner: str, name: str) -> Volume | None:
     )
 
 
-def volume_membership(ctx: ServiceContext, owner: str, name: str) -> tuple[Volume, VolumeMember]:
+def volume_membership(ctx: ServiceContext, owner: str, name: str) -> tuple[Volume, Access]:
     """The volume and the caller's membership; 404/9007 for non-members (hides existence)."""
     volume = _find(ctx, owner, name)
-    membership = ctx.session.get(VolumeMember, (volume.id, ctx.actor.user_id)) if volume else None
+    membership = access.volume_access(ctx.session, volume.id, ctx.actor.user_id) if volume else None
     if volume is None or membership is None:
         raise errors.not_found(f"Volume '{owner}/{name}' does not exist.", errors.VOLUME_NOT_FOUND)
     return volume, membership
 
 
-def require_volume_permission(membership: VolumeMember, permission: str, action: str) -> None:
+def require_volume_permission(membership: Access, permission: str, action: str) -> None:
     if not getattr(membership, permission):
         raise errors.forbidden(
             f"You need the '{permission}' permission on this volume to {action}.",
@@ -561,8 +563,7 @@ def list_volumes(ctx: ServiceContext, page: PageRequest) -> Page[Volume]:
     """Volumes the caller is a member of (own and shared)."""
     statement = (
         select(Volume)
-        .join(VolumeMember, VolumeMember.volume_id == Volume.id)
-        .where(VolumeMember.user_id == ctx.actor.user_id)
+        .where(Volume.id.in_(access.volume_ids(ctx.actor.user_id)))
         .order_by(Volume.id)
     )
     return paginate(ctx.session, statement, page)

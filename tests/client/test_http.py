@@ -38,7 +38,7 @@ from sevenbridges.models.project import Project
 from sevenbridges.models.user import User
 
 USER_AGENT = re.compile(
-    r"^sevenbridges-python/0\.1\.0 \([^,]+, Python/\d+\.\d+\.\d+; requests/[\w.]+; "
+    r"^sevenbridges-python/2\.11\.2 \([^,]+, Python/\d+\.\d+\.\d+; requests/[\w.]+; "
     r"urllib3/[\w.]+\)$"
 )
 
@@ -379,7 +379,8 @@ def test_mask_secrets_copies_and_masks_secret_headers():
 
 def test_client_info_describes_this_client():
     assert set(client_info) == {"version", "os", "python", "requests", "urllib3"}
-    assert client_info["version"] == sbg.__version__ == "0.1.0"
+    assert client_info["version"] == sbg.__version__ == "2.11.2"
+    assert sbg.__toolkit_version__ == "0.1.0"
     assert client_info["requests"] == requests.__version__
 
 

@@ -348,9 +348,9 @@ def test_member_equality(team):
 def test_team_and_division_members_are_sent_with_their_type(team, method, member_type):
     _, _, project = team
 
-    # The local platform has no teams or divisions yet; it names the member type it received.
-    with pytest.raises(BadRequest) as caught:
+    # An unknown team or division: the platform names the member type it received.
+    with pytest.raises(NotFound) as caught:
         getattr(project, method)("some-group", READ_ONLY)
-    assert member_type in caught.value.message
+    assert member_type.title() in caught.value.message
     with pytest.raises(SbgError):
         getattr(project, method)(None, READ_ONLY)

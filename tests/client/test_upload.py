@@ -475,7 +475,7 @@ def test_utils():
     assert (part.start, part.size) == (5, 10)
     assert part == Part(5, 10)
     progress = Progress(num_of_parts=4, parts_done=2, bytes_done=5_000_000, file_size=10_000_000,
-                        duration=2000)
+                        duration=2)  # seconds
     assert progress.progress == 50.0
     assert progress.bandwidth == pytest.approx(2.5)  # MB/s: 5 MB in 2 s
     assert Progress(1, 1, 20, 10, 0).progress == 100.0  # capped
@@ -484,7 +484,7 @@ def test_utils():
 
 
 def test_simple_progress_bar(capsys):
-    simple_progress_bar(Progress(4, 2, 5_000_000, 10_000_000, 2000))
+    simple_progress_bar(Progress(4, 2, 5_000_000, 10_000_000, 2))
 
     out = capsys.readouterr().out
     assert out.startswith("\r[")

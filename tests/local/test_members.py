@@ -81,11 +81,9 @@ def test_adding_problems(alice: Caller, bob: Caller, project: dict) -> None:
     assert_error(alice.post(path, json={}), 400, 3005)
     assert_error(alice.post(path, data=b"null"), 400, 3005)
     assert_error(alice.post(path, json={"username": alice.username}), 409, 3003)
-    for kind in ("TEAM", "DIVISION"):
-        body = assert_error(
-            alice.post(path, json={"username": "some-team", "type": kind}), 400, 90000
-        )
-        assert "not supported by the local platform" in body["message"]
+    # Teams and divisions must exist (tests/local/test_teams.py covers the rest).
+    assert_error(alice.post(path, json={"username": "some-team", "type": "TEAM"}), 404, 2106)
+    assert_error(alice.post(path, json={"username": "some-team", "type": "DIVISION"}), 404, 2112)
     body = assert_error(
         alice.post(path, json={"username": bob.username, "permissions": {"fly": True}}), 400, 90000
     )

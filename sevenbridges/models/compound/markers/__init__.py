@@ -1,0 +1,1 @@
+"""Compound models nested in genome markers."""

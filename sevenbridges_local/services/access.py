@@ -1,0 +1,102 @@
+"""Effective permissions: the one place that says what a user may do on a project, volume or
+dataset.
+
+A user's permissions on a resource are the union of their direct membership row and every group
+grant to a team they belong to or to their division. Removing the user from the team (or the
+division, or the grant) takes the access away at the next request: nothing is cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_, select, union
+from sqlalchemy.orm import Session
+
+from sevenbridges_local.db.datasets import DatasetMember
+from sevenbridges_local.db.models import ProjectMember, User
+from sevenbridges_local.db.teams import GroupGrant, TeamMember
+from sevenbridges_local.db.volumes import VolumeMember
+
+PERMISSIONS = ("read", "copy", "write", "execute", "admin")
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one user may do on one resource (read-only; membership rows are elsewhere)."""
+
+    read: bool = False
+    copy: bool = False
+    write: bool = False
+    execute: bool = False
+    admin: bool = False
+    direct: bool = False  # the user also has a membership row of their own
+
+    def merged(self, row: Any, *, direct: bool = False) -> Access:
+        flags = {
+            name: getattr(self, name) or bool(getattr(row, name, False)) for name in PERMISSIONS
+        }
+        return Access(**flags, direct=self.direct or direct)
+
+
+def _groups_of(user_id: int) -> ColumnElement[bool]:
+    """Grants that reach the user: to one of their teams or to their division."""
+    teams = select(TeamMember.team_id).where(TeamMember.user_id == user_id)
+    division = select(User.division_id).where(User.id == user_id).scalar_subquery()
+    return or_(GroupGrant.team_id.in_(teams), GroupGrant.division_id == division)
+
+
+def _access(session: Session, direct_row: Any, grant_column: Any, resource_id: int, user_id: int):
+    grants = session.scalars(
+        select(GroupGrant).where(grant_column == resource_id, _groups_of(user_id))
+    ).all()
+    if direct_row is None and not grants:
+        return None
+    access = Access()
+    if direct_row is not None:
+        access = access.merged(direct_row, direct=True)
+    for grant in grants:
+        access = access.merged(grant)
+    return access
+
+
+def project_access(session: Session, project_id: int, user_id: int) -> Access | None:
+    """The user's permissions on the project, or None when they have no access at all."""
+    row = session.get(ProjectMember, (project_id, user_id))
+    return _access(session, row, GroupGrant.project_id, project_id, user_id)
+
+
+def volume_access(session: Session, volume_id: int, user_id: int) -> Access | None:
+    row = session.get(VolumeMember, (volume_id, user_id))
+    return _access(session, row, GroupGrant.volume_id, volume_id, user_id)
+
+
+def dataset_access(session: Session, dataset_id: int, user_id: int) -> Access | None:
+    row = session.get(DatasetMember, (dataset_id, user_id))
+    return _access(session, row, GroupGrant.dataset_id, dataset_id, user_id)
+
+
+def _ids(member_model: Any, parent: str, grant_column: Any, user_id: int, permission: str | None):
+    direct = select(getattr(member_model, parent)).where(member_model.user_id == user_id)
+    grouped = select(grant_column).where(grant_column.is_not(None), _groups_of(user_id))
+    if permission is not None:
+        direct = direct.where(getattr(member_model, permission).is_(True))
+        grouped = grouped.where(getattr(GroupGrant, permission).is_(True))
+    return union(direct, grouped)
+
+
+def project_ids(user_id: int, permission: str | None = None) -> Select[Any]:
+    """Ids of the projects the user reaches (with ``permission``), for ``IN (...)`` filters."""
+    found = _ids(ProjectMember, "project_id", GroupGrant.project_id, user_id, permission).subquery()
+    return select(found.c[0])
+
+
+def volume_ids(user_id: int, permission: str | None = None) -> Select[Any]:
+    found = _ids(VolumeMember, "volume_id", GroupGrant.volume_id, user_id, permission).subquery()
+    return select(found.c[0])
+
+
+def dataset_ids(user_id: int, permission: str | None = None) -> Select[Any]:
+    found = _ids(DatasetMember, "dataset_id", GroupGrant.dataset_id, user_id, permission).subquery()
+    return select(found.c[0])

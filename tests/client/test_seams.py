@@ -1,0 +1,77 @@
+"""The seams users' own test suites patch in the official client keep working with ours."""
+
+from __future__ import annotations
+
+import os
+import time
+from unittest import mock
+
+import pytest
+import requests
+
+import sevenbridges as sbg
+from sevenbridges.config import UserProfile
+from sevenbridges.http.error_handlers import rate_limit_sleeper
+from sevenbridges.transfer.upload import Upload
+from sevenbridges.transfer.utils import Progress
+
+
+def test_config_files_are_checked_with_isfile_and_read_once_each(monkeypatch, tmp_path):
+    credentials, config = str(tmp_path / "credentials"), str(tmp_path / "config")
+    monkeypatch.setattr(UserProfile, "CREDENTIALS", credentials)
+    monkeypatch.setattr(UserProfile, "CONFIG", config)
+    parser = mock.MagicMock()
+    with (
+        mock.patch("os.path.isfile", return_value=True) as isfile,
+        mock.patch("configparser.ConfigParser", return_value=parser),
+    ):
+        UserProfile("default")
+    assert isfile.call_args_list == [mock.call(credentials), mock.call(config)]
+    assert parser.read.call_args_list == [mock.call(credentials), mock.call(config)]
+
+
+def test_error_handlers_resend_exactly_the_request(platform, admin_token):
+    api = sbg.Api(url=platform.url, token=admin_token)
+    throttled = requests.Response()
+    throttled.status_code = 429
+    throttled.headers["X-RateLimit-Reset"] = str(int(time.time()))
+    throttled.request = requests.Request("GET", platform.url + "/user").prepare()
+    fresh = requests.Response()
+    fresh.status_code = 200
+    with mock.patch.object(api.session, "send", return_value=fresh) as send:
+        assert rate_limit_sleeper(api, throttled) is fresh
+    send.assert_called_once_with(throttled.request)
+
+
+def test_progress_duration_is_seconds_and_bandwidth_mb_per_second():
+    progress = Progress(
+        num_of_parts=2, parts_done=1, bytes_done=3_000_000, file_size=6_000_000, duration=1.5
+    )
+    assert progress.duration == 1.5
+    assert progress.bandwidth == pytest.approx(2.0)
+
+
+def test_upload_checks_the_size_with_getsize(platform, admin_token, tmp_path):
+    api = sbg.Api(url=platform.url, token=admin_token)
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x")
+    with mock.patch("os.path.getsize", return_value=6 * 1024**4) as getsize:
+        with pytest.raises(sbg.SbgError):
+            Upload(str(path), project="admin/no-such-project", api=api)
+    getsize.assert_called_with(str(path))
+
+
+def test_upload_run_called_directly_raises(platform, admin_token, tmp_path):
+    api = sbg.Api(url=platform.url, token=admin_token)
+    path = tmp_path / "small.txt"
+    path.write_bytes(b"hello")
+    upload = Upload(str(path), project="admin/no-such-project", api=api)
+    with pytest.raises(sbg.SbgError):
+        upload.run()
+    assert upload.status == sbg.TransferState.FAILED
+
+
+def test_version_names_the_official_release_and_ours():
+    assert sbg.__version__ == "2.11.2"
+    assert sbg.__toolkit_version__ and sbg.__toolkit_version__ != sbg.__version__
+    assert os.path.basename(sbg.__file__) == "__init__.py"
