@@ -102,7 +102,9 @@ def test_datasets(platform, api_for, new_username):
     ).json()
     dataset = owner.datasets.get(f"{owner_name}/cohort-a")
     assert isinstance(dataset, sbg.Dataset) and dataset.description == "first"
-    assert [d.id for d in owner.datasets.query()] == [dataset.id]
+    # Other tests on this shared platform may publish public datasets; private ones are per user.
+    assert [d.id for d in owner.datasets.query(visibility="private")] == [dataset.id]
+    assert dataset.id in [d.id for d in owner.datasets.query()]
     assert [d.id for d in owner.datasets.get_owned_by(owner_name)] == [dataset.id]
     assert dataset.id not in [d.id for d in reader.datasets.query(visibility="public")]
 
