@@ -1,0 +1,7 @@
+"""stub"""
+import click
+
+
+@click.group()
+def volumes() -> None:
+    """stub"""
