@@ -21,12 +21,17 @@ USER_COLUMNS = [
 
 
 @click.command()
-@click.option("--profile", "profile_name", metavar="NAME", help="Profile to write (default: the "
-              "global --profile, else 'default').")
+@click.option(
+    "--profile",
+    "profile_name",
+    metavar="NAME",
+    help="Profile to write (default: the global --profile, else 'default').",
+)
 @click.option("--endpoint", "endpoint", metavar="URL", help="API endpoint of the profile.")
 @click.option("--token", "token", metavar="TOKEN", help="Authentication token of the profile.")
-@click.option("--no-check", is_flag=True, help="Write without checking the token against the "
-              "endpoint.")
+@click.option(
+    "--no-check", is_flag=True, help="Write without checking the token against the endpoint."
+)
 def configure(
     profile_name: str | None, endpoint: str | None, token: str | None, no_check: bool
 ) -> None:
@@ -46,12 +51,16 @@ def configure(
         )
     if not token:
         token = click.prompt(
-            "Authentication token", hide_input=True, default=existing.get("auth_token"),
+            "Authentication token",
+            hide_input=True,
+            default=existing.get("auth_token"),
             show_default=False,
         )
     endpoint, token = str(endpoint).strip(), str(token).strip()
     if not endpoint or not token or any(c.isspace() for c in endpoint + token):
-        raise CliError("the endpoint and the token must be non-empty and without spaces", EXIT_USAGE)
+        raise CliError(
+            "the endpoint and the token must be non-empty and without spaces", EXIT_USAGE
+        )
     if not no_check:
         from sevenbridges.cli.connection import connect
 

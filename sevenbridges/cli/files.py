@@ -125,7 +125,9 @@ def _expand(paths: tuple[str, ...], recursive: bool) -> list[tuple[Path, tuple[s
                 for directory, subdirectories, filenames in os.walk(root):
                     subdirectories.sort()
                     relative = Path(directory).relative_to(root.parent).parts
-                    expanded.extend((Path(directory) / name, relative) for name in sorted(filenames))
+                    expanded.extend(
+                        (Path(directory) / name, relative) for name in sorted(filenames)
+                    )
             elif path.is_file():
                 expanded.append((path, ()))
             elif path.exists():
@@ -151,7 +153,8 @@ class FolderMaker:
             above = self.folder(parts[:-1])
             name = parts[-1]
             existing = [
-                item for item in self.api.files.query(**above, names=[name]).all()
+                item
+                for item in self.api.files.query(**above, names=[name]).all()
                 if item.name == name
             ]
             if existing and existing[0].is_folder():
@@ -352,8 +355,10 @@ def copy_files(
     copies = []
     for file_id in file_ids:
         item = api.files.get(file_id)
-        copy = item.copy(project=project, name=name) if project else item.copy_to_folder(
-            parent, name=name
+        copy = (
+            item.copy(project=project, name=name)
+            if project
+            else item.copy_to_folder(parent, name=name)
         )
         copies.append(copy)
     emit_list(current.output, copies, FILE_COLUMNS)
@@ -434,8 +439,9 @@ def _pairs(assignments: tuple[str, ...]) -> dict[str, str]:
 @click.option("--unset", "unset", multiple=True, metavar="KEY", help="Remove a key (repeatable).")
 @click.option("--replace", is_flag=True, help="Replace all metadata with the given pairs.")
 @output_options
-def metadata(file_id: str, assignments: tuple[str, ...], unset: tuple[str, ...],
-             replace: bool) -> None:
+def metadata(
+    file_id: str, assignments: tuple[str, ...], unset: tuple[str, ...], replace: bool
+) -> None:
     """Show a file's metadata, or set keys (KEY=VALUE) and remove them (--unset KEY)."""
     current = state()
     item = current.api().files.get(file_id)
@@ -453,8 +459,11 @@ def metadata(file_id: str, assignments: tuple[str, ...], unset: tuple[str, ...],
     if current.output == "json":
         print_json(values)
     else:
-        emit_list(current.output, [{"key": k, "value": v} for k, v in values.items()],
-                  [("key", "key"), ("value", "value")])
+        emit_list(
+            current.output,
+            [{"key": k, "value": v} for k, v in values.items()],
+            [("key", "key"), ("value", "value")],
+        )
 
 
 @files.command("tag")

@@ -148,9 +148,7 @@ class SbgGroup(click.Group):
 
     def _run(self, args: Any, prog_name: Any, complete_var: Any, **extra: Any) -> int:
         try:
-            result = super().main(
-                args, prog_name, complete_var, standalone_mode=False, **extra
-            )
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             return exc.exit_code
         except click.ClickException as exc:

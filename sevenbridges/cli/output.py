@@ -7,8 +7,9 @@ of them for listings); ``table`` and ``text`` show a chosen set of columns.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
 from typing import Any
 
 import click
@@ -21,12 +22,12 @@ OUTPUT_FORMATS = ("table", "json", "text")
 Column = tuple[str, "str | Callable[[dict[str, Any]], Any]"]
 
 
-@cache
 def console() -> Console:
-    return Console(soft_wrap=False)
+    # Piped into a file or another program: wide enough that ids are never folded.
+    width = None if sys.stdout.isatty() else max(int(os.environ.get("COLUMNS") or 0), 200)
+    return Console(soft_wrap=False, width=width)
 
 
-@cache
 def error_console() -> Console:
     return Console(stderr=True, soft_wrap=True)
 

@@ -23,7 +23,8 @@ def local(arguments: tuple[str, ...]) -> int:
         from sevenbridges_local.cli import main as local_main
     except ImportError as exc:  # the server lives in an optional extra
         raise CliError(
-            f"sbg local needs the local platform: pip install 'sevenbridges-toolkit[local]' ({exc})",
+            "sbg local needs the local platform: "
+            f"pip install 'sevenbridges-toolkit[local]' ({exc})",
             EXIT_USAGE,
         )
     return local_main(list(arguments))

@@ -97,7 +97,9 @@ def run_transfers(jobs: list[Job], *, parallel: int, quiet: bool, action: str) -
     started = time.monotonic()
     progress = Progress(*_columns(), console=error_console(), disable=quiet, transient=False)
     with progress:
-        overall = progress.add_task(f"{action} {len(jobs)} file(s)", total=sum(j.size for j in jobs))
+        overall = progress.add_task(
+            f"{action} {len(jobs)} file(s)", total=sum(j.size for j in jobs)
+        )
         finished_bytes = 0
         try:
             while pending or active:
