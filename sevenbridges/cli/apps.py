@@ -37,6 +37,11 @@ def _app_id(app: dict[str, Any]) -> str:
     return "/".join(parts[:3]) if len(parts) == 4 and parts[3].isdigit() else full
 
 
+def _as_answered(api: Any, app: Any) -> dict[str, Any]:
+    """The platform's own answer for ``app`` (the App model keeps only the fields it knows)."""
+    return api.get(url=app.href, append_base=False).json()
+
+
 def _port_ids(ports: Any) -> list[str]:
     if isinstance(ports, dict):
         return list(ports)
@@ -96,7 +101,7 @@ def show_app(app_id: str, revision: int | None, cwl: bool) -> None:
     if cwl:
         print_json(app.field("raw"))
         return
-    emit_one(current.output, app, APP_DETAIL)
+    emit_one(current.output, _as_answered(api, app), APP_DETAIL)
 
 
 @apps.command("install")
@@ -121,4 +126,4 @@ def install_app(cwl_file: Path, project: str, app_name: str | None) -> None:
     else:
         app = api.apps.create_revision(id=app_id, revision=int(latest.revision) + 1, raw=document)
         note(f"installed {app_id} revision {app.revision}")
-    emit_one(current.output, app, APP_DETAIL)
+    emit_one(current.output, _as_answered(api, app), APP_DETAIL)
