@@ -243,7 +243,6 @@ class Demo:
             format_table(("id", "from", "to", "pending", "total"), rows),
         )
 
-
     # ----------------------------------------------------------------- apps and tasks
 
     def install_app(self, project: Any) -> Any:
@@ -254,9 +253,7 @@ class Demo:
         if source is None:
             raise RuntimeError(f"the platform has no public app {PUBLIC_APP_ID}")
         # Install the public app's CWL as an app of the demo project.
-        app = self.owner_api.apps.install_app(
-            id=f"{project.id}/{DEMO_APP_SLUG}", raw=source.raw
-        )
+        app = self.owner_api.apps.install_app(id=f"{project.id}/{DEMO_APP_SLUG}", raw=source.raw)
         inputs = ", ".join(sorted(_port_ids(app.raw.get("inputs"))))
         outputs = ", ".join(sorted(_port_ids(app.raw.get("outputs"))))
         rows = [
@@ -340,8 +337,7 @@ class Demo:
             (
                 child.batch_group.value if child.batch_group else "",
                 child.status,
-                format_seconds(child.execution_status.duration if child.execution_status
-                               else None),
+                format_seconds(child.execution_status.duration if child.execution_status else None),
                 child.name,
             )
             for child in children
@@ -405,8 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         from sevenbridges_local.embedded import EmbeddedServer
     except ImportError as exc:
         print(
-            "sbg demo needs the local platform: pip install 'sevenbridges-toolkit[local]' "
-            f"({exc})",
+            f"sbg demo needs the local platform: pip install 'sevenbridges-toolkit[local]' ({exc})",
             file=sys.stderr,
         )
         return 2
