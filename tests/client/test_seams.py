@@ -124,3 +124,20 @@ def test_version_names_the_official_release_and_ours():
     assert sbg.__version__ == "2.11.2"
     assert sbg.__toolkit_version__ and sbg.__toolkit_version__ != sbg.__version__
     assert os.path.basename(sbg.__file__) == "__init__.py"
+
+
+def test_package_metadata_names_the_official_release_and_ours():
+    """The installed distribution's version: public part = the official release we match, local
+    label = ours, so version checks on the metadata (``==2.11.2``, ``>=2.11``) keep holding."""
+    from importlib.metadata import distribution
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    installed = distribution("sevenbridges-toolkit")
+    version = Version(installed.version)
+    assert version.public == sbg.__version__
+    assert version.local == f"toolkit.{sbg.__toolkit_version__}"
+    assert version in SpecifierSet("==2.11.2") and version in SpecifierSet(">=2.11,<2.12")
+    # The metadata describes this very package, not a stale install of another checkout.
+    assert "sevenbridges" in (installed.read_text("top_level.txt") or "").split()
