@@ -130,7 +130,7 @@ def test_datasets(platform, api_for, new_username):
 
 def test_files_of_a_dataset(platform, api_for, new_username, tmp_path):
     """``files.query(dataset=...)`` lists the source project's files for the dataset's readers
-    only; reading goes with ``read``, downloading with ``copy``, and both end with the membership."""
+    only; reading goes with ``read``, downloading with ``copy``; both end with the membership."""
     owner_name, reader_name = new_username("dsfiles"), new_username("dsfilereader")
     owner, reader = api_for(owner_name), api_for(reader_name)
     project = owner.projects.create(name="dataset with files")
