@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 import requests
+from bam_support import bam_file_bytes
 
 import sevenbridges as sbg
 from sevenbridges.errors import BadRequest, Forbidden, NotFound, ResourceNotModified
@@ -196,7 +197,7 @@ def test_markers_and_actions(api_for, new_username, tmp_path):
     api = api_for(new_username("markers"))
     project = api.projects.create(name="genome browser")
     bam = tmp_path / "sample.bam"
-    bam.write_bytes(b"BAM\x01not really")
+    bam.write_bytes(bam_file_bytes())
     text = tmp_path / "notes.txt"
     text.write_bytes(b"notes")
     bam_file = api.files.upload(str(bam), project=project, wait=True).result()
