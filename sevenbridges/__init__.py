@@ -11,6 +11,7 @@ A drop-in replacement for ``sevenbridges-python``: the same module paths, classe
 
 # The official client version this package is a drop-in for: code that checks
 # ``sevenbridges.__version__`` keeps working. Our own release is ``__toolkit_version__``.
+# The distribution's metadata version (pyproject.toml) carries both: "2.11.2+toolkit.0.1.0".
 __version__ = "2.11.2"
 __toolkit_version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""``sbg local serve | token | users | status`` (also ``python -m sevenbridges_local ...``)."""
+"""``sbg local serve | token | users | status | division`` (or ``python -m sevenbridges_local``)."""
 
 from __future__ import annotations
 
@@ -169,6 +169,56 @@ def _users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    for row in [header, *rows]:
+        print(
+            "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def _division(args: argparse.Namespace) -> int:
+    """Administer divisions on the data directory's database, like ``token`` (a running
+    platform sees the change at its next request)."""
+    from sevenbridges_local import errors
+    from sevenbridges_local.bootstrap import prepare
+    from sevenbridges_local.services import divisions
+
+    _configure_logging("warning")
+    prepared = prepare(_settings(args))
+    try:
+        with prepared.database.write_session() as session:
+            if args.division_command == "create":
+                division = divisions.create_division(session, args.slug, args.name)
+                print(f"Created division {division.slug} ({division.name}).")
+            elif args.division_command == "add-member":
+                user = divisions.set_member(session, args.slug, args.username, args.role)
+                print(f"{user.username} is now {user.division_role} of division {args.slug}.")
+            elif args.division_command == "remove-member":
+                divisions.remove_member(session, args.slug, args.username)
+                print(f"{args.username} left division {args.slug} (and its teams).")
+            elif args.slug is None:
+                rows = [
+                    (division.slug, str(members), division.name)
+                    for division, members in divisions.all_divisions(session)
+                ]
+                _print_table(("DIVISION", "MEMBERS", "NAME"), rows)
+            else:
+                members = divisions.division_members(session, args.slug)
+                _print_table(
+                    ("USERNAME", "ROLE"),
+                    [(user.username, user.division_role or "") for user in members],
+                )
+    except errors.ApiError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if args.division_command == "add-member" and exc.code == errors.USER_NOT_FOUND:
+            print("  (create the user first: sbg local token USERNAME)", file=sys.stderr)
+        return 1
+    finally:
+        prepared.database.dispose()
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     """Whether a platform runs on the data directory, and how its tasks are isolated."""
     from sevenbridges_local.app import task_sandbox
@@ -258,6 +308,36 @@ def build_parser() -> argparse.ArgumentParser:
     users_command = commands.add_parser("users", help="list the users")
     data_dir_option(users_command)
     users_command.set_defaults(handler=_users)
+
+    division = commands.add_parser(
+        "division", help="create divisions and manage their members and roles"
+    )
+    division_commands = division.add_subparsers(
+        dest="division_command", metavar="ACTION", required=True
+    )
+    create = division_commands.add_parser("create", help="create a division")
+    create.add_argument("slug", help="its id: 1 to 64 lower-case letters, digits and '-'")
+    create.add_argument("name", help="its display name")
+    add_member = division_commands.add_parser(
+        "add-member", help="put an existing user into the division (or change their role)"
+    )
+    add_member.add_argument("slug")
+    add_member.add_argument("username")
+    add_member.add_argument(
+        "--role", choices=("admin", "member", "external_collaborator"), default="member"
+    )
+    remove_member = division_commands.add_parser(
+        "remove-member", help="take a user out of the division and its teams"
+    )
+    remove_member.add_argument("slug")
+    remove_member.add_argument("username")
+    list_command = division_commands.add_parser(
+        "ls", help="list the divisions, or one division's members with their roles"
+    )
+    list_command.add_argument("slug", nargs="?")
+    for command in (create, add_member, remove_member, list_command):
+        data_dir_option(command)
+        command.set_defaults(handler=_division)
 
     status = commands.add_parser(
         "status", help="is a platform running on the data directory, and are its tasks isolated"

@@ -65,7 +65,7 @@ def list_markers(
     fields: Fields,
     file: Annotated[str | None, Query(description="The BAM file's id")] = None,
 ) -> JSONResponse:
-    found = markers.list_markers(ctx, file, page)
+    found = markers.list_markers(ctx, request.app.state.blob_store, file, page)
     root = api_root(request)
     return list_response(request, found, lambda marker: marker_json(root, marker), fields)
 
@@ -75,7 +75,7 @@ def create_marker(
     request: Request, ctx: WriteContext, body: MarkerBody | None = None
 ) -> JSONResponse:
     body = body or MarkerBody()
-    marker = markers.create_marker(ctx, body.file, body.values())
+    marker = markers.create_marker(ctx, request.app.state.blob_store, body.file, body.values())
     return resource_response(marker_json(api_root(request), marker), status_code=201)
 
 
@@ -89,7 +89,8 @@ def get_marker(request: Request, marker_id: str, ctx: ReadContext, fields: Field
 def update_marker(
     request: Request, marker_id: str, ctx: WriteContext, body: MarkerBody | None = None
 ) -> JSONResponse:
-    marker = markers.update_marker(ctx, marker_id, (body or MarkerBody()).values())
+    store = request.app.state.blob_store
+    marker = markers.update_marker(ctx, store, marker_id, (body or MarkerBody()).values())
     return resource_response(marker_json(api_root(request), marker))
 
 

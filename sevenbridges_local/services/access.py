@@ -14,12 +14,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, or_, select, union
 from sqlalchemy.orm import Session
 
-from sevenbridges_local.db.datasets import DatasetMember
+from sevenbridges_local.db.datasets import Dataset, DatasetMember
 from sevenbridges_local.db.models import ProjectMember, User
 from sevenbridges_local.db.teams import GroupGrant, TeamMember
 from sevenbridges_local.db.volumes import VolumeMember
 
 PERMISSIONS = ("read", "copy", "write", "execute", "admin")
+# Kept here rather than imported from services.datasets (which imports this module).
+PUBLIC_DATASET = "public"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,32 @@ def volume_access(session: Session, volume_id: int, user_id: int) -> Access | No
 def dataset_access(session: Session, dataset_id: int, user_id: int) -> Access | None:
     row = session.get(DatasetMember, (dataset_id, user_id))
     return _access(session, row, GroupGrant.dataset_id, dataset_id, user_id)
+
+
+def dataset_file_access(session: Session, project_id: int, user_id: int) -> Access | None:
+    """What a dataset published from the project gives on the project's files: ``read`` and
+    ``copy`` as the user holds them on the dataset (a public dataset: ``read`` for everyone).
+    Never more: writing, running tasks and administering stay with the project's members."""
+    found: Access | None = None
+    for dataset in session.scalars(select(Dataset).where(Dataset.project_id == project_id)):
+        held = dataset_access(session, dataset.id, user_id)
+        if held is None and dataset.visibility == PUBLIC_DATASET:
+            held = Access(read=True)
+        if held is not None and held.read:
+            found = (found or Access()).merged(Access(read=True, copy=held.copy))
+    return found
+
+
+def project_files_access(session: Session, project_id: int, user_id: int) -> Access | None:
+    """The user's permissions on a project's files: their project access, plus what datasets
+    published from that project give (``dataset_file_access``)."""
+    direct = project_access(session, project_id, user_id)
+    if direct is not None and direct.read and direct.copy:
+        return direct  # a dataset cannot add anything
+    through_datasets = dataset_file_access(session, project_id, user_id)
+    if through_datasets is None:
+        return direct
+    return through_datasets if direct is None else direct.merged(through_datasets)
 
 
 def _ids(member_model: Any, parent: str, grant_column: Any, user_id: int, permission: str | None):

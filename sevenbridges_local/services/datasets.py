@@ -1,7 +1,7 @@
 """Datasets: a named, described collection of files published from one project.
 
 Local convention (the public API has no way to create one): a project admin publishes a
-project as a dataset with ``POST /_local/datasets`` (or ``sbg local dataset create``); the
+project as a dataset with ``POST /_local/datasets``; the
 dataset's id is ``<owner>/<slug>``, its files are the source project's files, and its owner is
 its first admin member. ``visibility`` is ``private`` (members only) or ``public`` (everyone
 reads it; platform admins only). Members and permissions work as for projects, teams and

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors
@@ -128,6 +128,30 @@ def remove_member(session: Session, slug: str, username: str) -> None:
     user.division_id = None
     user.division_role = None
     session.commit()
+
+
+def all_divisions(session: Session) -> list[tuple[Division, int]]:
+    """Every division with its number of members, by id (for ``sbg local division ls``)."""
+    counts = (
+        select(User.division_id, func.count().label("members"))
+        .where(User.division_id.is_not(None))
+        .group_by(User.division_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Division, func.coalesce(counts.c.members, 0))
+        .outerjoin(counts, counts.c.division_id == Division.id)
+        .order_by(Division.slug)
+    )
+    return [(division, int(members)) for division, members in rows]
+
+
+def division_members(session: Session, slug: str) -> list[User]:
+    """The division's users by username; 404/2112 for an unknown division."""
+    division = find_division(session, slug)
+    return list(
+        session.scalars(select(User).where(User.division_id == division.id).order_by(User.username))
+    )
 
 
 def admin_create_division(ctx: ServiceContext, slug: str, name: str) -> Division:

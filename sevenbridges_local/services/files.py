@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ from sevenbridges_local.limits import (
 from sevenbridges_local.services import access, folders
 from sevenbridges_local.services.access import Access
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
+from sevenbridges_local.services.datasets import dataset_access
 from sevenbridges_local.services.names import (
     disguising_character,
     is_disguising,
@@ -233,7 +234,8 @@ def split_project_id(project_id: Any) -> tuple[str, str]:
 
 
 def _membership(session: Session, project_id: int, user_id: int) -> Access | None:
-    return access.project_access(session, project_id, user_id)
+    # A dataset's readers read (and with ``copy``, copy and download) its source project's files.
+    return access.project_files_access(session, project_id, user_id)
 
 
 def _not_found(file_id: str) -> errors.ApiError:
@@ -485,17 +487,16 @@ def folder_statement(folder: File, filters: FileFilters | None = None) -> Select
 
 def listing_scope(
     ctx: ServiceContext, *, project: str | None, parent: str | None, dataset: str | None
-) -> File:
-    """The folder a ``GET /files`` lists: a project's root folder or ``parent``."""
+) -> File | None:
+    """The folder a ``GET /files`` lists: a project's root folder, ``parent``, or the root of the
+    project a dataset was published from (None: that project is gone, the dataset is empty)."""
     given = [name for name, value in (("project", project), ("parent", parent)) if value]
     if dataset:
         if given:
             raise errors.bad_request(
                 "Give exactly one of 'project', 'parent' and 'dataset'.", PARENT_AND_PROJECT
             )
-        raise errors.bad_request(
-            "Datasets are not available on the local platform; list by project or parent."
-        )
+        return _dataset_root(ctx, dataset)
     if len(given) == 2:
         raise errors.bad_request("Give either 'project' or 'parent', not both.", PARENT_AND_PROJECT)
     if not given:
@@ -509,6 +510,22 @@ def listing_scope(
     return _root_of(ctx, destination)
 
 
+def _dataset_root(ctx: ServiceContext, dataset: str) -> File | None:
+    owner, _, slug = dataset.partition("/")
+    if not owner or not slug:
+        raise errors.not_found(f"Dataset '{dataset}' does not exist.", errors.DATASET_NOT_FOUND)
+    found, held = dataset_access(ctx, owner, slug)
+    if not held.read:
+        raise errors.not_found(f"Dataset '{dataset}' does not exist.", errors.DATASET_NOT_FOUND)
+    return _root_of(ctx, found.project) if found.project is not None else None
+
+
+def _listed(folder: File | None, filters: FileFilters | None) -> Select[Any]:
+    if folder is None:
+        return select(File).where(false()).order_by(File.name)
+    return folder_statement(folder, filters)
+
+
 def list_files(
     ctx: ServiceContext,
     page: PageRequest,
@@ -519,7 +536,7 @@ def list_files(
     filters: FileFilters | None = None,
 ) -> Page[File]:
     folder = listing_scope(ctx, project=project, parent=parent, dataset=dataset)
-    return paginate(ctx.session, folder_statement(folder, filters), page)
+    return paginate(ctx.session, _listed(folder, filters), page)
 
 
 def list_folder(ctx: ServiceContext, folder_id: str, page: PageRequest) -> Page[File]:
@@ -583,7 +600,7 @@ def scroll_files(
     filters: FileFilters | None = None,
 ) -> ScrollPage:
     folder = listing_scope(ctx, project=project, parent=parent, dataset=dataset)
-    return _scroll(ctx.session, folder_statement(folder, filters), token, limit)
+    return _scroll(ctx.session, _listed(folder, filters), token, limit)
 
 
 def scroll_folder(

@@ -1,7 +1,9 @@
 """Genome browser markers on BAM files.
 
 A marker names a region (``chromosome``, ``position`` {start, end}, 1-based, inclusive) of a BAM
-file (a file whose name ends in ``.bam``). Whoever can read the file sees its public markers and
+file: a file whose name ends in ``.bam`` and whose content starts with a BAM header (read by
+``services.bam``); the chromosome must be one of the header's references and the end within its
+length. Whoever can read the file sees its public markers and
 their own private ones and may add markers; the creator, or an admin of the file's project,
 changes and deletes a marker.
 """
@@ -18,8 +20,9 @@ from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db.datasets import Marker
 from sevenbridges_local.db.files import File
-from sevenbridges_local.services import files
+from sevenbridges_local.services import bam, files
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
+from sevenbridges_local.storage import BlobStore, ObjectNotFound
 
 # BAM stores positions as signed 32-bit integers: nothing on a reference lies beyond this.
 MAX_POSITION = 2**31 - 1
@@ -39,14 +42,50 @@ class MarkerValues:
     private: Any = None
 
 
-def _bam_file(ctx: ServiceContext, file_id: Any) -> File:
+def _not_bam(name: str, why: str = "") -> errors.ApiError:
+    reason = f" ({why})" if why else ""
+    return errors.bad_request(
+        f"Markers can only be placed on BAM files; '{name}' is not one{reason}.",
+        errors.MARKER_FILE_NOT_BAM,
+    )
+
+
+def _bam_file(
+    ctx: ServiceContext, store: BlobStore, file_id: Any
+) -> tuple[File, bam.BamHeader | None]:
+    """The readable BAM file and its header (None for a volume alias, whose bytes stay in the
+    bucket: only its name is checked)."""
     record, _ = files.load_file(ctx, file_id, "read")
     if record.is_folder or not record.name.lower().endswith(BAM_SUFFIX):
+        raise _not_bam(record.name)
+    if record.blob_key is None:
+        return record, None
+    key = record.blob_key
+    try:
+        return record, bam.cached_header(key, lambda: store.open(key))
+    except bam.NotBam as exc:
+        raise _not_bam(record.name, str(exc))
+    except ObjectNotFound:
+        raise _not_bam(record.name, "its content is missing")
+
+
+def _check_against(header: bam.BamHeader | None, chromosome: str, end: int) -> None:
+    if header is None:
+        return
+    length = header.references.get(chromosome)
+    if length is None:
+        known = ", ".join(list(header.references)[:10]) or "none"
         raise errors.bad_request(
-            f"Markers can only be placed on BAM files; '{record.name}' is not one.",
-            errors.MARKER_FILE_NOT_BAM,
+            f"Chromosome '{chromosome}' is not a reference of this BAM file (its references: "
+            f"{known}{', ...' if len(header.references) > 10 else ''}).",
+            errors.MARKER_CHROMOSOME_INVALID,
         )
-    return record
+    if end > length:
+        raise errors.bad_request(
+            f"Marker position out of range: end={end} is beyond the length of '{chromosome}' "
+            f"({length}).",
+            errors.MARKER_POSITION_INVALID,
+        )
 
 
 def _check_name(name: Any) -> str:
@@ -114,10 +153,12 @@ def _require_change(ctx: ServiceContext, marker: Marker, action: str) -> None:
         )
 
 
-def list_markers(ctx: ServiceContext, file_id: Any, page: PageRequest) -> Page[Marker]:
+def list_markers(
+    ctx: ServiceContext, store: BlobStore, file_id: Any, page: PageRequest
+) -> Page[Marker]:
     if not file_id:
         raise errors.bad_request("Query parameter 'file' is required.", files.FILE_ID_EMPTY)
-    record = _bam_file(ctx, file_id)
+    record, _ = _bam_file(ctx, store, file_id)
     statement = (
         select(Marker)
         .where(
@@ -133,11 +174,14 @@ def get_marker(ctx: ServiceContext, marker_id: str) -> Marker:
     return _find(ctx, marker_id)
 
 
-def create_marker(ctx: ServiceContext, file_id: Any, values: MarkerValues) -> Marker:
-    record = _bam_file(ctx, file_id)
+def create_marker(
+    ctx: ServiceContext, store: BlobStore, file_id: Any, values: MarkerValues
+) -> Marker:
+    record, header = _bam_file(ctx, store, file_id)
     name = _check_name(values.name)
     chromosome = _check_chromosome(values.chromosome)
     start, end = _check_position(values.start, values.end)
+    _check_against(header, chromosome, end)
     private = True if values.private is None else values.private
     if not isinstance(private, bool):
         raise errors.bad_request("'private' must be true or false.")
@@ -157,20 +201,26 @@ def create_marker(ctx: ServiceContext, file_id: Any, values: MarkerValues) -> Ma
     return marker
 
 
-def update_marker(ctx: ServiceContext, marker_id: str, values: MarkerValues) -> Marker:
-    """PATCH: only the given keys (position sub-keys one by one)."""
+def update_marker(
+    ctx: ServiceContext, store: BlobStore, marker_id: str, values: MarkerValues
+) -> Marker:
+    """PATCH: only the given keys (position sub-keys one by one); all checked before any is set."""
     marker = _find(ctx, marker_id)
     _require_change(ctx, marker, "change")
-    if values.name is not None:
-        marker.name = _check_name(values.name)
-    if values.chromosome is not None:
-        marker.chromosome = _check_chromosome(values.chromosome)
+    name = marker.name if values.name is None else _check_name(values.name)
+    chromosome = (
+        marker.chromosome if values.chromosome is None else _check_chromosome(values.chromosome)
+    )
     start = marker.start if values.start is None else values.start
     end = marker.end if values.end is None else values.end
-    marker.start, marker.end = _check_position(start, end)
+    start, end = _check_position(start, end)
+    if values.chromosome is not None or values.start is not None or values.end is not None:
+        _, header = _bam_file(ctx, store, marker.file_id)
+        _check_against(header, chromosome, end)
+    if values.private is not None and not isinstance(values.private, bool):
+        raise errors.bad_request("'private' must be true or false.")
+    marker.name, marker.chromosome, marker.start, marker.end = name, chromosome, start, end
     if values.private is not None:
-        if not isinstance(values.private, bool):
-            raise errors.bad_request("'private' must be true or false.")
         marker.private = values.private
     ctx.session.commit()
     return marker

@@ -12,6 +12,7 @@ import requests
 import sevenbridges as sbg
 from sevenbridges.config import UserProfile
 from sevenbridges.http.error_handlers import rate_limit_sleeper
+from sevenbridges.transfer.download import Download
 from sevenbridges.transfer.upload import Upload
 from sevenbridges.transfer.utils import Progress
 
@@ -71,7 +72,72 @@ def test_upload_run_called_directly_raises(platform, admin_token, tmp_path):
     assert upload.status == sbg.TransferState.FAILED
 
 
+@pytest.fixture
+def downloadable(platform, api_for, new_username, tmp_path, monkeypatch):
+    """A small file on the platform, its signed URL, and a private HOME for resume journals."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    api = api_for(new_username("seam"))
+    project = api.projects.create(name="download seams").id
+    source = tmp_path / "source.txt"
+    source.write_bytes(b"seam bytes\n" * 100)
+    upload = Upload(str(source), project=project, api=api)
+    upload.run()
+    record = upload.result()
+    url = api.get(f"/files/{record.id}/download_info").json()["url"]
+    return api, record, url
+
+
+def test_download_run_raises_when_initialising_fails(downloadable, tmp_path):
+    api, _, url = downloadable
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    download = Download(url, str(folder / "out.txt"), api=api, retry_count=0)
+    folder.rmdir()  # the temporary file cannot be created any more
+    with pytest.raises(sbg.SbgError):
+        download.run()
+    assert download.status == sbg.TransferState.FAILED
+
+
+def test_download_run_raises_when_a_part_fails(downloadable, tmp_path):
+    api, record, url = downloadable
+    download = Download(url, str(tmp_path / "out.txt"), api=api, retry_count=0)
+    record.delete()  # the size probe saw the file; its part request finds nothing
+    with pytest.raises(sbg.SbgError):
+        download.run()
+    assert download.status == sbg.TransferState.FAILED
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_download_run_raises_when_completing_fails(downloadable, tmp_path):
+    api, _, url = downloadable
+    target = tmp_path / "out.txt"
+    download = Download(url, str(target), api=api, retry_count=0)
+    target.mkdir()  # the finished file cannot be renamed onto a directory
+    (target / "keep").write_text("x")
+    with pytest.raises(sbg.SbgError):
+        download.run()
+    assert download.status == sbg.TransferState.FAILED
+    assert (target / "keep").read_text() == "x"
+
+
 def test_version_names_the_official_release_and_ours():
     assert sbg.__version__ == "2.11.2"
     assert sbg.__toolkit_version__ and sbg.__toolkit_version__ != sbg.__version__
     assert os.path.basename(sbg.__file__) == "__init__.py"
+
+
+def test_package_metadata_names_the_official_release_and_ours():
+    """The installed distribution's version: public part = the official release we match, local
+    label = ours, so version checks on the metadata (``==2.11.2``, ``>=2.11``) keep holding."""
+    from importlib.metadata import distribution
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    installed = distribution("sevenbridges-toolkit")
+    version = Version(installed.version)
+    assert version.public == sbg.__version__
+    assert version.local == f"toolkit.{sbg.__toolkit_version__}"
+    assert version in SpecifierSet("==2.11.2") and version in SpecifierSet(">=2.11,<2.12")
+    # The metadata describes this very package, not a stale install of another checkout.
+    assert "sevenbridges" in (installed.read_text("top_level.txt") or "").split()

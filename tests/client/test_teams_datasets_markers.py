@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 import requests
+from bam_support import bam_file_bytes
 
 import sevenbridges as sbg
 from sevenbridges.errors import BadRequest, Forbidden, NotFound, ResourceNotModified
@@ -128,11 +129,75 @@ def test_datasets(platform, api_for, new_username):
         owner.datasets.get(dataset.id)
 
 
+def test_files_of_a_dataset(platform, api_for, new_username, tmp_path):
+    """``files.query(dataset=...)`` lists the source project's files for the dataset's readers
+    only; reading goes with ``read``, downloading with ``copy``; both end with the membership."""
+    owner_name, reader_name = new_username("dsfiles"), new_username("dsfilereader")
+    owner, reader = api_for(owner_name), api_for(reader_name)
+    project = owner.projects.create(name="dataset with files")
+    for name in ("a.txt", "b.txt"):
+        path = tmp_path / name
+        path.write_bytes(name.encode() * 10)
+        owner.files.upload(str(path), project=project, wait=True)
+    subfolder = owner.files.create_folder("sub", project=project)
+    response = requests.post(
+        platform.url + "/_local/datasets",
+        headers={"X-SBG-Auth-Token": platform.token(owner_name)},
+        json={"project": project.id, "name": "Files cohort"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    dataset_id = response.json()["id"]
+
+    listed = owner.files.query(dataset=dataset_id)
+    assert sorted(f.name for f in listed) == ["a.txt", "b.txt", "sub"]
+    assert listed.total == 3
+    assert [f.name for f in owner.files.query(dataset=dataset_id, names=["b.txt"])] == ["b.txt"]
+
+    with pytest.raises(NotFound) as hidden:
+        reader.files.query(dataset=dataset_id)
+    assert hidden.value.code == 12002
+    file_a = next(f for f in listed if f.name == "a.txt")
+    with pytest.raises(NotFound):
+        reader.files.get(file_a.id)
+
+    dataset = owner.datasets.get(dataset_id)
+    dataset.add_member(reader_name, {"read": True, "copy": False})
+    seen = reader.files.query(dataset=dataset_id)
+    assert sorted(f.name for f in seen) == ["a.txt", "b.txt", "sub"]
+    assert reader.files.get(file_a.id).size == 50
+    assert reader.files.query(parent=subfolder.id).total == 0  # its folders list too
+    with pytest.raises(Forbidden):
+        reader.files.get(file_a.id).download_info()  # taking the bytes out needs 'copy'
+    with pytest.raises(NotFound):  # the dataset gives nothing on the project itself
+        reader.projects.get(project.id)
+
+    member = dataset.get_member(reader_name)
+    member.permissions["copy"] = True
+    member.save()
+    out = tmp_path / "downloaded.txt"
+    reader.files.get(file_a.id).download(str(out))
+    assert out.read_bytes() == b"a.txt" * 10
+    mine = reader.projects.create(name="my copies")
+    assert reader.files.get(file_a.id).copy(project=mine.id).size == 50
+    with pytest.raises(NotFound):  # never write: the project stays its members' own
+        reader.files.get(file_a.id).copy(project=project.id, name="mine.txt")
+
+    dataset.remove_member(reader_name)
+    with pytest.raises(NotFound):
+        reader.files.query(dataset=dataset_id)
+    with pytest.raises(NotFound):
+        reader.files.get(file_a.id)
+    with pytest.raises(NotFound) as unknown:
+        owner.files.query(dataset=f"{owner_name}/no-such-dataset")
+    assert unknown.value.code == 12002
+
+
 def test_markers_and_actions(api_for, new_username, tmp_path):
     api = api_for(new_username("markers"))
     project = api.projects.create(name="genome browser")
     bam = tmp_path / "sample.bam"
-    bam.write_bytes(b"BAM\x01not really")
+    bam.write_bytes(bam_file_bytes())
     text = tmp_path / "notes.txt"
     text.write_bytes(b"notes")
     bam_file = api.files.upload(str(bam), project=project, wait=True).result()

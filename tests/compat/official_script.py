@@ -12,6 +12,9 @@ ours as well. Everything it needs arrives through environment variables:
                                           an S3 bucket the platform reaches (holding
                                           ``top.txt``, ``compat/a.txt``, ``compat/b.txt``) and
                                           keys that read it
+``SBG_COMPAT_DIVISION``                   a division: the owner is its admin, the member a member
+``SBG_COMPAT_DATASET``                    a private dataset (``owner/slug``) the owner published
+                                          from a project holding one file, ``cohort.txt``
 
 Output: one ``CLIENT ...`` line, then one ``PASS nn name`` line per check, then ``DONE n checks``.
 The first failed check prints ``FAIL name: detail`` and exits 1; an unexpected exception exits 2.
@@ -22,10 +25,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import sys
 import time
 import traceback
 import uuid
+import zlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -674,6 +679,175 @@ def check_drs_imports(checks: Checks, api: sbg.Api, url: str, project: Any) -> N
     )
 
 
+def check_teams_and_divisions(
+    checks: Checks, api: sbg.Api, member_api: sbg.Api, member: str, group: Any
+) -> None:
+    slug = _env("SBG_COMPAT_DIVISION")
+    checks.equal(
+        "divisions.query() lists the caller's division",
+        [d.id for d in api.divisions.query()],
+        [slug],
+    )
+    division = api.divisions.get(slug)
+    checks.equal("divisions.get() returns it", division.id, slug)
+    name = f"compat team {uuid.uuid4().hex[:6]}"
+    team = api.teams.create(name=name, division=division)
+    checks.equal("teams.create() names the team", team.name, name)
+    checks.that(
+        "division.get_teams() lists the new team",
+        team.id in [t.id for t in division.get_teams()],
+        division.get_teams(),
+    )
+    added = team.add_member(member)
+    checks.equal("team.add_member() returns the member", added.username, member)
+    checks.that(
+        "team.get_members() lists the member",
+        member in [m.username for m in team.get_members()],
+        team.get_members(),
+    )
+
+    project = api.projects.create(
+        name=f"compat team {uuid.uuid4().hex[:6]}", billing_group=group.id
+    )
+    checks.raises(
+        "a project is hidden from a non-member",
+        NotFound,
+        lambda: member_api.projects.get(project.id),
+        status=404,
+    )
+    granted = project.add_member_team(team, permissions={"read": True, "write": False})
+    checks.equal("add_member_team() adds a TEAM member", str(granted.type).upper(), "TEAM")
+    checks.equal(
+        "a team member reads the project through the team",
+        member_api.projects.get(project.id).id,
+        project.id,
+    )
+    team.remove_member(member)
+    checks.that(
+        "team.remove_member() drops the member",
+        member not in [m.username for m in team.get_members()],
+        team.get_members(),
+    )
+    checks.raises(
+        "leaving the team takes the access away",
+        NotFound,
+        lambda: member_api.projects.get(project.id),
+        status=404,
+    )
+    checks.raises(
+        "an unknown team is NotFound",
+        NotFound,
+        lambda: api.teams.get("no-such-team"),
+        status=404,
+    )
+
+
+def check_datasets(checks: Checks, api: sbg.Api, member_api: sbg.Api, member: str) -> None:
+    dataset_id = _env("SBG_COMPAT_DATASET")
+    listed = [d.id for d in api.datasets.query()]
+    checks.that("datasets.query() lists the owner's dataset", dataset_id in listed, listed)
+    dataset = api.datasets.get(dataset_id)
+    checks.equal("datasets.get() returns it", dataset.id, dataset_id)
+    dataset.description = "changed by the compatibility script"
+    dataset.save()
+    checks.equal(
+        "dataset.save() stores the description",
+        api.datasets.get(dataset_id).description,
+        "changed by the compatibility script",
+    )
+    files = api.files.query(dataset=dataset_id)
+    checks.equal(
+        "files.query(dataset=...) lists its files", [f.name for f in files], ["cohort.txt"]
+    )
+    checks.raises(
+        "a private dataset is hidden from a non-member",
+        NotFound,
+        lambda: member_api.datasets.get(dataset_id),
+        status=404,
+    )
+    # The official Dataset's member methods use the class-level Api (the one bound last, here
+    # member_api's): pass the owner's explicitly.
+    added = dataset.add_member(member, {"read": True, "copy": False}, api=api)
+    checks.equal("dataset.add_member() returns the member", added.username, member)
+    checks.that(
+        "dataset.get_members() lists the member",
+        member in [m.username for m in dataset.get_members(api=api)],
+        dataset.get_members(api=api),
+    )
+    checks.equal(
+        "a dataset member lists its files",
+        [f.name for f in member_api.files.query(dataset=dataset_id)],
+        ["cohort.txt"],
+    )
+    dataset.remove_member(member, api=api)
+    checks.raises(
+        "a removed dataset member loses it",
+        NotFound,
+        lambda: member_api.datasets.get(dataset_id),
+        status=404,
+    )
+
+
+def _bgzf_block(data: bytes) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    deflated = packer.compress(data) + packer.flush()
+    header = b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff" + struct.pack("<H", 6)
+    header += b"BC" + struct.pack("<HH", 2, 18 + len(deflated) + 8 - 1)
+    return header + deflated + struct.pack("<II", zlib.crc32(data), len(data))
+
+
+def _bam_bytes(references: dict[str, int]) -> bytes:
+    """A BAM file with a header only (no reads), as BGZF blocks plus the end-of-file block."""
+    text = b"@HD\tVN:1.6\n"
+    raw = b"BAM\x01" + struct.pack("<i", len(text)) + text + struct.pack("<i", len(references))
+    for name, length in references.items():
+        encoded = name.encode() + b"\x00"
+        raw += struct.pack("<i", len(encoded)) + encoded + struct.pack("<i", length)
+    return _bgzf_block(raw) + _bgzf_block(b"")
+
+
+def check_markers_and_actions(checks: Checks, api: sbg.Api, project: Any, group: Any) -> None:
+    path = os.path.abspath("compat sample.bam")
+    with open(path, "wb") as handle:
+        handle.write(_bam_bytes({"chr1": 248_956_422, "chr17": 83_257_441}))
+    bam = _upload(api, path, project, "compat sample.bam").result()
+    marker = api.markers.create(
+        file=bam, name="TP53", position={"start": 7_668_402, "end": 7_687_550}, chromosome="chr17"
+    )
+    checks.equal("markers.create() keeps the chromosome", marker.chromosome, "chr17")
+    checks.equal(
+        "markers.query(file=...) finds it", [m.id for m in api.markers.query(file=bam)], [marker.id]
+    )
+    marker.name = "TP53 gene"
+    marker.save()
+    checks.equal("marker.save() stores the name", api.markers.get(marker.id).name, "TP53 gene")
+    checks.raises(
+        "a marker on an unknown chromosome is BadRequest",
+        BadRequest,
+        lambda: api.markers.create(bam, "x", {"start": 1, "end": 2}, "chrUn"),
+        status=400,
+    )
+    marker.delete()
+    checks.equal("marker.delete() removes it", api.markers.query(file=bam).total, 0)
+
+    sent = api.actions.send_feedback(type="THOUGHT", text="sent by the compatibility script")
+    checks.that("actions.send_feedback() is accepted (returns None)", sent is None, sent)
+    checks.raises(
+        "feedback of an unknown type is BadRequest",
+        BadRequest,
+        lambda: api.actions.send_feedback(type="COMPLAINT", text="x"),
+        status=400,
+    )
+    target = api.projects.create(name=f"compat bulk {uuid.uuid4().hex[:6]}", billing_group=group.id)
+    result = api.actions.bulk_copy_files([bam.id], target.id)
+    checks.equal("actions.bulk_copy_files() reports OK", result[bam.id]["status"], "OK")
+    checks.equal(
+        "the copy lands in the target project",
+        [f.name for f in api.files.query(project=target.id)],
+        ["compat sample.bam"],
+    )
+
+
 def check_errors(checks: Checks, api: sbg.Api, url: str, owner: str) -> None:
     missing = checks.raises(
         "an unknown project is NotFound",
@@ -718,6 +892,9 @@ def run(checks: Checks) -> None:
     check_apps_and_tasks(checks, api, project)
     check_volumes(checks, api, member_api, member)
     check_drs_imports(checks, api, url, project)
+    check_teams_and_divisions(checks, api, member_api, member, group)
+    check_datasets(checks, api, member_api, member)
+    check_markers_and_actions(checks, api, project, group)
     check_errors(checks, api, url, owner)
 
 

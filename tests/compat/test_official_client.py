@@ -12,17 +12,20 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from cloud_fixtures import MotoCloud
 
+import sevenbridges as sbg
 from sevenbridges_local.embedded import EmbeddedServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("official_script.py")
 OFFICIAL_VERSION = "2.11.2"
 # Every check the script makes; a lower count would mean checks were skipped silently.
-EXPECTED_CHECKS = 123
+EXPECTED_CHECKS = 153
 SCRIPT_TIMEOUT_SECONDS = 240
 
 
@@ -67,6 +70,7 @@ def run_script(
         **volume_environment(moto_cloud),
     )
     platform.token(outsider)  # the outsider must exist, so refusing them is about permissions
+    env.update(local_fixtures(platform, owner, member, new_username("publisher"), workdir))
     # -I: isolated mode, so neither the script's folder nor the working directory can shadow the
     # installed ``sevenbridges`` package with the repository's copy.
     return subprocess.run(
@@ -77,6 +81,50 @@ def run_script(
         text=True,
         timeout=SCRIPT_TIMEOUT_SECONDS,
     )
+
+
+def local_fixtures(
+    platform: EmbeddedServer, owner: str, member: str, publisher: str, workdir: Path
+) -> dict[str, str]:
+    """What the public API cannot create: a division (the owner its admin, the member a member)
+    and a dataset published from a project holding ``cohort.txt`` by a fourth user, who makes
+    the owner its admin (the owner's own projects stay the script's only ones)."""
+
+    def call(token: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+        response = requests.request(
+            method, platform.url + path, headers={"X-SBG-Auth-Token": token}, timeout=30, **kwargs
+        )
+        assert response.ok, f"{method} {path}: {response.status_code} {response.text}"
+        return response
+
+    admin, publisher_token = platform.token("admin"), platform.token(publisher)
+    division = f"compat-{owner.lower()}"[:64]
+    call(admin, "POST", "/_local/divisions", json={"id": division, "name": "Compat division"})
+    call(admin, "PUT", f"/_local/divisions/{division}/members/{owner}", json={"role": "admin"})
+    call(admin, "PUT", f"/_local/divisions/{division}/members/{member}", json={"role": "member"})
+    project = call(
+        publisher_token, "POST", "/projects", json={"name": "compat dataset source"}
+    ).json()
+    source = workdir / "cohort.txt"
+    source.write_bytes(b"sample\n")
+    uploaded = sbg.Api(url=platform.url, token=publisher_token).files.upload(
+        str(source), project=project["id"], wait=True
+    )
+    assert uploaded.result() is not None, uploaded.error
+    dataset = call(
+        publisher_token,
+        "POST",
+        "/_local/datasets",
+        json={"project": project["id"], "name": "Compat cohort", "description": "compat"},
+    ).json()
+    everything = dict.fromkeys(("read", "copy", "write", "execute", "admin"), True)
+    call(
+        publisher_token,
+        "POST",
+        f"/datasets/{dataset['id']}/members",
+        json={"username": owner, "permissions": everything},
+    )
+    return {"SBG_COMPAT_DIVISION": division, "SBG_COMPAT_DATASET": dataset["id"]}
 
 
 def volume_environment(moto_cloud: MotoCloud) -> dict[str, str]:

@@ -281,3 +281,55 @@ def test_serve_takes_the_cloud_endpoints_as_flags(
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     assert process.returncode == 0
+
+
+def test_division_commands_work_on_the_data_dir_of_a_running_server(
+    tmp_path: Path, http: requests.Session
+) -> None:
+    with EmbeddedServer(tmp_path / "data") as server:
+        data_dir = str(server.data_dir)
+
+        def division(*arguments: str) -> subprocess.CompletedProcess[str]:
+            return _local(tmp_path, "division", *arguments, "--data-dir", data_dir)
+
+        token = _last_line(_local(tmp_path, "token", "dora", "--data-dir", data_dir).stdout)
+        headers = {"X-SBG-Auth-Token": token}
+        created = division("create", "genomics-lab", "Genomics Lab")
+        assert created.returncode == 0, created.stderr
+        assert division("create", "genomics-lab", "Again").returncode == 1  # already exists
+        assert division("create", "Not A Slug", "x").returncode == 1
+
+        missing = division("add-member", "genomics-lab", "nobody-here")
+        assert missing.returncode == 1 and "sbg local token" in missing.stderr
+        assert division("add-member", "no-such-division", "dora").returncode == 1
+        bad_role = division("add-member", "genomics-lab", "dora", "--role", "owner")
+        assert bad_role.returncode == 2 and "invalid choice" in bad_role.stderr
+
+        added = division("add-member", "genomics-lab", "dora", "--role", "admin")
+        assert added.returncode == 0, added.stderr
+        # The running server sees the change at once: dora's division, and she may create teams.
+        mine = http.get(server.url + "/divisions", headers=headers).json()["items"]
+        assert [item["id"] for item in mine] == ["genomics-lab"]
+        team = http.post(
+            server.url + "/teams",
+            json={"division": "genomics-lab", "name": "cli team"},
+            headers=headers,
+        )
+        assert team.status_code == 201, team.text
+
+        listing = division("ls")
+        assert re.search(r"^genomics-lab\s+1\s+Genomics Lab$", listing.stdout, re.M), listing.stdout
+        members = division("ls", "genomics-lab")
+        assert re.search(r"^dora\s+admin$", members.stdout, re.M), members.stdout
+        demoted = division("add-member", "genomics-lab", "dora", "--role", "member")
+        assert demoted.returncode == 0
+        assert re.search(r"^dora\s+member$", division("ls", "genomics-lab").stdout, re.M)
+
+        removed = division("remove-member", "genomics-lab", "dora")
+        assert removed.returncode == 0, removed.stderr
+        assert http.get(server.url + "/divisions", headers=headers).json()["items"] == []
+        team_id = team.json()["id"]
+        gone = http.get(server.url + f"/teams/{team_id}", headers=headers)
+        assert gone.status_code == 404  # out of the division, out of its teams
+        assert division("remove-member", "genomics-lab", "dora").returncode == 1
+        assert "dora" not in division("ls", "genomics-lab").stdout

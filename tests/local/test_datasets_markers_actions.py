@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import struct
+
 import pytest
+from bam_support import GRCH38_SOME, bam_file_bytes, bgzf
 from files_support import seed_file
 from local_helpers import Caller, assert_error
 
@@ -94,7 +98,53 @@ def test_dataset_members(dataset: dict, alice: Caller, bob: Caller, carol: Calle
 
 
 def _bam(platform: EmbeddedServer, project: dict, name: str = "NA12878.bam") -> str:
-    return seed_file(platform, project=project["id"], name=name, content=b"BAM\x01fake")
+    return seed_file(platform, project=project["id"], name=name, content=bam_file_bytes())
+
+
+def test_markers_check_the_content_of_the_bam_file(platform: EmbeddedServer, alice: Caller) -> None:
+    """A '.bam' name is not enough: the content must start with a BAM header (BGZF, magic,
+    references); the limits of the region come from that header."""
+    project = alice.create_project("bam content")
+    body = {"name": "m", "chromosome": "chr1", "position": {"start": 1, "end": 10}}
+    whole = bam_file_bytes()
+    not_bam = {
+        "text.bam": b"chr1\t1\t10\n",
+        "gzipped-text.bam": gzip.compress(b"@HD\tVN:1.6\n"),
+        "truncated.bam": whole[: len(whole) // 2],
+        "bgzf-but-sam.bam": bgzf(b"@HD\tVN:1.6\n" * 10),
+        "negative-text.bam": bgzf(b"BAM\x01" + struct.pack("<i", -1)),
+        "empty.bam": b"",
+    }
+    for name, content in not_bam.items():
+        file_id = seed_file(platform, project=project["id"], name=name, content=content)
+        assert_error(alice.post("/genome/markers", json={**body, "file": file_id}), 400, 11004)
+        assert_error(alice.get("/genome/markers", params={"file": file_id}), 400, 11004)
+    # A header larger than one BGZF block (a long SAM text), with a reference after it.
+    long_text = "@HD\tVN:1.6\n" + "".join(f"@CO\tcomment {i}\n" for i in range(8000))
+    big = seed_file(
+        platform,
+        project=project["id"],
+        name="big header.BAM",
+        content=bam_file_bytes({"scaffold_1": 500}, text=long_text),
+    )
+    created = alice.post(
+        "/genome/markers",
+        json={
+            **body,
+            "file": big,
+            "chromosome": "scaffold_1",
+            "position": {"start": 1, "end": 500},
+        },
+    )
+    assert created.status_code == 201, created.text
+    too_far = {
+        **body,
+        "file": big,
+        "chromosome": "scaffold_1",
+        "position": {"start": 1, "end": 501},
+    }
+    assert_error(alice.post("/genome/markers", json=too_far), 400, 11005)
+    assert len(alice.get("/genome/markers", params={"file": big}).json()["items"]) == 1
 
 
 def test_markers(platform: EmbeddedServer, alice: Caller, bob: Caller, carol: Caller) -> None:
@@ -142,6 +192,11 @@ def test_markers(platform: EmbeddedServer, alice: Caller, bob: Caller, carol: Ca
         ({**body, "chromosome": "chr 1"}, 400, 11006),
         ({**body, "name": ""}, 400, 11007),
         ({**body, "file": "0" * 24}, 404, 5002),
+        # Checked against the file's header: the reference must exist and hold the region.
+        ({**body, "chromosome": "chr2"}, 400, 11006),
+        ({**body, "chromosome": "17"}, 400, 11006),
+        ({**body, "position": {"start": 1, "end": GRCH38_SOME["chr17"] + 1}}, 400, 11005),
+        ({**body, "chromosome": "chrM", "position": {"start": 16_000, "end": 16_570}}, 400, 11005),
     ]
     for payload, status, code in bad:
         assert_error(alice.post("/genome/markers", json=payload), status, code)
@@ -149,6 +204,12 @@ def test_markers(platform: EmbeddedServer, alice: Caller, bob: Caller, carol: Ca
         alice.patch(f"/genome/markers/{marker['id']}", json={"position": {"start": 43125491}}),
         400,
         11005,
+    )
+    assert_error(
+        alice.patch(f"/genome/markers/{marker['id']}", json={"chromosome": "chrM"}), 400, 11005
+    )  # BRCA1's region lies beyond chrM's 16,569 bases
+    assert_error(
+        alice.patch(f"/genome/markers/{marker['id']}", json={"chromosome": "chrX"}), 400, 11006
     )
     assert alice.get(f"/genome/markers/{marker['id']}").json() == saved.json()
     assert_error(alice.get("/genome/markers", params={"file": text}), 400, 11004)

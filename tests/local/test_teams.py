@@ -187,6 +187,31 @@ def test_teams_and_divisions_of_elsewhere_are_refused(
     assert_error(carol.post(path, json={"username": "x", "type": "ROBOT"}), 400, 3014)
     # Nothing was added.
     assert [m["type"] for m in carol.get(path).json()["items"]] == ["USER"]
+    # The same holds for a dataset's members.
+    published = carol.post(
+        "/_local/datasets", json={"project": project["id"], "name": f"elsewhere {other}"}
+    )
+    assert published.status_code == 201, published.text
+    dataset_members = f"/datasets/{published.json()['id']}/members"
+    team_member = {"username": team["id"], "type": "TEAM", "permissions": {"read": True}}
+    assert_error(carol.post(dataset_members, json=team_member), 400, 2109)
+    division_member = {"username": division, "type": "DIVISION", "permissions": {"read": True}}
+    assert_error(carol.post(dataset_members, json=division_member), 400, 2109)
+    assert [m["type"] for m in carol.get(dataset_members).json()["items"]] == ["USER"]
+
+
+def test_division_administration_bad_input(division: str, admin: Caller, carol: Caller) -> None:
+    members = f"/_local/divisions/{division}/members"
+    assert_error(admin.put(f"{members}/nobody-at-all", json={"role": "member"}), 404, 2002)
+    assert_error(admin.put(f"{members}/{carol.username}", json={"role": "owner"}), 400, 90000)
+    assert_error(admin.delete(f"{members}/{carol.username}"), 404, 2002)  # not a member
+    assert_error(
+        admin.post("/_local/divisions", json={"id": division, "name": "Again"}), 409, 90007
+    )
+    assert_error(admin.post("/_local/divisions", json={"id": "fine-id", "name": " "}), 400, 2108)
+    assert_error(carol.put(f"{members}/{carol.username}", json={"role": "admin"}), 403, 2107)
+    # Nothing changed: carol is in no division.
+    assert carol.get("/divisions").json()["items"] == []
 
 
 def test_volume_access_through_a_team(cloud_platform, http, new_username, moto_cloud) -> None:
