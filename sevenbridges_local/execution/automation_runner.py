@@ -171,6 +171,8 @@ def command(
             "CAP_SETGID",
         ]
         policy.grant(files.work_dir, [files.io, files.tmp], [])
+        for path in files.io.iterdir():  # the run's own files: inputs, settings, its state
+            os.chown(path, policy.uid, policy.gid)
         ids = [str(policy.uid), str(policy.gid)]
     else:
         ids = ["-", "-"]
