@@ -78,15 +78,17 @@ class AutomationPool:
             self._threads.append(thread)
 
     def stop(self, timeout: float = 10.0) -> None:
+        # Each watcher kills its run's process within WATCH_SECONDS and leaves the run for
+        # recover_interrupted; whatever is still alive after ``timeout`` is killed here.
         self._stopping.set()
         self._wakeups.wake_all()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
         with self._lock:
             running = list(self._processes.values())
         for process in running:
             automation_runner.kill(process)
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads.clear()
 
     def notify(self) -> None:
         self._wakeups.send()
@@ -191,6 +193,8 @@ class AutomationPool:
                 code = process.wait(WATCH_SECONDS)
             except subprocess.TimeoutExpired:
                 code = None
+            if code is not None and code < 0 and self._stopping.is_set():
+                return None, ""  # killed by the platform's stop, not by its own fault
             if code is not None:
                 if code == 0:
                     return automation_runs.FINISHED, "Finished."
