@@ -42,6 +42,12 @@ from sevenbridges.errors import (
 )
 from sevenbridges.models.app import App
 from sevenbridges.models.async_jobs import AsyncJob
+from sevenbridges.models.automation import (
+    Automation,
+    AutomationMember,
+    AutomationPackage,
+    AutomationRun,
+)
 from sevenbridges.models.billing_group import BillingGroup
 from sevenbridges.models.bulk import BulkRecord
 from sevenbridges.models.compound.volumes.volume_object import VolumeObject
@@ -92,6 +98,10 @@ __all__ = [
     # models
     "App",
     "AsyncJob",
+    "Automation",
+    "AutomationMember",
+    "AutomationPackage",
+    "AutomationRun",
     "BillingGroup",
     "BulkRecord",
     "DRSImportBulk",

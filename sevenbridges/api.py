@@ -17,6 +17,7 @@ from sevenbridges.http.client import DEFAULT_MAX_PARALLEL_REQUESTS, DEFAULT_POOL
 from sevenbridges.models.actions import Actions
 from sevenbridges.models.app import App
 from sevenbridges.models.async_jobs import AsyncJob
+from sevenbridges.models.automation import Automation, AutomationPackage, AutomationRun
 from sevenbridges.models.billing_group import BillingGroup
 from sevenbridges.models.dataset import Dataset
 from sevenbridges.models.division import Division
@@ -64,6 +65,9 @@ class Api(HttpClient):
     actions = Actions
     apps = App
     async_jobs = AsyncJob
+    automations = Automation
+    automation_packages = AutomationPackage
+    automation_runs = AutomationRun
     billing_groups = BillingGroup
     drs_imports = DRSImportBulk
     datasets = Dataset

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sevenbridges_local import errors
 from sevenbridges_local.api import include_api
 from sevenbridges_local.api.boundary import validation_error
+from sevenbridges_local.automation_pool import AutomationPool
 from sevenbridges_local.bootstrap import make_private_by_default, prepare
 from sevenbridges_local.dataplane import PORT_FILE_NAME, DataPlane
 from sevenbridges_local.db import Database
@@ -248,6 +249,16 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
         transfers = await anyio.to_thread.run_sync(start_transfers, app, prepared.secret_key)
         # Task workers: queued tasks (also those a restart interrupted) start running now.
         task_pool = await anyio.to_thread.run_sync(start_task_pool, app)
+        # Automation runs: queued ones (also those a restart interrupted) start now.
+        automation_pool = AutomationPool(
+            database,
+            app.state.blob_store,
+            app.state.sandbox,
+            settings.data_dir,
+            settings.api_root,
+        )
+        await anyio.to_thread.run_sync(automation_pool.start)
+        app.state.automation_pool = automation_pool
         sandbox: SandboxPolicy = app.state.sandbox
         write_status(
             settings.data_dir,
@@ -260,6 +271,7 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
             yield
         finally:
             clear_status(settings.data_dir)
+            await anyio.to_thread.run_sync(automation_pool.stop)
             await anyio.to_thread.run_sync(task_pool.stop)
             await anyio.to_thread.run_sync(transfers.stop)
             await anyio.to_thread.run_sync(worker_pool.stop)

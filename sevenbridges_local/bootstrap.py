@@ -63,6 +63,7 @@ PLATFORM_ENTRIES = frozenset(
         "server.lock",
         "storage",
         "tasks",
+        "automation_runs",
     }
 )
 _OPEN_BITS = 0o077  # group and others: read, write, execute

@@ -9,6 +9,7 @@ from sevenbridges_local.api import (
     actions,
     apps,
     async_jobs,
+    automations,
     billing,
     bulk_files,
     datasets,
@@ -51,6 +52,8 @@ ROUTERS += (drs_imports,)
 ROUTERS += (imports, exports)
 # Teams, divisions, datasets, genome markers, actions (issue 9).
 ROUTERS += (teams, datasets, markers, actions)
+# Automations: templates, members, code packages and runs that really run (issue 9).
+ROUTERS += (automations,)
 # Routers with their own prefix, not under /v2: GA4GH DRS v1.
 OUTSIDE_ROUTERS = ((drs.DRS_PREFIX, drs),)
 

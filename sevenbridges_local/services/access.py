@@ -64,9 +64,19 @@ def _access(session: Session, direct_row: Any, grant_column: Any, resource_id: i
 
 
 def project_access(session: Session, project_id: int, user_id: int) -> Access | None:
-    """The user's permissions on the project, or None when they have no access at all."""
+    """The user's permissions on the project, or None when they have no access at all.
+
+    Members of an automation also reach its storage project (packages, run logs and states).
+    """
     row = session.get(ProjectMember, (project_id, user_id))
-    return _access(session, row, GroupGrant.project_id, project_id, user_id)
+    found = _access(session, row, GroupGrant.project_id, project_id, user_id)
+    if found is None or not found.write:
+        from sevenbridges_local.services.automations import storage_access
+
+        through_automation = storage_access(session, project_id, user_id)
+        if through_automation is not None:
+            found = (found or Access()).merged(through_automation)
+    return found
 
 
 def volume_access(session: Session, volume_id: int, user_id: int) -> Access | None:

@@ -97,7 +97,12 @@ def authenticate(session: Session, token: str) -> Actor | None:
     if not looks_like_token(token):
         return None
     user = session.scalar(select(User).where(User.token_hash == hash_token(token)))
-    if user is None or user.disabled:
+    if user is None:
+        # A running automation's token acts as the run's creator while the run is active.
+        from sevenbridges_local.services.automation_runs import authenticate_run_token
+
+        return authenticate_run_token(session, token)
+    if user.disabled:
         return None
     return Actor(user_id=user.id, username=user.username, role=user.role)
 

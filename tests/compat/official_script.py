@@ -871,6 +871,72 @@ def check_errors(checks: Checks, api: sbg.Api, url: str, owner: str) -> None:
     )
 
 
+AUTOMATION_CODE = """
+import json, os
+import sevenbridges as sbg
+api = sbg.Api(debug=True)
+inputs = json.load(open(os.environ["SB_AUTOMATION_INPUTS"]))
+names = sorted(project.id for project in api.projects.query().all())
+json.dump({"projects": names, "n": inputs["n"]}, open(os.environ["SB_AUTOMATION_STATE"], "w"))
+print("saw", len(names), "projects")
+"""
+
+
+def _await_run(run: Any, wanted: tuple[str, ...]) -> str:
+    deadline = time.monotonic() + TASK_TIMEOUT_SECONDS
+    while True:
+        run.reload()
+        if run.status in wanted or time.monotonic() > deadline:
+            return run.status
+        time.sleep(TASK_POLL_SECONDS)
+
+
+def check_automations(checks: Checks, api: sbg.Api, project: Any, member: str) -> None:
+    """An automation driven end to end: package upload, a run that calls the API, stop, rerun."""
+    import tempfile
+    import zipfile
+
+    automation = api.automations.create(name=f"compat {uuid.uuid4().hex[:6]}", memory_limit=1024)
+    checks.that("automation created", bool(automation.id) and automation.archived is False)
+    checks.equal("automation get", api.automations.get(automation.id).name, automation.name)
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "package.zip")
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("main.py", AUTOMATION_CODE)
+        schema = {"inputs": {"n": {"type": "integer", "required": True}}}
+        package = automation.add_package("1.0", path, schema)
+    checks.equal("package version", package.version, "1.0")
+    checks.equal("packages listed", [p.id for p in automation.get_packages().all()], [package.id])
+    member_row = automation.add_member(member, {"read": True, "execute": False})
+    checks.equal("automation member", member_row.username, member)
+    member_row.permissions["execute"] = True
+    member_row.save()
+    checks.that("member saved", automation.get_member(member).permissions["execute"] is True)
+    checks.raises(
+        "inputs against the schema",
+        BadRequest,
+        lambda: api.automation_runs.create(package, inputs={"n": "three"}),
+    )
+    run = api.automation_runs.create(package, inputs={"n": 3}, name="compat run")
+    status = _await_run(run, ("FINISHED", "FAILED", "ABORTED"))
+    checks.equal("run finished", status, "FINISHED")
+    state = run.get_state()
+    checks.that("run listed projects", project.id in state.get("projects", []), state)
+    checks.equal("run state", state.get("n"), 3)
+    log = run.get_log_file()
+    checks.that("run log", log is not None and "saw" in log.content())
+    again = api.automation_runs.rerun(run.id)
+    checks.equal("rerun inputs", again.inputs, {"n": 3})
+    again.stop()
+    checks.equal("stopped rerun", _await_run(again, ("ABORTED", "FINISHED")), "ABORTED")
+    names = {r.id for r in automation.get_runs().all()}
+    checks.equal("runs listed", names, {run.id, again.id})
+    automation.archive()
+    checks.that("automation archived", automation.archived is True)
+    automation.restore()
+    checks.that("automation restored", automation.archived is False)
+
+
 def run(checks: Checks) -> None:
     url = _env("SBG_COMPAT_URL").rstrip("/")
     owner, member, outsider = (
@@ -895,6 +961,7 @@ def run(checks: Checks) -> None:
     check_teams_and_divisions(checks, api, member_api, member, group)
     check_datasets(checks, api, member_api, member)
     check_markers_and_actions(checks, api, project, group)
+    check_automations(checks, api, project, member)
     check_errors(checks, api, url, owner)
 
 
