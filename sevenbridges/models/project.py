@@ -223,6 +223,32 @@ class Project(Resource):
             project=self.id, status=status, offset=offset, limit=limit, api=self._api
         )
 
+    def get_imports(
+        self,
+        volume: Any = None,
+        state: str | None = None,
+        offset: int | None = None,
+        limit: int | None = None,
+    ) -> Collection:
+        """One page of the imports into this project, optionally from one volume or in one state."""
+        return self._api.imports.query(
+            project=self.id, volume=volume, state=state, offset=offset, limit=limit
+        )
+
+    def get_exports(
+        self,
+        volume: Any = None,
+        state: str | None = None,
+        offset: int | None = None,
+        limit: int | None = None,
+    ) -> Collection:
+        """One page of the caller's exports, optionally to one volume or in one state.
+
+        Exports are not filed under a project on the platform (the reference client's version of
+        this method fails with a TypeError), so this lists them without a project filter.
+        """
+        return self._api.exports.query(volume=volume, state=state, offset=offset, limit=limit)
+
     def create_task(
         self,
         name: str,

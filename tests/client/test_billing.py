@@ -332,3 +332,31 @@ def test_analysis_and_egress_breakdowns_and_invoice_totals(start_platform, new_u
     group = api.billing_groups.get(group.id)
     assert group.analysis_breakdown()[0].analysis_id == row.analysis_id
     assert api.invoices.get(invoice.id).total.amount == pytest.approx(4.02)
+
+
+def test_project_and_task_breakdowns_keep_the_reference_module_paths() -> None:
+    """No endpoint answers with these any more (the per-group breakdown is gone), but code that
+    imports or builds them from a stored answer must keep working."""
+    from sevenbridges.models.compound.billing.project_breakdown import ProjectBreakdown
+    from sevenbridges.models.compound.billing.task_breakdown import TaskBreakdown
+
+    answer = {
+        "href": "https://api.example/v2/projects/a/b",
+        "analysis_spending": {"currency": "USD", "amount": 3.5},
+        "task_breakdown": [
+            {
+                "href": "https://api.example/v2/tasks/t1",
+                "runner_username": "alice",
+                "time_started": "2026-11-01T10:00:00Z",
+                "time_finished": "2026-11-01T11:30:00Z",
+                "task_cost": {"currency": "USD", "amount": 1.25},
+            }
+        ],
+    }
+    project = ProjectBreakdown(**answer)
+    assert isinstance(project.analysis_spending, Price) and project.analysis_spending.amount == 3.5
+    (task,) = project.task_breakdown
+    assert isinstance(task, TaskBreakdown) and task.runner_username == "alice"
+    assert task.time_finished - task.time_started == timedelta(hours=1, minutes=30)
+    assert task.task_cost.amount == 1.25
+    assert str(project) == "<ProjectBreakdown: href=https://api.example/v2/projects/a/b>"
