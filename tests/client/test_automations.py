@@ -15,6 +15,7 @@ from automation_support import (  # noqa: E402
     CRASHES,
     ENDLESS,
     LIST_AND_WRITE,
+    NEEDS_MEMORY,
     SCHEMA,
     processes_of,
     tar_package,
@@ -141,6 +142,19 @@ def test_a_tar_package_that_crashes_fails_with_its_log(owner, tmp_path) -> None:
     assert "exited with code 1" in run.message
     content = run.get_log_file().content()
     assert "about to fail" in content and "the package broke on purpose" in content
+
+
+def test_the_memory_limit_holds_the_run(owner, tmp_path) -> None:
+    """The same package (it takes 400 MB) fails under a 128 MB run limit and finishes under
+    the automation's 1024 MB."""
+    automation = _automation(owner, "memory")
+    package = automation.add_package("1", str(zip_package(tmp_path, NEEDS_MEMORY)), {"inputs": {}})
+    small = wait_for_run(owner.automation_runs.create(package, memory_limit=128))
+    assert small.status == "FAILED", small.message
+    assert "MemoryError" in small.get_log_file().content()
+    roomy = wait_for_run(owner.automation_runs.create(package))
+    assert roomy.status == "FINISHED", roomy.message
+    assert "allocated 419430400" in roomy.get_log_file().content()
 
 
 def test_stop_and_time_limit_leave_no_process(owner, tmp_path) -> None:
