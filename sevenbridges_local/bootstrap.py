@@ -63,6 +63,7 @@ PLATFORM_ENTRIES = frozenset(
         "server.lock",
         "storage",
         "tasks",
+        "tls",
     }
 )
 _OPEN_BITS = 0o077  # group and others: read, write, execute
