@@ -114,7 +114,9 @@ def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
     # With TLS the data plane serves HTTPS with the API's certificate (already made by `serve`;
     # ensure_tls only reads it then).
     ssl_context = (
-        ensure_tls(settings.data_dir, settings.host).server_context() if settings.tls else None
+        ensure_tls(settings.data_dir, settings.host, settings.tls_hosts).server_context()
+        if settings.tls
+        else None
     )
     dataplane = DataPlane(
         host=settings.host,

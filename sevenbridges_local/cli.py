@@ -74,7 +74,11 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        tls = ensure_tls(settings.data_dir, settings.host) if settings.tls else None
+        tls = (
+            ensure_tls(settings.data_dir, settings.host, settings.tls_hosts)
+            if settings.tls
+            else None
+        )
     except TlsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     maintenance: bool = False
     # HTTPS for the API and the data plane, with a local CA in DATA_DIR/tls (see tls.py).
     tls: bool = False
+    # More names the server certificate must cover (e.g. the machine's LAN address when listening
+    # on 0.0.0.0), as JSON: SBG_LOCAL_TLS_HOSTS='["192.0.2.10", "workstation.lan"]'.
+    tls_hosts: list[str] = Field(default_factory=list)
     # The data plane (part uploads, downloads) listens on its own port next to the API; 0 picks
     # one at start (the last one used in this data directory when it is free again).
     data_port: int = Field(default=0, ge=0, le=65535)

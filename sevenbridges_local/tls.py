@@ -17,6 +17,7 @@ import datetime
 import ipaddress
 import logging
 import os
+import re
 import socket
 import ssl
 import stat
@@ -53,6 +54,10 @@ BACKDATE = datetime.timedelta(hours=1)
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 _ORGANIZATION = "Seven Bridges local platform"
+# A DNS name a certificate may carry: ASCII labels of letters, digits, hyphens (and underscores,
+# which some local host names have), 253 characters at most.
+_DNS_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_DNS_NAME = re.compile(rf"(?=.{{1,253}}$){_DNS_LABEL}(?:\.{_DNS_LABEL})*")
 
 
 class TlsError(Exception):
@@ -101,15 +106,27 @@ def tls_files(data_dir: Path) -> TlsFiles:
     return TlsFiles(Path(data_dir) / TLS_DIR_NAME)
 
 
-def certificate_hosts(bind_host: str) -> list[str]:
-    """Names the server certificate covers: loopback, the bind host, and for a wildcard bind the
-    machine's own host name (what other machines would call it)."""
+def certificate_hosts(bind_host: str, extra_hosts: Iterable[str] = ()) -> list[str]:
+    """Names the server certificate covers: loopback, the bind host (for a wildcard bind the
+    machine's host name, what other machines would call it) and ``extra_hosts``."""
     hosts = list(LOOPBACK_NAMES)
-    extra = [socket.gethostname()] if bind_host in _WILDCARD_HOSTS else [bind_host]
-    for host in extra:
-        host = host.strip().strip("[]").lower()
-        if host and host not in hosts:
-            hosts.append(host)
+    if bind_host in _WILDCARD_HOSTS:
+        own = _normalized(socket.gethostname())
+        if own is None:
+            logger.warning(
+                "the host name %r cannot be named in a certificate", socket.gethostname()
+            )
+        elif own not in hosts:
+            hosts.append(own)
+        named = list(extra_hosts)
+    else:
+        named = [bind_host, *extra_hosts]
+    for host in named:
+        normalized = _normalized(host)
+        if normalized is None:
+            raise TlsError(f"{host!r} is not a host name or IP address a certificate can name")
+        if normalized not in hosts:
+            hosts.append(normalized)
     return hosts
 
 
@@ -121,6 +138,15 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return ipaddress.ip_address(host)
     except ValueError:
         return None
+
+
+def _normalized(host: str) -> str | None:
+    """``host`` as a certificate names it (IPs compressed, names lower-case), None when invalid."""
+    host = host.strip().strip("[]").rstrip(".").lower()
+    address = _ip(host)
+    if address is not None:
+        return address.compressed
+    return host if _DNS_NAME.fullmatch(host) else None
 
 
 def _subject_names(hosts: Iterable[str]) -> list[x509.GeneralName]:
@@ -436,14 +462,20 @@ def _write_bundle(files: TlsFiles) -> None:
     _write_private(files.bundle, content, 0o600)
 
 
-def ensure_tls(data_dir: Path, bind_host: str, now: datetime.datetime | None = None) -> TlsFiles:
+def ensure_tls(
+    data_dir: Path,
+    bind_host: str,
+    extra_hosts: Iterable[str] = (),
+    now: datetime.datetime | None = None,
+) -> TlsFiles:
     """Create or reuse the CA, (re)issue the server certificate when needed, write the bundle.
 
-    Raises :class:`TlsError` (one line, naming the file and the fix) for unusable files.
+    Raises :class:`TlsError` (one line, naming the file and the fix) for unusable files or a
+    host that no certificate can name.
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
     files = tls_files(data_dir)
-    hosts = certificate_hosts(bind_host)
+    hosts = certificate_hosts(bind_host, extra_hosts)
     try:
         files.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(files.directory, 0o700)

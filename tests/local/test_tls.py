@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 import sevenbridges as sbg
 from sevenbridges.cli.main import cli
 from sevenbridges_local.embedded import EmbeddedServer
-from sevenbridges_local.tls import TlsFiles, ensure_tls, tls_files
+from sevenbridges_local.settings import Settings
+from sevenbridges_local.tls import TlsError, TlsFiles, ensure_tls, tls_files
 
 NOW = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -147,7 +148,36 @@ def test_the_ca_cannot_vouch_for_other_names(tmp_path: Path) -> None:
     _handshake(files, files.server_cert, files.server_key, "localhost")
 
 
-def _serve_tls(data_dir: Path) -> subprocess.CompletedProcess[str]:
+def test_the_setting_and_extra_hosts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SBG_LOCAL_TLS", "1")
+    monkeypatch.setenv("SBG_LOCAL_TLS_HOSTS", '["192.0.2.10", "Workstation.LAN.", "[::1]"]')
+    settings = Settings(data_dir=tmp_path, port=9999)
+    assert settings.api_root == "https://127.0.0.1:9999/v2"
+    files = ensure_tls(settings.data_dir, settings.host, settings.tls_hosts)
+    assert _sans(files.server_cert) == {
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "192.0.2.10",
+        "workstation.lan",
+    }
+    constraints = (
+        x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+        .extensions.get_extension_for_class(x509.NameConstraints)
+        .value
+    )
+    permitted = {str(tree.value) for tree in constraints.permitted_subtrees or []}
+    assert permitted == {"localhost", "127.0.0.0/8", "::1/128", "192.0.2.10/32", "workstation.lan"}
+
+
+@pytest.mark.parametrize("host", ["bad host", "exa mple/../x", "", "-x.example"])
+def test_a_name_no_certificate_can_carry_is_refused(tmp_path: Path, host: str) -> None:
+    with pytest.raises(TlsError, match="not a host name or IP address"):
+        ensure_tls(tmp_path, "127.0.0.1", [host])
+    assert not (tmp_path / "tls" / "ca.pem").exists()
+
+
+def _serve_tls(data_dir: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -158,7 +188,7 @@ def _serve_tls(data_dir: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**environment, "HOME": str(data_dir)},
+        env={**environment, "HOME": str(data_dir), **variables},
     )
 
 
@@ -180,6 +210,14 @@ def test_corrupt_tls_files_stop_the_server_with_one_line(tmp_path: Path, name: s
     assert "Seven Bridges local platform at" not in result.stdout  # it never started
     # Nothing was replaced: the user decides what to do with their CA.
     assert {path.name: path.read_bytes() for path in files.directory.iterdir()} == before
+
+
+def test_an_unusable_tls_host_stops_the_server_with_one_line(tmp_path: Path) -> None:
+    result = _serve_tls(tmp_path / "data", SBG_LOCAL_TLS_HOSTS='["no such/name"]')
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: 'no such/name' is not a host name or IP address a certificate can name"
+    ]
 
 
 # --- a live TLS server --------------------------------------------------------------------------
