@@ -11,15 +11,19 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
+from cloud_fixtures import REGION, MotoCloud
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from local_helpers import Caller
+from volume_support import s3_body
 
 import sevenbridges as sbg
 from sevenbridges.cli.main import cli
@@ -326,3 +330,41 @@ def test_tls_files_for_another_data_dir_are_independent(tmp_path: Path) -> None:
     second = ensure_tls(tmp_path / "b", "127.0.0.1")
     assert first.ca_cert.read_bytes() != second.ca_cert.read_bytes()
     assert tls_files(tmp_path / "a") == first
+
+
+def test_volume_content_urls_are_https(
+    tmp_path_factory: pytest.TempPathFactory, moto_cloud: MotoCloud
+) -> None:
+    """Alias downloads streamed by the API (no presigned URL) are signed https URLs too."""
+    server = EmbeddedServer(
+        tmp_path_factory.mktemp("tls-cloud"),
+        tls=True,
+        settings={"s3_endpoint_url": moto_cloud.url, "volume_presigned_downloads": False},
+        environment={"AWS_DEFAULT_REGION": REGION},
+    )
+    with server, requests.Session() as session:
+        session.trust_env = False
+        session.verify = str(server.ca_bundle)
+        caller = Caller(session, server.url, server.token("tls-dave"), "tls-dave")
+        bucket = moto_cloud.new_bucket("tls")
+        moto_cloud.put(bucket, "reads.fq", b"@r1\nACGT\n")
+        volume = caller.post("/storage/volumes", json=s3_body(moto_cloud, bucket))
+        assert volume.status_code == 201, volume.text
+        project = caller.create_project("tls-aliases")
+        job = caller.post(
+            "/storage/imports",
+            json={
+                "source": {"volume": volume.json()["id"], "location": "reads.fq"},
+                "destination": {"project": project["id"]},
+            },
+        ).json()
+        deadline = time.monotonic() + 60
+        while job["state"] not in ("COMPLETED", "FAILED"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+            job = caller.get(job["href"]).json()
+        assert job["state"] == "COMPLETED", job
+        assert job["href"].startswith(server.url + "/storage/imports/")
+        url = caller.get(f"/files/{job['result']['id']}/download_info").json()["url"]
+        assert url.startswith(server.url.removesuffix("/v2") + "/volume-content/")
+        assert session.get(url).content == b"@r1\nACGT\n"
