@@ -5,8 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OFFICIAL_VENV := .venv-official
 OFFICIAL_VERSION := 2.11.2
+SBPACK_VENV := .venv-sbpack
+SBPACK_VERSION := 2026.10.21
 
-.PHONY: demo test lint install official sandbox-tool clean
+.PHONY: demo test lint install official sbpack sandbox-tool clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +26,16 @@ $(OFFICIAL_VENV)/.installed:
 
 official: $(OFFICIAL_VENV)/.installed
 
+# sbpack and sbpull, the official tools that push and pull CWL apps: the HTTPS tests run them
+# unchanged against `sbg local serve --tls` (tests/compat/test_tls_tools.py). Own venv: they
+# bring their own sevenbridges-python.
+$(SBPACK_VENV)/.installed:
+	test -x $(SBPACK_VENV)/bin/python || $(PYTHON) -m venv $(SBPACK_VENV)
+	$(SBPACK_VENV)/bin/python -m pip install --quiet sbpack==$(SBPACK_VERSION)
+	touch $@
+
+sbpack: $(SBPACK_VENV)/.installed
+
 # Tasks run in a bubblewrap sandbox (see docs/security.md); the tests check that isolated path,
 # so install it when it is missing and we may (root with apt-get), otherwise say so.
 sandbox-tool:
@@ -40,11 +52,11 @@ sandbox-tool:
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install official sandbox-tool lint
+test: install official sbpack sandbox-tool lint
 	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
 
 demo: install sandbox-tool
 	$(VENV)/bin/sbg demo
 
 clean:
-	rm -rf $(VENV) $(OFFICIAL_VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(OFFICIAL_VENV) $(SBPACK_VENV) .pytest_cache .ruff_cache *.egg-info

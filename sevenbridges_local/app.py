@@ -41,6 +41,7 @@ from sevenbridges_local.status import clear_status, write_status
 from sevenbridges_local.storage import open_blob_store
 from sevenbridges_local.storage.buckets import CloudSettings
 from sevenbridges_local.task_pool import TaskPool
+from sevenbridges_local.tls import ensure_tls
 from sevenbridges_local.workers import WorkerPool, WorkerResources
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,13 @@ def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
     settings: Settings = app.state.settings
     store = app.state.blob_store
     app.state.url_signer = UrlSigner(secret_key)
+    # With TLS the data plane serves HTTPS with the API's certificate (already made by `serve`;
+    # ensure_tls only reads it then).
+    ssl_context = (
+        ensure_tls(settings.data_dir, settings.host, settings.tls_hosts).server_context()
+        if settings.tls
+        else None
+    )
     dataplane = DataPlane(
         host=settings.host,
         port=settings.data_port,
@@ -119,6 +127,7 @@ def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
         switches=app.state.faults,
         port_file=settings.data_dir / PORT_FILE_NAME,
         avoid_port=settings.port,
+        ssl_context=ssl_context,
     )
     dataplane.start()
     app.state.dataplane = dataplane

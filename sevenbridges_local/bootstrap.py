@@ -64,6 +64,7 @@ PLATFORM_ENTRIES = frozenset(
         "storage",
         "tasks",
         "automation_runs",
+        "tls",
     }
 )
 _OPEN_BITS = 0o077  # group and others: read, write, execute

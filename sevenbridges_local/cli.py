@@ -52,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
     from sevenbridges_local.execution.sandbox import SandboxUnavailable
     from sevenbridges_local.profiles import write_profile
     from sevenbridges_local.status import DataDirInUse, lock_data_dir
+    from sevenbridges_local.tls import TlsError, TlsServer, ensure_tls
 
     _configure_logging(args.log_level)
     settings = _settings(
@@ -65,10 +66,20 @@ def _serve(args: argparse.Namespace) -> int:
         sandbox=args.sandbox,
         s3_endpoint_url=args.s3_endpoint,
         gcs_endpoint_url=args.gcs_endpoint,
+        tls=True if args.tls else None,
     )
     try:
         lock_data_dir(settings.data_dir)  # held until this process ends
     except DataDirInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        tls = (
+            ensure_tls(settings.data_dir, settings.host, settings.tls_hosts)
+            if settings.tls
+            else None
+        )
+    except TlsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     prepared = prepare(settings)
@@ -82,12 +93,14 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  data directory: {settings.data_dir}", flush=True)
     print("  admin token:    sbg local token   (other users: sbg local token USERNAME)", flush=True)
     print(f"  task isolation: {sandbox.describe()}", flush=True)
+    if tls is not None:
+        print(f"  HTTPS clients:  export REQUESTS_CA_BUNDLE={tls.bundle}", flush=True)
     if args.write_profile:
         path = write_profile(args.write_profile, settings.api_root, prepared.token(ADMIN_USERNAME))
         print(f"  profile [{args.write_profile}] written to {path}", flush=True)
     prepared.database.dispose()
 
-    server = uvicorn.Server(
+    server = (TlsServer if tls else uvicorn.Server)(
         uvicorn.Config(
             create_app(settings, sandbox=sandbox),
             host=settings.host,
@@ -95,6 +108,8 @@ def _serve(args: argparse.Namespace) -> int:
             log_config=None,  # keep our logging setup
             access_log=False,  # the request middleware logs each request with its id
             log_level=args.log_level,
+            ssl_certfile=str(tls.server_cert) if tls else None,
+            ssl_keyfile=str(tls.server_key) if tls else None,
         )
     )
     # uvicorn saves these handlers, handles SIGINT/SIGTERM itself for a graceful shutdown, then
@@ -277,6 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--write-profile",
         metavar="NAME",
         help="write the admin's endpoint and token as profile NAME in ~/.sevenbridges/credentials",
+    )
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a certificate from a local CA kept in DATA_DIR/tls; clients "
+        "trust it with REQUESTS_CA_BUNDLE=DATA_DIR/tls/ca-bundle.pem (also SBG_LOCAL_TLS=1)",
     )
     serve.add_argument(
         "--sandbox",

@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from http import HTTPStatus
@@ -129,12 +130,24 @@ class DataPlaneServer(ThreadingHTTPServer):
         store: BlobStore,
         signer: UrlSigner,
         switches: FaultSwitches,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.store = store
         self.signer = signer
         self.switches = switches
+        self.ssl_context = ssl_context
         super().__init__(address, DataPlaneHandler)
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        connection, address = super().get_request()
+        if self.ssl_context is not None:
+            # The handshake happens in the connection's own thread (DataPlaneHandler.handle):
+            # a slow or silent client must not hold up the accept loop.
+            connection = self.ssl_context.wrap_socket(
+                connection, server_side=True, do_handshake_on_connect=False
+            )
+        return connection, address
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks up the host's FQDN, which can stall on a broken resolver.
@@ -159,6 +172,18 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
         # Small responses (a PUT's 200, headers before sendfile) must not wait for delayed ACKs.
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.do_handshake()
+            except (ssl.SSLError, OSError) as exc:  # e.g. plain HTTP, or a client without our CA
+                logger.debug(
+                    "data plane TLS handshake with %s failed: %s", self.client_address[0], exc
+                )
+                self.close_connection = True
+                return
+        super().handle()
 
     def _path_only(self) -> str:
         # The query string holds the signature, a bearer credential: never log it.
@@ -442,8 +467,11 @@ class DataPlane:
         switches: FaultSwitches,
         port_file: Path | None = None,
         avoid_port: int | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
+        self.ssl_context = ssl_context
+        self.scheme = "https" if ssl_context is not None else "http"
         self.requested_port = port
         self.store = store
         self.signer = signer
@@ -474,7 +502,11 @@ class DataPlane:
 
     def _bind(self, port: int) -> DataPlaneServer:
         return DataPlaneServer(
-            (self.host, port), store=self.store, signer=self.signer, switches=self.switches
+            (self.host, port),
+            store=self.store,
+            signer=self.signer,
+            switches=self.switches,
+            ssl_context=self.ssl_context,
         )
 
     def _bind_any(self) -> DataPlaneServer:
@@ -513,7 +545,7 @@ class DataPlane:
         logger.info("data plane listening on %s:%s", self.host, server.server_port)
 
     def base_url(self, client_host: str | None = None) -> str:
-        """``http://host:port`` for a client that reached the API under ``client_host``.
+        """``http(s)://host:port`` for a client that reached the API under ``client_host``.
 
         Bound to one address, that address is the answer; bound to every interface, the name
         the client used for the API reaches this server too.
@@ -524,7 +556,7 @@ class DataPlane:
             host = host or "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     def stop(self) -> None:
         server, self._server = self._server, None

@@ -25,6 +25,7 @@ from sevenbridges_local.bootstrap import ADMIN_USERNAME, PreparedPlatform, prepa
 from sevenbridges_local.db import Database
 from sevenbridges_local.security import load_or_create_secret_key
 from sevenbridges_local.settings import Settings
+from sevenbridges_local.tls import tls_files
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +56,13 @@ class EmbeddedServer:
         rate_limit_window: int | None = None,
         maintenance: bool = False,
         settings: Mapping[str, object] | None = None,
+        tls: bool = False,
         environment: Mapping[str, str] | None = None,
     ) -> None:
         """``settings``: other ``Settings`` fields for the server (e.g. ``{"db_busy_timeout": 1}``),
         passed to it as ``SBG_LOCAL_*`` environment variables; ``environment``: any other
-        variables for the server process."""
+        variables for the server process; ``tls``: serve HTTPS (``sbg local serve --tls``),
+        clients trust :attr:`ca_bundle`."""
         self.data_dir = Path(data_dir).resolve()
         self.extra_settings = {
             name: str(value).lower() if isinstance(value, bool) else str(value)
@@ -71,6 +74,7 @@ class EmbeddedServer:
         self.rate_limit = rate_limit
         self.rate_limit_window = rate_limit_window
         self.maintenance = maintenance
+        self.tls = tls
         self.log_path = self.data_dir / LOG_FILE_NAME
         self._process: subprocess.Popen[bytes] | None = None
         self._platform: PreparedPlatform | None = None
@@ -85,11 +89,16 @@ class EmbeddedServer:
 
     @property
     def url(self) -> str:
-        """The API root, e.g. ``http://127.0.0.1:50123/v2``."""
+        """The API root, e.g. ``http://127.0.0.1:50123/v2`` (``https://`` with ``tls``)."""
         if self.port is None:
             raise RuntimeError("the server has no port until it is started")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/v2"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/v2"
+
+    @property
+    def ca_bundle(self) -> Path:
+        """The local CA and the public roots: ``REQUESTS_CA_BUNDLE`` for clients of a TLS server."""
+        return tls_files(self.data_dir).bundle
 
     @property
     def running(self) -> bool:
@@ -105,6 +114,7 @@ class EmbeddedServer:
             rate_limit=self.rate_limit or 1000,
             rate_limit_window=self.rate_limit_window or 300,
             maintenance=self.maintenance,
+            tls=self.tls,
         )
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -118,6 +128,8 @@ class EmbeddedServer:
             command += ["--rate-limit-window", str(self.rate_limit_window)]
         if self.maintenance:
             command.append("--maintenance")
+        if self.tls:
+            command.append("--tls")
         return command
 
     def start(self) -> EmbeddedServer:
@@ -150,9 +162,18 @@ class EmbeddedServer:
         logger.info("local platform running at %s (pid %s)", self.url, self._process.pid)
         return self
 
+    def _opener(self) -> urllib.request.OpenerDirector:
+        if not self.tls:
+            return _direct_opener
+        # Trust only this server's CA (read afresh: the server may create it while we wait).
+        context = tls_files(self.data_dir).client_context()
+        return urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+        )
+
     def _answers(self) -> bool:
         try:
-            with _direct_opener.open(self.url + "/", timeout=2):
+            with self._opener().open(self.url + "/", timeout=2):
                 return True
         except urllib.error.HTTPError:
             return True  # any HTTP answer (e.g. 503 in maintenance mode) means it is serving

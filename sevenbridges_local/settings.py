@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     rate_limit: int = Field(default=1000, ge=0)
     rate_limit_window: int = Field(default=300, ge=1)
     maintenance: bool = False
+    # HTTPS for the API and the data plane, with a local CA in DATA_DIR/tls (see tls.py).
+    tls: bool = False
+    # More names the server certificate must cover (e.g. the machine's LAN address when listening
+    # on 0.0.0.0), as JSON: SBG_LOCAL_TLS_HOSTS='["192.0.2.10", "workstation.lan"]'.
+    tls_hosts: list[str] = Field(default_factory=list)
     # The data plane (part uploads, downloads) listens on its own port next to the API; 0 picks
     # one at start (the last one used in this data directory when it is free again).
     data_port: int = Field(default=0, ge=0, le=65535)
@@ -140,6 +145,10 @@ class Settings(BaseSettings):
         return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
     def api_root(self) -> str:
         host = f"[{self.public_host}]" if ":" in self.public_host else self.public_host
-        return f"http://{host}:{self.port}/v2"
+        return f"{self.scheme}://{host}:{self.port}/v2"

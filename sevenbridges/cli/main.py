@@ -85,9 +85,31 @@ def _one_line(text: Any) -> str:
     return " ".join(str(text).split())
 
 
+def _untrusted_message(endpoint: str | None) -> str:
+    """The server answered with a certificate this process does not trust."""
+    from sevenbridges.api import _is_loopback_host
+
+    where = endpoint or "the endpoint"
+    if endpoint and _is_loopback_host(endpoint):
+        return (
+            f"the certificate of {where} is not trusted: for `sbg local serve --tls`, "
+            "export REQUESTS_CA_BUNDLE=DATA_DIR/tls/ca-bundle.pem (its start-up lines show it)"
+        )
+    return (
+        f"the certificate of {where} is not trusted: set REQUESTS_CA_BUNDLE to a bundle with its CA"
+    )
+
+
 def _describe_api_error(exc: SbgError) -> tuple[str, int]:
     """The one line shown for a client error, and the exit code it maps to."""
     cause = exc.__cause__ or exc.__context__
+    # An SSLError is a ConnectionError too, but the server did answer: say what to trust.
+    if isinstance(cause, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(
+        exc.message
+    ):
+        from sevenbridges.cli import connection
+
+        return _untrusted_message(connection.last_endpoint), EXIT_UNREACHABLE
     if isinstance(cause, requests.ConnectionError) or (
         exc.status is None and "Connection" in str(exc.message)
     ):
