@@ -491,6 +491,14 @@ def test_restart_during_a_prefix_import_loses_nothing_and_duplicates_nothing(
         )
         assert files[0] == (100, 100)
         assert len(folder_items(user, job["result"]["id"])) == 10
+        # The stop paused the import: that was not a failed attempt of its work item.
+        item = run_sql(
+            server,
+            "SELECT state, attempts, last_error FROM work_items WHERE kind = ? "
+            "AND json_extract(payload, '$.import_id') = ?",
+            ("volume_import.run", job_id),
+        )
+        assert item == [("done", 1, None)], item
     finally:
         server.stop()
 
