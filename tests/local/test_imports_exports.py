@@ -18,7 +18,7 @@ import requests
 from files_support import seed_file
 from local_helpers import Caller, assert_error
 from test_tasks_support import PUBLIC_LINE_COUNT, create_task, file_ref, wait_for_status
-from volume_support import gcs_body, s3_body
+from volume_support import gcs_body, oss_body, s3_body
 
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -607,3 +607,40 @@ def test_drs_serves_an_alias_through_its_volume(
     moto_cloud.client().delete_object(Bucket=bucket, Key="drs/alias.txt")
     gone = owner.http.get(f"{root}/objects/{file_id}/access/https", headers=headers, timeout=30)
     assert gone.status_code == 404 and set(gone.json()) == {"msg", "status_code"}, gone.text
+
+
+def test_a_volume_whose_cloud_hangs_fails_submits_within_seconds(
+    owner: Caller, moto_cloud, forwarder_to_moto, cloud_platform
+) -> None:
+    # An OSS volume reaches its bucket through its own endpoint: here a forwarder to moto
+    # that goes silent once the volume exists.
+    bucket = moto_cloud.new_bucket("hang")
+    moto_cloud.put(bucket, "obj.txt", b"o")
+    body = oss_body(moto_cloud, bucket, forwarder_to_moto.url)
+    volume = make_volume(owner, body)
+    project = project_of(owner)
+    file_id = seed_file(cloud_platform, project=project["id"], name="f.txt", content=b"f")
+    forwarder_to_moto.silent.set()
+    for submit in (
+        lambda: submit_import(owner, volume, "obj.txt", destination={"project": project["id"]}),
+        lambda: submit_import(owner, volume, "pre/", destination={"project": project["id"]}),
+        lambda: submit_export(owner, file_id, volume, "new.txt"),
+    ):
+        started = time.monotonic()
+        response = submit()
+        elapsed = time.monotonic() - started
+        error = assert_error(response, 400, 9100)
+        assert "reach" in error["message"] or "answer" in error["message"], error
+        assert elapsed < 10, f"{elapsed:.1f} s"  # 1.5 s timeout, two attempts
+    # Nothing was stored.
+    assert owner.get(IMPORTS, params={"volume": volume}).json()["items"] == []
+    assert owner.get(EXPORTS, params={"volume": volume}).json()["items"] == []
+    assert owner.get("/files", params={"project": project["id"]}).json()["items"][0]["id"] == (
+        file_id
+    )
+
+
+def test_bulk_export_get_refuses_101_ids(owner: Caller) -> None:
+    response = owner.post("/bulk/storage/exports/get", json={"export_ids": ["x"] * 101})
+    assert_error(response, 400, 90000)
+    assert owner.post("/bulk/storage/exports/get", json={"export_ids": ["x"] * 100}).ok
