@@ -280,41 +280,21 @@ class WorkerPool:
             return claimed
 
     def _finish(self, item_id: int, state: str, error: str | None) -> None:
-        with self.database.write_session() as session:
-            session.execute(
-                update(WorkItem)
-                .where(WorkItem.id == item_id)
-                .values(state=state, last_error=error, finished_on=utcnow())
-            )
-            session.commit()
+        self._update(item_id, state=state, last_error=error, finished_on=utcnow())
 
     def _retry_later(self, item_id: int, error: str, attempts: int) -> None:
-        with self.database.write_session() as session:
-            session.execute(
-                update(WorkItem)
-                .where(WorkItem.id == item_id)
-                .values(
-                    state=QUEUED,
-                    last_error=error,
-                    claimed_by=None,
-                    available_on=utcnow() + _retry_delay(attempts, self.retry_base_seconds),
-                )
-            )
-            session.commit()
+        delay = _retry_delay(attempts, self.retry_base_seconds)
+        self._update(item_id, state=QUEUED, last_error=error, available_on=utcnow() + delay)
 
     def _requeue_paused(self, item_id: int) -> None:
         # The claim counted an attempt; a pause is not one, so it is given back.
+        self._update(item_id, state=QUEUED, attempts=WorkItem.attempts - 1, available_on=utcnow())
+
+    def _update(self, item_id: int, **values: Any) -> None:
+        if values.get("state") == QUEUED:
+            values["claimed_by"] = None
         with self.database.write_session() as session:
-            session.execute(
-                update(WorkItem)
-                .where(WorkItem.id == item_id)
-                .values(
-                    state=QUEUED,
-                    claimed_by=None,
-                    attempts=WorkItem.attempts - 1,
-                    available_on=utcnow(),
-                )
-            )
+            session.execute(update(WorkItem).where(WorkItem.id == item_id).values(**values))
             session.commit()
 
     def drain(self) -> int:
