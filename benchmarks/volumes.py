@@ -140,6 +140,7 @@ def main() -> int:
     server = EmbeddedServer(
         work / "platform",
         settings={"s3_endpoint_url": moto_url, "volume_presigned_downloads": False},
+        rate_limit=1_000_000,  # thousands of calls: the default 1,000 per 5 minutes would stop it
     )
     server.start()
     try:
