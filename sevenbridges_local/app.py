@@ -42,7 +42,7 @@ from sevenbridges_local.storage import open_blob_store
 from sevenbridges_local.storage.buckets import CloudSettings
 from sevenbridges_local.task_pool import TaskPool
 from sevenbridges_local.tls import ensure_tls
-from sevenbridges_local.workers import WorkerPool, WorkerResources
+from sevenbridges_local.workers import FAULTS_KEY, WorkerPool, WorkerResources, WorkFaults
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +251,8 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
         resources = WorkerResources(database=database, blob_store=app.state.blob_store)
         resources.extras["volumes"] = app.state.volume_runtime
         resources.extras[DRS_RESOURCES_KEY] = drs_client_settings(settings)
-        worker_pool = WorkerPool(resources)
+        resources.extras[FAULTS_KEY] = WorkFaults(settings.work_faults)
+        worker_pool = WorkerPool(resources, retry_base_seconds=settings.work_retry_seconds)
         await anyio.to_thread.run_sync(worker_pool.start)
         app.state.workers = worker_pool
         # The data plane (part PUTs, downloads) runs in this process on its own port.

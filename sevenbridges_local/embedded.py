@@ -101,6 +101,11 @@ class EmbeddedServer:
         return tls_files(self.data_dir).bundle
 
     @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs (benchmarks sample its memory)."""
+        return self._process.pid if self.running and self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 

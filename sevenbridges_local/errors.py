@@ -134,6 +134,14 @@ def insufficient_storage(message: str) -> ApiError:
     return ApiError(507, UNEXPECTED, message)
 
 
+def gave_up(what: str) -> ApiError:
+    """500/90004 for a background job whose work failed unexpectedly on every attempt (the
+    details are in the server log, never in the answer)."""
+    return ApiError(
+        500, UNEXPECTED, f"The {what} failed unexpectedly on every attempt; see the server log."
+    )
+
+
 def unavailable(message: str) -> ApiError:
     """503 with 90005 (never code 0, which clients take for maintenance): try again later."""
     return ApiError(503, UNAVAILABLE, message)

@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     # A pause after each file of a prefix import (tests use it to restart mid-import).
     volume_import_item_delay: float = Field(default=0.0, ge=0, le=10)
     volume_part_size: int = Field(default=32 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
+    # Background work: the first retry of a failed work item waits this long (then twice as
+    # long each time, 60 s at most; the pool gives up after 5 attempts).
+    work_retry_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Fault injection for tests, as JSON: failures to inject by fault point, e.g.
+    # SBG_LOCAL_WORK_FAULTS='{"volume_export.run": 5}' (a work kind: before its handler) or
+    # '{"volume_export.run:written": 1}' (a step inside the handler). Empty in real use.
+    work_faults: dict[str, int] = Field(default_factory=dict)
 
     @field_validator("s3_endpoint_url", "gcs_endpoint_url", mode="before")
     @classmethod

@@ -5,7 +5,10 @@ that needs it, so it can neither be lost nor run for a change that was rolled ba
 of threads claims queued items one at a time and runs the handler registered for their kind.
 
 Item states: ``queued`` -> ``running`` -> ``done`` | ``failed``. A handler that raises is retried
-with a growing delay until ``max_attempts``. Items still ``running`` when the pool starts were cut
+with a growing delay until ``max_attempts``; then the pool gives up on the item and calls the
+kind's ``give_up`` hook (if registered), which ends the job the item stood for with an error, so no
+job stays running forever. A handler that raises :class:`Paused` (the pool is stopping) is queued
+again without counting an attempt. Items still ``running`` when the pool starts were cut
 off by a stop or a crash of the previous server process and are queued again, so handlers must be
 safe to run twice (the file jobs keep their progress in the database for that reason). One server
 process per database is assumed: a second live process would re-queue the first one's items.
@@ -54,18 +57,62 @@ class WorkerResources:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+FAULTS_KEY = "work_faults"
+
+
+class WorkFaults:
+    """Countdowns of injected failures by fault point, from the ``work_faults`` setting."""
+
+    def __init__(self, counts: dict[str, int] | None = None) -> None:
+        self._left = {point: count for point, count in (counts or {}).items() if count > 0}
+        self._lock = threading.Lock()
+
+    def consume(self, point: str) -> bool:
+        with self._lock:
+            left = self._left.get(point, 0)
+            if left <= 0:
+                return False
+            self._left[point] = left - 1
+            return True
+
+
 Handler = Callable[[WorkerResources, dict[str, Any]], None]
+# Called once when the pool gives up on an item: (resources, payload, the last error's text).
+GiveUp = Callable[[WorkerResources, dict[str, Any], str], None]
 
 _handlers: dict[str, Handler] = {}
+_give_ups: dict[str, GiveUp] = {}
 
 
-def register_handler(kind: str, handler: Handler) -> None:
-    """Make ``handler`` run every work item of ``kind`` (done by the modules that enqueue)."""
+class Paused(Exception):  # noqa: N818 - a state, not an error
+    """Raised by a handler that stops between steps because the pool is stopping; its progress
+    is stored, so the item is queued again as it was, without counting an attempt."""
+
+
+class InjectedFault(RuntimeError):
+    """The failure the ``work_faults`` setting injects (tests of retries and giving up)."""
+
+
+def register_handler(kind: str, handler: Handler, give_up: GiveUp | None = None) -> None:
+    """Make ``handler`` run every work item of ``kind`` (done by the modules that enqueue);
+    ``give_up`` ends the item's job when its last attempt has failed."""
     _handlers[kind] = handler
+    if give_up is not None:
+        _give_ups[kind] = give_up
+    else:
+        _give_ups.pop(kind, None)
 
 
 def handler_for(kind: str) -> Handler | None:
     return _handlers.get(kind)
+
+
+def fault_point(resources: WorkerResources, point: str) -> None:
+    """Raise :class:`InjectedFault` if the ``work_faults`` setting still holds failures for
+    ``point`` (a work kind, or ``kind:step`` for a step inside a handler); a no-op otherwise."""
+    faults: WorkFaults | None = resources.extras.get(FAULTS_KEY)
+    if faults is not None and faults.consume(point):
+        raise InjectedFault(f"injected fault at {point}")
 
 
 def enqueue(session: Session, kind: str, payload: dict[str, Any]) -> WorkItem:
@@ -83,8 +130,9 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any]) -> WorkItem:
     return item
 
 
-def _retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
+def _retry_delay(attempts: int, base: float | None = None) -> timedelta:
+    base = RETRY_BASE_SECONDS if base is None else base  # read late: tests change it
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
 
 
 class WorkerPool:
@@ -97,11 +145,13 @@ class WorkerPool:
         workers: int = DEFAULT_WORKER_COUNT,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        retry_base_seconds: float | None = None,
     ) -> None:
         self.resources = resources
         self.worker_count = workers
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
         self._identity = uuid.uuid4().hex[:16]
         self._stopping = threading.Event()
         self._wakeups = Wakeups()
@@ -177,16 +227,34 @@ class WorkerPool:
             logger.error("work item %s has unknown kind %r", item_id, kind)
             return True
         try:
+            fault_point(self.resources, kind)
             handler(self.resources, payload)
+        except Paused as paused:
+            logger.info("work item %s (%s) paused: %s", item_id, kind, paused)
+            self._requeue_paused(item_id)
+            return True
         except Exception as exc:
             logger.exception("work item %s (%s) failed on attempt %d", item_id, kind, attempts)
             if attempts >= self.max_attempts:
-                self._finish(item_id, FAILED, repr(exc))
+                self._give_up(item_id, kind, payload, repr(exc))
             else:
                 self._retry_later(item_id, repr(exc), attempts)
             return True
         self._finish(item_id, DONE, None)
         return True
+
+    def _give_up(self, item_id: int, kind: str, payload: dict[str, Any], error: str) -> None:
+        """The last attempt failed: the kind's hook ends the job, then the item is FAILED."""
+        hook = _give_ups.get(kind)
+        if hook is not None:
+            try:
+                hook(self.resources, payload, error)
+            except Exception:  # the item is failed all the same; the job may need a look
+                logger.exception("work item %s (%s): its give-up hook failed", item_id, kind)
+        logger.error(
+            "gave up on work item %s (%s) after %d attempts", item_id, kind, self.max_attempts
+        )
+        self._finish(item_id, FAILED, error)
 
     def _claim(self) -> tuple[int, str, dict[str, Any], int] | None:
         now = utcnow()
@@ -212,26 +280,21 @@ class WorkerPool:
             return claimed
 
     def _finish(self, item_id: int, state: str, error: str | None) -> None:
-        with self.database.write_session() as session:
-            session.execute(
-                update(WorkItem)
-                .where(WorkItem.id == item_id)
-                .values(state=state, last_error=error, finished_on=utcnow())
-            )
-            session.commit()
+        self._update(item_id, state=state, last_error=error, finished_on=utcnow())
 
     def _retry_later(self, item_id: int, error: str, attempts: int) -> None:
+        delay = _retry_delay(attempts, self.retry_base_seconds)
+        self._update(item_id, state=QUEUED, last_error=error, available_on=utcnow() + delay)
+
+    def _requeue_paused(self, item_id: int) -> None:
+        # The claim counted an attempt; a pause is not one, so it is given back.
+        self._update(item_id, state=QUEUED, attempts=WorkItem.attempts - 1, available_on=utcnow())
+
+    def _update(self, item_id: int, **values: Any) -> None:
+        if values.get("state") == QUEUED:
+            values["claimed_by"] = None
         with self.database.write_session() as session:
-            session.execute(
-                update(WorkItem)
-                .where(WorkItem.id == item_id)
-                .values(
-                    state=QUEUED,
-                    last_error=error,
-                    claimed_by=None,
-                    available_on=utcnow() + _retry_delay(attempts),
-                )
-            )
+            session.execute(update(WorkItem).where(WorkItem.id == item_id).values(**values))
             session.commit()
 
     def drain(self) -> int:

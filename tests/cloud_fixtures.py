@@ -320,3 +320,64 @@ def silent_endpoint() -> Iterator[str]:
 def closed_endpoint() -> str:
     """A loopback URL where nothing listens (connections are refused at once)."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+class SwitchableForwarder:
+    """A loopback TCP forwarder to ``target`` (``host:port``) that can go silent: while
+    ``silent`` is set, new connections are accepted and never answered (a cloud that hangs
+    after a volume was created through it). Connections already open keep forwarding."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.rsplit(":", 1)
+        self._target = (host, int(port))
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)
+        self._socket.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self.silent = threading.Event()
+        self._closed = threading.Event()
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._socket.accept()
+            except OSError:
+                continue
+            if self.silent.is_set():
+                self._held.append(client)
+                continue
+            upstream = socket.create_connection(self._target, timeout=10)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._closed.set()
+        for connection in self._held:
+            connection.close()
+        self._socket.close()
+
+
+@pytest.fixture
+def forwarder_to_moto(moto_cloud: MotoCloud) -> Iterator[SwitchableForwarder]:
+    forwarder = SwitchableForwarder(moto_cloud.url.removeprefix("http://"))
+    try:
+        yield forwarder
+    finally:
+        forwarder.close()

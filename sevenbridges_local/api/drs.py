@@ -38,7 +38,7 @@ def self_uri(request: Request, object_id: str) -> str:
 
 
 def object_json(request: Request, found: drs.DrsObject) -> dict[str, Any]:
-    return {
+    shown: dict[str, Any] = {
         "id": found.id,
         "name": found.name,
         "self_uri": self_uri(request, found.id),
@@ -46,12 +46,14 @@ def object_json(request: Request, found: drs.DrsObject) -> dict[str, Any]:
         "created_time": format_timestamp(found.created),
         "updated_time": format_timestamp(found.updated),
         "mime_type": found.mime_type,
-        "checksums": [
-            {"type": drs.SHA256_TYPE, "checksum": found.digests.sha256},
-            {"type": drs.MD5_TYPE, "checksum": found.digests.md5},
-        ],
         "access_methods": [{"type": drs.ACCESS_TYPE, "access_id": drs.ACCESS_ID}],
     }
+    if found.digests is not None:  # volume aliases list none (see services/drs.py)
+        shown["checksums"] = [
+            {"type": drs.SHA256_TYPE, "checksum": found.digests.sha256},
+            {"type": drs.MD5_TYPE, "checksum": found.digests.md5},
+        ]
+    return shown
 
 
 @router.get("/service-info", summary="What this DRS server is (no token needed)")
@@ -81,5 +83,7 @@ def get_object(request: Request, object_id: str, ctx: ReadContext) -> JSONRespon
 def get_access_url(
     request: Request, object_id: str, access_id: str, ctx: WriteContext
 ) -> JSONResponse:
-    signed = drs.access_url(ctx, object_id, access_id, transfer_links(request))
+    runtime = getattr(request.app.state, "volume_runtime", None)
+    base = str(request.base_url).rstrip("/")
+    signed = drs.access_url(ctx, object_id, access_id, transfer_links(request), runtime, base)
     return JSONResponse({"url": signed.url})

@@ -7,6 +7,11 @@ its project (like ``GET /files/{id}``); an access URL needs ``copy``, exactly as
 Checksums: SHA-256 and MD5 of a blob are computed once, on the first request that needs them
 (or when a DRS import writes the blob), and stored per blob key; blobs are immutable, so they
 stay true and a large file is never re-read to describe it.
+
+Volume aliases (content in a bucket) are served too: their access URL is the one a download
+gets (``volume_reads``: the provider's presigned URL, or this API's signed stream). They carry
+no checksums: the object can change in its bucket at any time, so a stored digest could lie,
+and computing one would read the whole object on every describe.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.drs import BlobChecksum
-from sevenbridges_local.services import downloads, files
+from sevenbridges_local.services import downloads, files, volume_reads
 from sevenbridges_local.services.context import ServiceContext
+from sevenbridges_local.services.volumes import VolumeRuntime
 from sevenbridges_local.signing import SignedUrl, TransferLinks
 from sevenbridges_local.storage import BlobStore, ObjectNotFound
 
@@ -55,7 +61,7 @@ class DrsObject:
     created: datetime
     updated: datetime
     mime_type: str
-    digests: Digests
+    digests: Digests | None  # None for a volume alias (no checksums are listed)
 
 
 def _digest_blob(store: BlobStore, blob_key: str) -> Digests:
@@ -121,7 +127,8 @@ def describe_object(
             f"'{object_id}' is a folder; this DRS server serves files only (no bundles).",
             files.FOLDER_DOWNLOAD,
         )
-    if not record.blob_key:
+    alias = volume_reads.is_alias(record)
+    if not record.blob_key and not alias:
         raise errors.not_found(
             f"File '{object_id}' has no content stored on this platform.", files.FILE_NOT_FOUND
         )
@@ -132,8 +139,10 @@ def describe_object(
         created=record.created_on,
         updated=record.modified_on,
         mime_type=_guess_mime_type(record.name),
-        digests=Digests(sha256="", md5=""),
+        digests=None,
     )
+    if alias or not record.blob_key:
+        return found
     blob_key, size = record.blob_key, record.size
     # Release the read transaction before a possibly long read of the blob.
     ctx.session.rollback()
@@ -142,9 +151,15 @@ def describe_object(
 
 
 def access_url(
-    ctx: ServiceContext, object_id: str, access_id: str, links: TransferLinks
+    ctx: ServiceContext,
+    object_id: str,
+    access_id: str,
+    links: TransferLinks,
+    runtime: VolumeRuntime | None = None,
+    api_base: str = "",
 ) -> SignedUrl:
-    """A signed URL for the object's bytes (the ``copy`` permission, as for downloads)."""
+    """A signed URL for the object's bytes (the ``copy`` permission, as for downloads); a
+    volume alias's URL reads its bucket (``runtime``; ``api_base`` for a streamed one)."""
     if access_id != ACCESS_ID:
         # Checked after the object, so an id nobody may see never reveals more than a 404.
         files.load_file(ctx, object_id, "read")
@@ -152,4 +167,4 @@ def access_url(
             f"Object '{object_id}' has no access method '{access_id}'; use '{ACCESS_ID}'.",
             errors.NOT_FOUND,
         )
-    return downloads.download_url(ctx, object_id, links)
+    return downloads.download_url(ctx, object_id, links, runtime, api_base)

@@ -480,4 +480,20 @@ def run_drs_import(resources: workers.WorkerResources, payload: dict[str, Any]) 
     logger.info("DRS import %s finished", job.id)
 
 
-workers.register_handler(RUN_DRS_IMPORT, run_drs_import)
+def give_up_drs_import(resources: workers.WorkerResources, payload: dict[str, Any], _: str) -> None:
+    """The worker gave up on the job: the items without a result fail (500/90004) and the job
+    is FINISHED, so it never stays RUNNING; the items already done keep their results."""
+    with resources.database.write_session() as session:
+        job = session.get(DrsImportJob, str(payload.get("job_id")))
+        if job is None or job.state == FINISHED:
+            return
+        error = errors.gave_up("DRS import").body()
+        for _index in range(len(job.result or []), len(job.items or [])):
+            _record(session, job.id, {"error": error})
+        job.state = FINISHED
+        job.finished_on = utcnow()
+        session.commit()
+        logger.error("DRS import %s: gave up; its unfinished items failed", job.id)
+
+
+workers.register_handler(RUN_DRS_IMPORT, run_drs_import, give_up_drs_import)

@@ -70,6 +70,8 @@ FILE_FORBIDDEN = 9004
 NOT_EXPORTABLE = 9006
 LOCATION_TAKEN = 9107
 CANNOT_INFER_NAME = 9018
+# User metadata of every exported object: the id of the export that wrote it.
+EXPORT_ID_METADATA = "sbg-export-id"
 
 
 @dataclass(frozen=True)
@@ -292,14 +294,13 @@ def _write(
     store: BlobStore | None = resources.blob_store
     if store is None:
         raise RuntimeError("blob store missing from the workers' resources")
-    if job.upload_id:  # left by a run cut off by a restart: forget its parts
-        bucket.abort_upload(job.location, job.upload_id)
-        _remember_upload(resources, job.id, None)
+    # The object says which export wrote it, so a rerun of this job knows it as its own.
+    mark = {EXPORT_ID_METADATA: job.id}
     if size < runtime.multipart_threshold:
         with store.open(blob_key) as source:
-            bucket.put_bytes(job.location, source.read())
+            bucket.put_bytes(job.location, source.read(), metadata=mark)
         return
-    upload = bucket.begin_upload(job.location)
+    upload = bucket.begin_upload(job.location, metadata=mark)
     _remember_upload(resources, job.id, upload)
     parts: list[UploadedPart] = []
     try:
@@ -313,7 +314,7 @@ def _write(
                 number += 1
                 if len(chunk) < runtime.part_size:
                     break
-        bucket.complete_upload(job.location, upload, parts)
+        bucket.complete_upload(job.location, upload, parts, metadata=mark)
     except BaseException:
         try:
             bucket.abort_upload(job.location, upload)
@@ -321,6 +322,46 @@ def _write(
             logger.warning("export %s: the aborted multipart write could not be removed", job.id)
         raise
     _remember_upload(resources, job.id, None)
+
+
+def _written_before(bucket: Bucket, job: VolumeExport, label: str, size: int) -> bool:
+    """True when an earlier run of this job already wrote the object (cut off before its
+    commit); an object someone else put there is a 409 unless the job may overwrite it."""
+    if job.upload_id:  # left by a run cut off by a restart: forget its parts
+        bucket.abort_upload(job.location, job.upload_id)
+    try:
+        found = bucket.head(job.location)
+    except ObjectMissing:
+        return False
+    if found.metadata.get(EXPORT_ID_METADATA) == job.id and found.size == size:
+        return True
+    if job.overwrite:
+        return False
+    raise _Failed(
+        errors.conflict(
+            f"Volume '{label}' already has an object at '{job.location}'.", LOCATION_TAKEN
+        )
+    )
+
+
+def _complete(resources: workers.WorkerResources, job_id: str, label: str, blob_key: str) -> None:
+    with resources.database.write_session() as session:
+        current = session.get(VolumeExport, job_id)
+        if current is None:
+            return
+        record = session.get(File, current.file_id)
+        if record is not None and not current.copy_only and record.blob_key == blob_key:
+            # The file now lives on the volume: an alias, its platform copy released.
+            record.storage = alias_storage(label, current.location)
+            record.volume_id = current.volume_id
+            record.blob_key = None
+            record.modified_on = utcnow()
+            folders.release_blobs(session, [blob_key])
+        current.result_id = current.file_id
+        current.upload_id = None
+        current.state = COMPLETED
+        current.finished_on = utcnow()
+        session.commit()
 
 
 def run_export(resources: workers.WorkerResources, payload: dict[str, Any]) -> None:
@@ -342,41 +383,36 @@ def run_export(resources: workers.WorkerResources, payload: dict[str, Any]) -> N
             spec, label, blob_key, size = _prepare(session, runtime, job)
         # One provider client for the whole run (making one costs more than a small PUT).
         bucket = open_bucket(spec, runtime.clouds, background=True)
-        if not job.overwrite and not job.upload_id:
-            try:
-                bucket.head(job.location)
-                raise _Failed(
-                    errors.conflict(
-                        f"Volume '{label}' already has an object at '{job.location}'.",
-                        LOCATION_TAKEN,
-                    )
-                )
-            except ObjectMissing:
-                pass
-        _write(resources, runtime, job, bucket, blob_key, size)
+        if not _written_before(bucket, job, label, size):
+            _write(resources, runtime, job, bucket, blob_key, size)
+            # Tests fail here to play a crash between the write and the commit.
+            workers.fault_point(resources, f"{RUN_EXPORT}:written")
     except _Failed as failure:
         _fail(resources, job_id, failure.error)
         return
     except BucketError as exc:
         _fail(resources, job_id, listing_failure(exc))
         return
-    with resources.database.write_session() as session:
-        current = session.get(VolumeExport, job_id)
-        if current is None:
-            return
-        record = session.get(File, current.file_id)
-        if record is not None and not current.copy_only and record.blob_key == blob_key:
-            # The file now lives on the volume: an alias, its platform copy released.
-            record.storage = alias_storage(label, current.location)
-            record.volume_id = current.volume_id
-            record.blob_key = None
-            record.modified_on = utcnow()
-            folders.release_blobs(session, [blob_key])
-        current.result_id = current.file_id
-        current.state = COMPLETED
-        current.finished_on = utcnow()
-        session.commit()
+    _complete(resources, job_id, label, blob_key)
     logger.info("export %s completed", job_id)
 
 
-workers.register_handler(RUN_EXPORT, run_export)
+def give_up_export(resources: workers.WorkerResources, payload: dict[str, Any], _: str) -> None:
+    """The worker gave up: the job ends FAILED; a multipart write it left is aborted."""
+    job_id = str(payload.get("export_id"))
+    runtime: VolumeRuntime | None = resources.extras.get("volumes")
+    with resources.database.read_session() as session:
+        job = session.get(VolumeExport, job_id)
+        upload, location = (job.upload_id, job.location) if job is not None else (None, "")
+        volume = session.get(Volume, job.volume_id) if job and job.volume_id else None
+        spec = bucket_spec(runtime, volume) if runtime and volume else None
+    if upload and spec is not None and runtime is not None:
+        try:
+            open_bucket(spec, runtime.clouds, background=True).abort_upload(location, upload)
+            _remember_upload(resources, job_id, None)
+        except BucketError:
+            logger.warning("export %s: its multipart write could not be aborted", job_id)
+    _fail(resources, job_id, errors.gave_up("export"))
+
+
+workers.register_handler(RUN_EXPORT, run_export, give_up_export)

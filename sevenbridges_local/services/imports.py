@@ -295,7 +295,7 @@ def result_file(ctx: ServiceContext, job: VolumeImport) -> File | None:
 # Running
 
 
-class Interrupted(Exception):
+class Interrupted(workers.Paused):
     """The server is stopping: the work item is left to be resumed (its progress is stored)."""
 
 
@@ -320,6 +320,11 @@ def _fail(resources: workers.WorkerResources, job_id: str, error: errors.ApiErro
             _finish(session, job, FAILED, error=error.body())
             session.commit()
     logger.info("import %s failed: %s", job_id, error.message)
+
+
+def give_up_import(resources: workers.WorkerResources, payload: dict[str, Any], _: str) -> None:
+    """The worker gave up: the job ends FAILED (files a prefix import made so far stay)."""
+    _fail(resources, str(payload.get("import_id")), errors.gave_up("import"))
 
 
 def _actor(session: Session, user_id: int) -> Actor:
@@ -576,4 +581,4 @@ def run_import(resources: workers.WorkerResources, payload: dict[str, Any]) -> N
     logger.info("import %s finished", job_id)
 
 
-workers.register_handler(RUN_IMPORT, run_import)
+workers.register_handler(RUN_IMPORT, run_import, give_up_import)

@@ -438,7 +438,7 @@ def listing_failure(exc: BucketError) -> errors.ApiError:
 
 def _reach(spec: BucketSpec, runtime: VolumeRuntime) -> None:
     try:
-        open_bucket(spec, runtime.clouds).check_access()
+        open_bucket(spec, runtime.clouds, fresh=True).check_access()
     except BucketError as exc:
         raise _creation_failure(exc)
 

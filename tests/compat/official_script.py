@@ -10,11 +10,13 @@ ours as well. Everything it needs arrives through environment variables:
 ``SBG_COMPAT_OUTSIDER``                   a third existing user, never a member
 ``SBG_COMPAT_S3_BUCKET`` / ``..._KEY_ID`` / ``..._SECRET``
                                           an S3 bucket the platform reaches (holding
-                                          ``top.txt``, ``compat/a.txt``, ``compat/b.txt``) and
-                                          keys that read it
+                                          ``top.txt``, ``compat/a.txt``, ``compat/b.txt``, each
+                                          ``hello``) and keys that read and write it
 ``SBG_COMPAT_DIVISION``                   a division: the owner is its admin, the member a member
 ``SBG_COMPAT_DATASET``                    a private dataset (``owner/slug``) the owner published
                                           from a project holding one file, ``cohort.txt``
+``SBG_COMPAT_EXPORT_TEXT``                what the exported files hold; exports go below
+                                          ``exported/`` (the harness reads them back)
 
 Output: one ``CLIENT ...`` line, then one ``PASS nn name`` line per check, then ``DONE n checks``.
 The first failed check prints ``FAIL name: detail`` and exits 1; an unexpected exception exits 2.
@@ -633,6 +635,114 @@ def check_volumes(checks: Checks, api: sbg.Api, member_api: sbg.Api, member: str
     )
 
 
+JOB_POLL_SECONDS = 60
+
+
+def _finished(job: Any) -> Any:
+    """Reload an import or export until it is COMPLETED or FAILED (or the wait runs out)."""
+    deadline = time.monotonic() + JOB_POLL_SECONDS
+    while job.state not in ("COMPLETED", "FAILED") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job.reload()
+    return job
+
+
+def check_imports_exports(checks: Checks, api: sbg.Api, project: Any) -> None:
+    """An RW S3 volume: imports of an object and of a prefix, the alias downloaded, exports
+    written to the bucket, lists, bulk calls and the volume's own job lists."""
+    bucket = _env("SBG_COMPAT_S3_BUCKET")
+    key_id, secret = _env("SBG_COMPAT_S3_KEY_ID"), _env("SBG_COMPAT_S3_SECRET")
+    text = _env("SBG_COMPAT_EXPORT_TEXT").encode()
+    volume = api.volumes.create_s3_volume(
+        name=f"compat_rw_{uuid.uuid4().hex[:8]}",
+        bucket=bucket,
+        access_key_id=key_id,
+        secret_access_key=secret,
+        access_mode="RW",
+    )
+    checks.equal("an RW S3 volume is created", volume.access_mode, "RW")
+
+    single = _finished(api.imports.submit_import(volume, "top.txt", project=project))
+    checks.equal("imports.submit_import() of an object completes", single.state, "COMPLETED")
+    alias = single.result
+    checks.equal("the import's result is the named file", alias.name, "top.txt")
+    alias_path = os.path.abspath("alias top.txt")
+    api.files.get(alias.id).download(path=alias_path)
+    with open(alias_path, "rb") as downloaded:
+        checks.equal("the alias downloads the object's bytes", downloaded.read(), b"hello")
+
+    folder = _finished(
+        api.imports.submit_import(volume, "compat/", project=project, name="imported dir")
+    )
+    checks.equal("a prefix import completes", folder.state, "COMPLETED")
+    checks.equal("a prefix import makes a folder", folder.result.type, "folder")
+    inside = sorted(item.name for item in api.files.get(folder.result.id).list_files())
+    checks.equal("the folder holds the prefix's objects", inside, ["a.txt", "b.txt"])
+    listed = {job.id for job in api.imports.query(volume=volume).all()}
+    checks.that("imports.query(volume=) lists both", {single.id, folder.id} <= listed, listed)
+    done = {job.id for job in api.imports.query(project=project, state="COMPLETED").all()}
+    checks.that("imports.query(project=, state=) filters", single.id in done, done)
+
+    source_path = os.path.abspath("export me.txt")
+    with open(source_path, "wb") as out:
+        out.write(text)
+    source = _upload(api, source_path, project, "export me.txt").result()
+    location = f"exported/{uuid.uuid4().hex[:8]}.txt"
+    export = _finished(api.exports.submit_export(source, volume, location, copy_only=True))
+    checks.equal("exports.submit_export() completes", export.state, "COMPLETED")
+    info = volume.get_volume_object_info(location)
+    checks.equal("the exported object is in the bucket", info.metadata["size"], str(len(text)))
+    back = _finished(api.imports.submit_import(volume, location, project=project, name="back.txt"))
+    back_path = os.path.abspath("export back.txt")
+    api.files.get(back.result.id).download(path=back_path)
+    with open(back_path, "rb") as downloaded:
+        checks.equal("the exported object reads back byte for byte", downloaded.read(), text)
+    exported = {job.id for job in api.exports.query(volume=volume).all()}
+    checks.that("exports.query(volume=) lists the export", export.id in exported, exported)
+
+    records = api.imports.bulk_submit(
+        [
+            {"volume": volume, "location": "compat/a.txt", "project": project, "name": "bulk.txt"},
+            {"volume": volume, "location": "compat/none.txt", "project": project},
+        ]
+    )
+    checks.equal(
+        "imports.bulk_submit() answers per item", [r.valid for r in records], [True, False]
+    )
+    imported = _finished(records[0].resource)
+    again = api.imports.bulk_get([imported.id])
+    checks.equal("imports.bulk_get() returns the job", again[0].resource.state, "COMPLETED")
+    exports = api.exports.bulk_submit(
+        [{"file": source, "volume": volume, "location": f"exported/bulk-{uuid.uuid4().hex[:8]}"}],
+        copy_only=True,
+    )
+    checks.that("exports.bulk_submit() starts the export", exports[0].valid, exports[0])
+    bulk_export = _finished(exports[0].resource)
+    fetched = api.exports.bulk_get([bulk_export.id])
+    checks.equal("exports.bulk_get() sees it complete", fetched[0].resource.state, "COMPLETED")
+
+    own_imports = {job.id for job in volume.get_imports().all()}
+    checks.that("volume.get_imports() lists its imports", single.id in own_imports, own_imports)
+    own_exports = {job.id for job in volume.get_exports().all()}
+    checks.that(
+        "volume.get_exports() lists its exports",
+        {export.id, bulk_export.id} <= own_exports,
+        own_exports,
+    )
+    checks.raises(
+        "an import of a missing object is NotFound",
+        NotFound,
+        lambda: api.imports.submit_import(volume, "compat/none.txt", project=project),
+        status=404,
+    )
+    checks.raises(
+        "an export to a location taken is Conflict",
+        Conflict,
+        lambda: api.exports.submit_export(source, volume, location),
+        status=409,
+    )
+
+
 DRS_CONTENT = b"drs compat bytes\n"
 DRS_POLL_SECONDS = 60
 
@@ -957,6 +1067,7 @@ def run(checks: Checks) -> None:
     check_files(checks, api, project, group)
     check_apps_and_tasks(checks, api, project)
     check_volumes(checks, api, member_api, member)
+    check_imports_exports(checks, api, project)
     check_drs_imports(checks, api, url, project)
     check_teams_and_divisions(checks, api, member_api, member, group)
     check_datasets(checks, api, member_api, member)

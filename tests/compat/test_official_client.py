@@ -25,7 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("official_script.py")
 OFFICIAL_VERSION = "2.11.2"
 # Every check the script makes; a lower count would mean checks were skipped silently.
-EXPECTED_CHECKS = 169
+EXPECTED_CHECKS = 190
+EXPORT_TEXT = "exported by the compatibility script\n"
 SCRIPT_TIMEOUT_SECONDS = 240
 
 
@@ -51,6 +52,7 @@ def run_script(
     new_username: Callable[[str], str],
     workdir: Path,
     moto_cloud: MotoCloud,
+    volume_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     owner, member = new_username("owner"), new_username("member")
     outsider = new_username("outsider")
@@ -67,7 +69,7 @@ def run_script(
         SBG_COMPAT_MEMBER=member,
         SBG_COMPAT_MEMBER_TOKEN=platform.token(member),
         SBG_COMPAT_OUTSIDER=outsider,
-        **volume_environment(moto_cloud),
+        **(volume_env or volume_environment(moto_cloud)),
     )
     platform.token(outsider)  # the outsider must exist, so refusing them is about permissions
     env.update(local_fixtures(platform, owner, member, new_username("publisher"), workdir))
@@ -136,7 +138,19 @@ def volume_environment(moto_cloud: MotoCloud) -> dict[str, str]:
         "SBG_COMPAT_S3_BUCKET": bucket,
         "SBG_COMPAT_S3_KEY_ID": moto_cloud.reader.access_key_id,
         "SBG_COMPAT_S3_SECRET": moto_cloud.reader.secret_access_key,
+        "SBG_COMPAT_EXPORT_TEXT": EXPORT_TEXT,
     }
+
+
+def assert_exports_in_bucket(moto_cloud: MotoCloud, bucket: str) -> None:
+    """What the script exported is in the bucket, byte for byte (read with boto3)."""
+    s3 = moto_cloud.client()
+    keys = [
+        item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix="exported/")["Contents"]
+    ]
+    assert len(keys) == 2, keys
+    for key in keys:
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == EXPORT_TEXT.encode(), key
 
 
 def assert_all_checks_passed(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -162,8 +176,12 @@ def client_line(lines: list[str]) -> tuple[str, Path]:
 def test_official_client_drives_the_local_platform(
     cloud_platform, moto_cloud, new_username, tmp_path
 ) -> None:
-    result = run_script(official_python(), cloud_platform, new_username, tmp_path, moto_cloud)
+    volume_env = volume_environment(moto_cloud)
+    result = run_script(
+        official_python(), cloud_platform, new_username, tmp_path, moto_cloud, volume_env
+    )
     lines = assert_all_checks_passed(result)
+    assert_exports_in_bucket(moto_cloud, volume_env["SBG_COMPAT_S3_BUCKET"])
     version, location = client_line(lines)
     assert version == OFFICIAL_VERSION
     # The import really came from the official distribution, not from this repository.
@@ -174,8 +192,12 @@ def test_official_client_drives_the_local_platform(
 def test_our_client_passes_the_same_script(
     cloud_platform, moto_cloud, new_username, tmp_path
 ) -> None:
-    result = run_script(sys.executable, cloud_platform, new_username, tmp_path, moto_cloud)
+    volume_env = volume_environment(moto_cloud)
+    result = run_script(
+        sys.executable, cloud_platform, new_username, tmp_path, moto_cloud, volume_env
+    )
     lines = assert_all_checks_passed(result)
+    assert_exports_in_bucket(moto_cloud, volume_env["SBG_COMPAT_S3_BUCKET"])
     _, location = client_line(lines)
     assert location.resolve() == (REPO_ROOT / "sevenbridges").resolve()
 

@@ -485,3 +485,41 @@ def test_pool_threads_requeue_interrupted_work_and_wake_on_notify(database: Data
         pool.stop()
     assert seen == ["interrupted", "fresh"]
     assert {item.state for item in _items(database, kind)} == {workers.DONE}
+
+
+def test_pool_calls_the_give_up_hook_once_and_a_pause_is_no_attempt(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workers, "RETRY_BASE_SECONDS", 0.0)
+    gave_up: list[tuple[dict[str, Any], str]] = []
+
+    def broken(_resources: workers.WorkerResources, _payload: dict[str, Any]) -> None:
+        raise ValueError("still broken")
+
+    def give_up(_resources: workers.WorkerResources, payload: dict[str, Any], error: str) -> None:
+        gave_up.append((payload, error))
+
+    kind = f"test.giveup.{uuid.uuid4().hex}"
+    workers.register_handler(kind, broken, give_up)
+    _enqueue(database, kind, {"job": "j1"})
+    pool = workers.WorkerPool(workers.WorkerResources(database=database), workers=0, max_attempts=2)
+    pool.drain()
+    assert gave_up == [({"job": "j1"}, "ValueError('still broken')")]
+    [item] = _items(database, kind)
+    assert item.state == workers.FAILED and item.attempts == 2
+
+    pauses: list[int] = []
+
+    def pausing(_resources: workers.WorkerResources, _payload: dict[str, Any]) -> None:
+        pauses.append(1)
+        if len(pauses) < 3:
+            raise workers.Paused("the pool is stopping")
+
+    paused_kind = f"test.paused.{uuid.uuid4().hex}"
+    workers.register_handler(paused_kind, pausing)
+    _enqueue(database, paused_kind, {})
+    pool.drain()
+    [resumed] = _items(database, paused_kind)
+    # Two pauses and a run: one attempt, no error, never given up on despite max_attempts=2.
+    assert (resumed.state, resumed.attempts, resumed.last_error) == (workers.DONE, 1, None)
+    assert len(pauses) == 3

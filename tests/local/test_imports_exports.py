@@ -18,7 +18,7 @@ import requests
 from files_support import seed_file
 from local_helpers import Caller, assert_error
 from test_tasks_support import PUBLIC_LINE_COUNT, create_task, file_ref, wait_for_status
-from volume_support import gcs_body, s3_body
+from volume_support import gcs_body, oss_body, s3_body
 
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -491,6 +491,14 @@ def test_restart_during_a_prefix_import_loses_nothing_and_duplicates_nothing(
         )
         assert files[0] == (100, 100)
         assert len(folder_items(user, job["result"]["id"])) == 10
+        # The stop paused the import: that was not a failed attempt of its work item.
+        item = run_sql(
+            server,
+            "SELECT state, attempts, last_error FROM work_items WHERE kind = ? "
+            "AND json_extract(payload, '$.import_id') = ?",
+            ("volume_import.run", job_id),
+        )
+        assert item == [("done", 1, None)], item
     finally:
         server.stop()
 
@@ -538,3 +546,101 @@ def test_secrets_stay_out_of_answers_and_the_log(owner: Caller, moto_cloud, clou
     log = cloud_platform.log_path.read_text(errors="replace")
     assert "import" in log.lower()  # the log is the one the platform writes to
     assert secret not in log
+
+
+def test_gcs_exports_small_and_multipart_read_back_byte_for_byte(
+    owner: Caller, gcs_emulator, cloud_platform
+) -> None:
+    bucket = gcs_emulator.new_bucket("gcs-out")
+    body = gcs_body(bucket)
+    body["access_mode"] = "RW"
+    volume = make_volume(owner, body)
+    project = project_of(owner)
+    small, big = os.urandom(70_000), os.urandom(13 * MIB)  # 13 MiB: 3 parts of the test's 5 MiB
+    jobs = {}
+    for name, content in (("small.bin", small), ("big.bin", big)):
+        file_id = seed_file(cloud_platform, project=project["id"], name=name, content=content)
+        response = submit_export(owner, file_id, volume, f"exp/{name}")
+        assert response.status_code == 201, response.text
+        jobs[name] = (file_id, content, response.json()["href"])
+    storage = gcs_emulator.client().bucket(bucket)
+    for name, (file_id, content, href) in jobs.items():
+        job = wait_job(owner, href)
+        assert job["state"] == "COMPLETED", job
+        blob = storage.get_blob(f"exp/{name}")
+        assert blob is not None and blob.size == len(content)
+        read = blob.download_as_bytes()
+        assert hashlib.sha256(read).hexdigest() == hashlib.sha256(content).hexdigest(), name
+        assert blob.metadata == {"sbg-export-id": job["id"]}
+        # The file is now an alias read back through the GCS volume.
+        assert hashlib.sha256(download(owner, file_id)).digest() == hashlib.sha256(content).digest()
+    # The parts staged for the multipart write are gone.
+    assert [b.name for b in storage.list_blobs()] == ["exp/big.bin", "exp/small.bin"]
+
+
+def test_drs_serves_an_alias_through_its_volume(
+    owner: Caller, on_cloud, moto_cloud, cloud_platform
+) -> None:
+    volume, bucket = s3_volume(owner, moto_cloud)
+    moto_cloud.put(bucket, "drs/alias.txt", b"alias bytes\n")
+    project = project_of(owner)
+    job = imported(owner, volume, "drs/alias.txt", destination={"project": project["id"]})
+    file_id = job["result"]["id"]
+    root = cloud_platform.url.rsplit("/v2", 1)[0] + "/ga4gh/drs/v1"
+    headers = {"X-SBG-Auth-Token": owner.token}
+    described = owner.http.get(f"{root}/objects/{file_id}", headers=headers, timeout=30)
+    assert described.status_code == 200, described.text
+    found = described.json()
+    assert (found["id"], found["name"], found["size"]) == (file_id, "alias.txt", 12)
+    assert "checksums" not in found  # the bucket's object may change: no digest is promised
+    access = owner.http.get(f"{root}/objects/{file_id}/access/https", headers=headers, timeout=30)
+    assert access.status_code == 200, access.text
+    assert requests.get(access.json()["url"], timeout=30).content == b"alias bytes\n"
+    # Same permissions as a download: a stranger sees nothing; a vanished object is a 404.
+    stranger = on_cloud("drsstranger")
+    refused = owner.http.get(
+        f"{root}/objects/{file_id}/access/https",
+        headers={"X-SBG-Auth-Token": stranger.token},
+        timeout=30,
+    )
+    assert refused.status_code == 404, refused.text
+    moto_cloud.client().delete_object(Bucket=bucket, Key="drs/alias.txt")
+    gone = owner.http.get(f"{root}/objects/{file_id}/access/https", headers=headers, timeout=30)
+    assert gone.status_code == 404 and set(gone.json()) == {"msg", "status_code"}, gone.text
+
+
+def test_a_volume_whose_cloud_hangs_fails_submits_within_seconds(
+    owner: Caller, moto_cloud, forwarder_to_moto, cloud_platform
+) -> None:
+    # An OSS volume reaches its bucket through its own endpoint: here a forwarder to moto
+    # that goes silent once the volume exists.
+    bucket = moto_cloud.new_bucket("hang")
+    moto_cloud.put(bucket, "obj.txt", b"o")
+    body = oss_body(moto_cloud, bucket, forwarder_to_moto.url)
+    volume = make_volume(owner, body)
+    project = project_of(owner)
+    file_id = seed_file(cloud_platform, project=project["id"], name="f.txt", content=b"f")
+    forwarder_to_moto.silent.set()
+    for submit in (
+        lambda: submit_import(owner, volume, "obj.txt", destination={"project": project["id"]}),
+        lambda: submit_import(owner, volume, "pre/", destination={"project": project["id"]}),
+        lambda: submit_export(owner, file_id, volume, "new.txt"),
+    ):
+        started = time.monotonic()
+        response = submit()
+        elapsed = time.monotonic() - started
+        error = assert_error(response, 400, 9100)
+        assert "reach" in error["message"] or "answer" in error["message"], error
+        assert elapsed < 10, f"{elapsed:.1f} s"  # 1.5 s timeout, two attempts
+    # Nothing was stored.
+    assert owner.get(IMPORTS, params={"volume": volume}).json()["items"] == []
+    assert owner.get(EXPORTS, params={"volume": volume}).json()["items"] == []
+    assert owner.get("/files", params={"project": project["id"]}).json()["items"][0]["id"] == (
+        file_id
+    )
+
+
+def test_bulk_export_get_refuses_101_ids(owner: Caller) -> None:
+    response = owner.post("/bulk/storage/exports/get", json={"export_ids": ["x"] * 101})
+    assert_error(response, 400, 90000)
+    assert owner.post("/bulk/storage/exports/get", json={"export_ids": ["x"] * 100}).ok

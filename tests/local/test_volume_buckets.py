@@ -215,11 +215,12 @@ def test_role_needs_the_platform_identity_and_external_id(
     assert good.read_range("k.txt", 0, 4) == b"role"
     with pytest.raises(AccessRefused, match="assume the role"):
         open_bucket(role_spec("wrong-external-id"), settings).check_access()
-    # Another identity (not trusted by the role) is refused too.
+    # Another identity (not trusted by the role) is refused too; a fresh bucket (what volume
+    # checks use) does not reuse the role session the kept one assumed before.
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", moto_cloud.reader.access_key_id)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", moto_cloud.reader.secret_access_key)
     with pytest.raises(AccessRefused):
-        open_bucket(role_spec(moto_cloud.external_id), settings).check_access()
+        open_bucket(role_spec(moto_cloud.external_id), settings, fresh=True).check_access()
 
 
 def test_unreachable_endpoints_fail_quickly(silent_endpoint, closed_endpoint) -> None:
@@ -254,3 +255,24 @@ def test_malformed_gcs_credentials_and_tokens(gcs_emulator, settings) -> None:
     good = open_bucket(gcs_spec(spec.bucket), settings)
     with pytest.raises(InvalidToken):
         good.list(token="not base64 json")
+
+
+def test_opened_buckets_are_kept_per_spec_and_settings(moto_cloud, settings) -> None:
+    keys = {
+        "access_key_id": moto_cloud.reader.access_key_id,
+        "secret_access_key": moto_cloud.reader.secret_access_key,
+    }
+    spec = BucketSpec(type=S3, bucket="kept-bucket", credentials=keys)
+    first = open_bucket(spec, settings)
+    assert (
+        open_bucket(BucketSpec(type=S3, bucket="kept-bucket", credentials=dict(keys)), settings)
+        is first
+    )
+    # Other credentials, another waiting profile or a fresh check: another client.
+    other = BucketSpec(
+        type=S3, bucket="kept-bucket", credentials={**keys, "secret_access_key": "x"}
+    )
+    assert open_bucket(other, settings) is not first
+    assert open_bucket(spec, settings, background=True) is not first
+    renewed = open_bucket(spec, settings, fresh=True)
+    assert renewed is not first and open_bucket(spec, settings) is renewed

@@ -198,13 +198,22 @@ class Bucket(ABC):
 
     # --- writing ---------------------------------------------------------------------------
     @abstractmethod
-    def put_bytes(self, location: str, data: bytes, *, content_type: str | None = None) -> None:
-        """Write a small object in one request (it appears whole or not at all)."""
+    def put_bytes(
+        self,
+        location: str,
+        data: bytes,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """Write a small object in one request (it appears whole or not at all), with the user
+        ``metadata`` given (short lower-case keys; :meth:`head` shows them)."""
 
     @abstractmethod
-    def begin_upload(self, location: str) -> str:
+    def begin_upload(self, location: str, *, metadata: Mapping[str, str] | None = None) -> str:
         """Start a multipart write to ``location``; returns its upload id (keep it durably to
-        complete or abort after a restart). Parts but the last must be at least 5 MiB."""
+        complete or abort after a restart). Parts but the last must be at least 5 MiB. Give
+        the same ``metadata`` to :meth:`complete_upload` (providers set it at one or the other)."""
 
     @abstractmethod
     def upload_part(self, location: str, upload_id: str, number: int, data: bytes) -> UploadedPart:
@@ -212,7 +221,12 @@ class Bucket(ABC):
 
     @abstractmethod
     def complete_upload(
-        self, location: str, upload_id: str, parts: list[UploadedPart]
+        self,
+        location: str,
+        upload_id: str,
+        parts: list[UploadedPart],
+        *,
+        metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         """Join the parts, in number order, into the object at ``location``."""
 

@@ -332,21 +332,26 @@ class GcsBucket(Bucket):
             yield chunk
 
     # --- writing ---------------------------------------------------------------------------
-    def put_bytes(self, location: str, data: bytes, *, content_type: str | None = None) -> None:
-        self._call(
-            "write the object",
-            lambda client: (
-                self._bucket(client)
-                .blob(self.key(location))
-                .upload_from_string(data, content_type=content_type, timeout=self._timeout)
-            ),
-            location,
-        )
+    def put_bytes(
+        self,
+        location: str,
+        data: bytes,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        def write(client: storage.Client) -> None:
+            blob = self._bucket(client).blob(self.key(location))
+            if metadata:
+                blob.metadata = dict(metadata)
+            blob.upload_from_string(data, content_type=content_type, timeout=self._timeout)
+
+        self._call("write the object", write, location)
 
     def _staging(self, upload_id: str) -> str:
         return f"{self.root}{STAGING_FOLDER}{upload_id}/"
 
-    def begin_upload(self, location: str) -> str:
+    def begin_upload(self, location: str, *, metadata: Mapping[str, str] | None = None) -> str:
         # Parts are staged as temporary objects; nothing exists at the location before complete.
         return uuid.uuid4().hex
 
@@ -362,7 +367,12 @@ class GcsBucket(Bucket):
         return UploadedPart(number=number, etag=etag)
 
     def complete_upload(
-        self, location: str, upload_id: str, parts: list[UploadedPart]
+        self,
+        location: str,
+        upload_id: str,
+        parts: list[UploadedPart],
+        *,
+        metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         staging = self._staging(upload_id)
         names = [f"{staging}{part.number:05d}" for part in sorted(parts, key=lambda p: p.number)]
@@ -380,7 +390,10 @@ class GcsBucket(Bucket):
                     grouped.append(target)
                 sources = grouped
                 level += 1
-            bucket.blob(self.key(location)).compose(sources, timeout=self._timeout)
+            target = bucket.blob(self.key(location))
+            if metadata:
+                target.metadata = dict(metadata)  # sent as the composed object's resource
+            target.compose(sources, timeout=self._timeout)
 
         self._call("complete a multipart write", compose)
         self.abort_upload(location, upload_id)  # remove the staged parts

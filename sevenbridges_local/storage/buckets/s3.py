@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -333,16 +333,28 @@ class S3Bucket(Bucket):
             if properties.get(name)
         }
 
-    def put_bytes(self, location: str, data: bytes, *, content_type: str | None = None) -> None:
-        arguments = {"Bucket": self.spec.bucket, "Key": self.key(location), "Body": data}
+    def put_bytes(
+        self,
+        location: str,
+        data: bytes,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        arguments: dict[str, Any] = {"Bucket": self.spec.bucket, "Key": self.key(location)}
+        arguments["Body"] = data
         arguments.update(self._write_arguments())
         if content_type:
             arguments["ContentType"] = content_type
+        if metadata:
+            arguments["Metadata"] = dict(metadata)
         self._call("write the object", lambda s3: s3.put_object(**arguments), location)
 
-    def begin_upload(self, location: str) -> str:
-        arguments = {"Bucket": self.spec.bucket, "Key": self.key(location)}
+    def begin_upload(self, location: str, *, metadata: Mapping[str, str] | None = None) -> str:
+        arguments: dict[str, Any] = {"Bucket": self.spec.bucket, "Key": self.key(location)}
         arguments.update(self._write_arguments())
+        if metadata:
+            arguments["Metadata"] = dict(metadata)
         answer = self._call(
             "start a multipart write", lambda s3: s3.create_multipart_upload(**arguments)
         )
@@ -362,7 +374,12 @@ class S3Bucket(Bucket):
         return UploadedPart(number=number, etag=str(answer["ETag"]))
 
     def complete_upload(
-        self, location: str, upload_id: str, parts: list[UploadedPart]
+        self,
+        location: str,
+        upload_id: str,
+        parts: list[UploadedPart],
+        *,
+        metadata: Mapping[str, str] | None = None,  # S3 took it at begin_upload
     ) -> ObjectInfo:
         ordered = sorted(parts, key=lambda part: part.number)
         self._call(
