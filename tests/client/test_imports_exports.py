@@ -108,6 +108,10 @@ def test_import_methods_and_fields(user: sbg.Api, moto_cloud) -> None:
     assert {j.id for j in volume.get_imports().all()} == everything
     assert {j.id for j in volume.get_imports(state="FAILED")} == {failed.id}
     assert {j.id for j in volume.get_imports(project=project.id, limit=1).all()} == everything
+    # The project's own list: imports into it (from this volume, or in one state).
+    assert {j.id for j in project.get_imports().all()} == everything
+    assert {j.id for j in project.get_imports(volume=volume, state="FAILED")} == {failed.id}
+    assert {j.id for j in new_project(user).get_imports().all()} == set()
     with pytest.raises(BadRequest):
         user.imports.query(state="SLEEPING")
 
@@ -191,6 +195,8 @@ def test_export_methods_and_fields(user: sbg.Api, moto_cloud, tmp_path) -> None:
     assert {j.id for j in user.exports.query(state="COMPLETED", limit=1).all()} >= everything
     assert {j.id for j in volume.get_exports().all()} == everything
     assert {j.id for j in volume.get_exports(state="COMPLETED", limit=1).all()} == everything
+    # Exports are not filed under a project: the project's list is the caller's, by volume/state.
+    assert {j.id for j in new_project(user).get_exports(volume=volume).all()} == everything
 
     records = user.exports.bulk_submit(
         [
