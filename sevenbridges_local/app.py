@@ -255,6 +255,7 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
             data_port=transfers.dataplane.port,
             tasks_isolated=sandbox.enabled,
             task_isolation=sandbox.describe(),
+            container_engine=settings.container_engine,
         )
         try:
             yield
