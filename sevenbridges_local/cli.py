@@ -359,7 +359,9 @@ def _status(args: argparse.Namespace) -> int:
     if not running:
         isolation += " (what a platform started now would get)"
     print(f"task isolation:   {isolation}")
-    engine = report["container_engine"] or "none (tools run without containers: cwltool --no-container)"
+    engine = (
+        report["container_engine"] or "none (tools run without containers: cwltool --no-container)"
+    )
     print(f"container engine: {engine}")
     return 0 if running else 3
 
