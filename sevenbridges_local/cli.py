@@ -345,7 +345,10 @@ def _status(args: argparse.Namespace) -> int:
     elif exists:
         print("platform:         not running (start it with `sbg local serve`)")
     else:
-        print("platform:         none in this data directory (`sbg local serve` creates one)")
+        print(
+            "platform:         not running; none in this data directory yet "
+            "(`sbg local serve` creates one)"
+        )
     print(f"version:          {report['version']}")
     if "users" in report:
         shown = ", ".join(report["users"][:10]) + (", ..." if len(report["users"]) > 10 else "")
