@@ -404,6 +404,17 @@ def _reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample_data(args: argparse.Namespace) -> int:
+    from sevenbridges_local.sample_data import copy_sample_data
+
+    for path, copied in copy_sample_data(args.dest):
+        if copied:
+            print(f"wrote {path}")
+        else:
+            print(f"kept {path} (already there)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sbg local",
@@ -489,6 +500,14 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_option(status)
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(handler=_status)
+
+    sample = commands.add_parser(
+        "sample-data", help="copy small sample reads (reads.fastq) into a directory"
+    )
+    sample.add_argument(
+        "--dest", type=Path, default=Path("."), help="where to write them (default: here)"
+    )
+    sample.set_defaults(handler=_sample_data)
 
     reset = commands.add_parser(
         "reset", help="delete a data directory and everything in it (refused while it serves)"
