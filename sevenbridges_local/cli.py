@@ -132,6 +132,14 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: {_port_problem(settings.host, settings.port, exc)}", file=sys.stderr)
         return 1
+    if settings.data_port:  # asked for a fixed data-plane port: check it as early
+        try:
+            _bind_socket(settings.host, settings.data_port).close()
+        except OSError as exc:
+            listener.close()
+            problem = _port_problem(settings.host, settings.data_port, exc)
+            print(f"error: data plane: {problem.replace('--port', '--data-port')}", file=sys.stderr)
+            return 1
     prepared = prepare(settings)
     try:
         sandbox = task_sandbox(settings)
@@ -187,8 +195,9 @@ def _serve(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.run(sockets=[listener])
-    except SystemExit as exc:  # uvicorn exits when its start-up fails
-        return exc.code if isinstance(exc.code, int) else 1
+    except SystemExit:  # uvicorn exits (code 3) when its start-up fails; it logged why
+        print("error: the platform did not start (see the log lines above)", file=sys.stderr)
+        return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -354,6 +354,20 @@ def test_a_busy_port_is_one_clear_line(tmp_path: Path) -> None:
     ]
     assert not (tmp_path / ".sevenbridges" / "credentials").exists()
 
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        data_port = holder.getsockname()[1]
+        result = _local(
+            tmp_path, "serve", "--port", str(_free_port()), "--data-port", str(data_port),
+            "--data-dir", str(tmp_path / "d"),
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: data plane: port {data_port} on 127.0.0.1 is already in use (another `sbg local "
+        "serve`?): stop the program using it, or pass --data-port with a free port"
+    ]
+
 
 def test_unusable_data_dirs_are_one_clear_line(tmp_path: Path) -> None:
     a_file = tmp_path / "a-file"
