@@ -24,13 +24,15 @@ MIB = 1024 * 1024
 PART = 5 * MIB
 PARTS = 6
 
+# One part at a time (and a slowed data plane below), so that a Ctrl-C after the first part
+# always finds parts still to do, however loaded the machine is.
 SCRIPT = """
 import logging, sys
 import sevenbridges as sbg
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 url, token, mode, ident, path = sys.argv[1:6]
-api = sbg.Api(url=url, token=token)
+api = sbg.Api(url=url, token=token, upload_max_workers=1, download_max_workers=1)
 if mode == "upload":
     upload = api.files.upload(path, project=ident, part_size=PART, wait=True)
     print("status", upload.status, upload.resumed_parts, flush=True)
