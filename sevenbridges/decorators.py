@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import requests
 
 from sevenbridges.errors import HTTP_ERRORS, NonJSONResponseError, SbgError
+from sevenbridges.http.reachability import connection_refused, is_loopback_url, unreachable_message
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,11 @@ def check_for_error(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> requests.Response | None:
         try:
             response = func(*args, **kwargs)
+        except requests.ConnectionError as exc:
+            url = getattr(exc.request, "url", None) or ""
+            if is_loopback_url(url) and connection_refused(exc):
+                raise SbgError(message=unreachable_message(url)) from exc
+            raise SbgError(message=str(exc)) from exc
         except requests.RequestException as exc:
             raise SbgError(message=str(exc))
         status = response.status_code
@@ -112,7 +118,10 @@ def retry_on_excs(
                         raise
                     logger.debug(
                         "%s failed (%s), attempt %d of %d",
-                        func.__qualname__, exc, attempt, retry_count,
+                        func.__qualname__,
+                        exc,
+                        attempt,
+                        retry_count,
                     )
                     time.sleep(delay)
             return func(*args, **kwargs)  # only reached when retry_count < 1
@@ -136,7 +145,10 @@ def retry(retry_count: int) -> Callable[[F], F]:
                         raise
                     logger.debug(
                         "%s failed (%s), attempt %d of %d",
-                        func.__qualname__, exc, attempt, retry_count,
+                        func.__qualname__,
+                        exc,
+                        attempt,
+                        retry_count,
                     )
                     time.sleep(min(2 ** (attempt - 1), 30))
             return func(*args, **kwargs)  # only reached when retry_count < 1

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sevenbridges_local import errors
 from sevenbridges_local.api import include_api
 from sevenbridges_local.api.boundary import validation_error
+from sevenbridges_local.api.site import include_site
 from sevenbridges_local.automation_pool import AutomationPool
 from sevenbridges_local.bootstrap import make_private_by_default, prepare
 from sevenbridges_local.dataplane import PORT_FILE_NAME, DataPlane
@@ -276,6 +277,7 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
             data_port=transfers.dataplane.port,
             tasks_isolated=sandbox.enabled,
             task_isolation=sandbox.describe(),
+            container_engine=settings.container_engine,
         )
         try:
             yield
@@ -292,7 +294,7 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
         description="The Seven Bridges Platform REST API v2, served locally for offline testing.",
         version="2",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by api/site.py from local assets
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -308,6 +310,7 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
             settings.data_dir, min_free_bytes=settings.min_free_space
         )
     include_api(app)
+    include_site(app)
     install_exception_handlers(app)
     # Added innermost first: requests pass RequestContext -> Gate -> Errors -> routes.
     app.add_middleware(ErrorMiddleware, on_disk_full=lambda: _make_room(app))

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import json
 import logging
 import signal
+import socket
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -44,13 +50,56 @@ def _ignore_signal(_signum: int, _frame: object) -> None:
     """Placeholder handler: uvicorn re-raises the signal that stopped it after shutting down."""
 
 
+def _bind_socket(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound now so that a busy port is reported before anything
+    else happens (uvicorn then serves on it)."""
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _port_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another `sbg local serve`?): stop the "
+            "program using it, or pass --port with a free port"
+        )
+    if exc.errno == errno.EACCES:
+        return f"port {port} on {host} needs privileges: pass --port 1024 or higher"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: not an address of this machine; check --host"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host and --port"
+
+
+def _announce_when_ready(server: Any, lines: list[str], on_ready: Any) -> None:
+    """Print the start-up lines (and write the profile) once uvicorn has bound every port and
+    finished starting, so nothing points at a platform that is not there."""
+    while not server.should_exit:
+        if server.started:
+            for line in lines:
+                print(line, flush=True)
+            on_ready()
+            return
+        time.sleep(0.05)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sevenbridges_local.app import create_app, task_sandbox
     from sevenbridges_local.bootstrap import ADMIN_USERNAME, prepare
+    from sevenbridges_local.datadir import check_data_dir
     from sevenbridges_local.execution.sandbox import SandboxUnavailable
-    from sevenbridges_local.profiles import write_profile
+    from sevenbridges_local.profiles import ProfileConflict, check_profile, write_profile
     from sevenbridges_local.status import DataDirInUse, lock_data_dir
     from sevenbridges_local.tls import TlsError, TlsServer, ensure_tls
 
@@ -68,6 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
         gcs_endpoint_url=args.gcs_endpoint,
         tls=True if args.tls else None,
     )
+    check_data_dir(settings.data_dir, create=True)
     try:
         lock_data_dir(settings.data_dir)  # held until this process ends
     except DataDirInUse as exc:
@@ -82,23 +132,59 @@ def _serve(args: argparse.Namespace) -> int:
     except TlsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.write_profile and not args.force:
+        try:  # refuse before starting, rather than serve without the profile the user asked for
+            check_profile(args.write_profile, settings.api_root)
+        except ProfileConflict as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    try:
+        listener = _bind_socket(settings.host, settings.port)
+    except OSError as exc:
+        print(f"error: {_port_problem(settings.host, settings.port, exc)}", file=sys.stderr)
+        return 1
+    if settings.data_port:  # asked for a fixed data-plane port: check it as early
+        try:
+            _bind_socket(settings.host, settings.data_port).close()
+        except OSError as exc:
+            listener.close()
+            problem = _port_problem(settings.host, settings.data_port, exc)
+            print(f"error: data plane: {problem.replace('--port', '--data-port')}", file=sys.stderr)
+            return 1
     prepared = prepare(settings)
     try:
         sandbox = task_sandbox(settings)
     except SandboxUnavailable as exc:
         prepared.database.dispose()
+        listener.close()
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"Seven Bridges local platform at {settings.api_root}", flush=True)
-    print(f"  data directory: {settings.data_dir}", flush=True)
-    print("  admin token:    sbg local token   (other users: sbg local token USERNAME)", flush=True)
-    print(f"  task isolation: {sandbox.describe()}", flush=True)
-    if tls is not None:
-        print(f"  HTTPS clients:  export REQUESTS_CA_BUNDLE={tls.bundle}", flush=True)
-    if args.write_profile:
-        path = write_profile(args.write_profile, settings.api_root, prepared.token(ADMIN_USERNAME))
-        print(f"  profile [{args.write_profile}] written to {path}", flush=True)
+    admin_token = prepared.token(ADMIN_USERNAME)
     prepared.database.dispose()
+    site = settings.api_root.removesuffix("/v2")
+    lines = [
+        f"Seven Bridges local platform at {settings.api_root}",
+        f"  data directory: {settings.data_dir}",
+        "  admin token:    sbg local token   (other users: sbg local token USERNAME)",
+        f"  task isolation: {sandbox.describe()}",
+        f"  API docs:       {site}/docs   (health: {site}/health)",
+    ]
+    if tls is not None:
+        lines.append(f"  HTTPS clients:  export REQUESTS_CA_BUNDLE={tls.bundle}")
+
+    def write_requested_profile() -> None:
+        if not args.write_profile:
+            return
+        try:
+            written = write_profile(
+                args.write_profile, settings.api_root, admin_token, force=args.force
+            )
+        except (ProfileConflict, OSError) as exc:
+            print(f"error: profile [{args.write_profile}] not written: {exc}", file=sys.stderr)
+            return
+        print(f"  profile [{args.write_profile}] written to {written.path}", flush=True)
+        if written.backup is not None:
+            print(f"  (the previous file is kept as {written.backup})", flush=True)
 
     server = (TlsServer if tls else uvicorn.Server)(
         uvicorn.Config(
@@ -112,22 +198,38 @@ def _serve(args: argparse.Namespace) -> int:
             ssl_keyfile=str(tls.server_key) if tls else None,
         )
     )
+    announcer = threading.Thread(
+        target=_announce_when_ready,
+        args=(server, lines, write_requested_profile),
+        name="announce",
+        daemon=True,
+    )
+    announcer.start()
     # uvicorn saves these handlers, handles SIGINT/SIGTERM itself for a graceful shutdown, then
     # restores and re-raises the signal: with a no-op handler in place that ends in a clean exit.
     previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.run()
-    except SystemExit as exc:  # uvicorn exits when it cannot bind the port
-        return exc.code if isinstance(exc.code, int) else 1
+        server.run(sockets=[listener])
+    except SystemExit:  # uvicorn exits (code 3) when its start-up fails; it logged why
+        print("error: the platform did not start (see the log lines above)", file=sys.stderr)
+        return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        listener.close()
+    if not server.started:
+        print(
+            "error: the platform did not start (see the log lines above)",
+            file=sys.stderr,
+        )
+        return 1
     print("Local platform stopped.", flush=True)
-    return 0 if server.started else 1
+    return 0
 
 
 def _token(args: argparse.Namespace) -> int:
     from sevenbridges_local.bootstrap import prepare
+    from sevenbridges_local.datadir import check_data_dir
     from sevenbridges_local.services import users
 
     _configure_logging("warning")
@@ -136,7 +238,9 @@ def _token(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    prepared = prepare(_settings(args))
+    settings = _settings(args)
+    check_data_dir(settings.data_dir, create=args.create)
+    prepared = prepare(settings)
     try:
         with prepared.database.write_session() as session:
             user, created = users.ensure_user(session, prepared.secret_key, args.username)
@@ -161,10 +265,13 @@ def _token(args: argparse.Namespace) -> int:
 
 def _users(args: argparse.Namespace) -> int:
     from sevenbridges_local.bootstrap import prepare
+    from sevenbridges_local.datadir import check_data_dir
     from sevenbridges_local.services import users
 
     _configure_logging("warning")
-    prepared = prepare(_settings(args))
+    settings = _settings(args)
+    check_data_dir(settings.data_dir, create=False)
+    prepared = prepare(settings)
     try:
         with prepared.database.read_session() as session:
             rows = [
@@ -234,28 +341,152 @@ def _division(args: argparse.Namespace) -> int:
     return 0
 
 
+def _platform_counts(settings: Settings) -> dict[str, Any]:
+    """Users and queued/running tasks, read without migrating or seeding anything."""
+    from sqlalchemy import func, select
+
+    from sevenbridges_local.db import Database
+    from sevenbridges_local.db.models import User
+    from sevenbridges_local.db.tasks import Task
+
+    database = Database(settings.database_url or "")
+    try:
+        with database.read_session() as session:
+            names = list(session.scalars(select(User.username).order_by(User.username)))
+            by_status = dict(
+                session.execute(
+                    select(Task.status, func.count())
+                    .where(Task.status.in_(("QUEUED", "CREATING", "RUNNING")))
+                    .group_by(Task.status)
+                ).all()
+            )
+    finally:
+        database.dispose()
+    return {
+        "users": names,
+        "queued_tasks": int(by_status.get("QUEUED", 0)),
+        "running_tasks": int(by_status.get("CREATING", 0)) + int(by_status.get("RUNNING", 0)),
+    }
+
+
 def _status(args: argparse.Namespace) -> int:
-    """Whether a platform runs on the data directory, and how its tasks are isolated."""
+    """Whether a platform runs on the data directory, what it serves and how it runs tasks."""
     from sevenbridges_local.app import task_sandbox
+    from sevenbridges_local.datadir import has_platform
     from sevenbridges_local.execution.sandbox import SandboxUnavailable
+    from sevenbridges_local.status import read_status, toolkit_version
+
+    settings = _settings(args)
+    status = read_status(settings.data_dir)
+    running = status is not None and status.running
+    report: dict[str, Any] = {
+        "data_dir": str(settings.data_dir),
+        "running": running,
+        "version": status.version if running and status is not None else toolkit_version(),
+    }
+    if running and status is not None:
+        report.update(
+            pid=status.pid,
+            started_at=status.started_at,
+            api_url=status.api_url,
+            api_port=urlsplit(status.api_url).port,
+            data_port=status.data_port,
+            tasks_isolated=status.tasks_isolated,
+            task_isolation=status.task_isolation,
+            container_engine=status.container_engine,
+        )
+    else:
+        try:
+            sandbox = task_sandbox(settings)
+            report.update(tasks_isolated=sandbox.enabled, task_isolation=sandbox.describe())
+        except SandboxUnavailable as exc:
+            report.update(tasks_isolated=False, task_isolation=str(exc))
+        report["container_engine"] = settings.container_engine
+    exists = has_platform(settings.data_dir)
+    if exists:
+        try:
+            report.update(_platform_counts(settings))
+        except Exception as exc:  # an unreadable or older database: say so, keep the rest
+            report["database_problem"] = " ".join(str(exc).split())[:200]
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0 if running else 3
+    print(f"data directory:   {settings.data_dir}")
+    if running:
+        since = f"pid {report['pid']}, since {report['started_at']}"
+        print(f"platform:         running at {report['api_url']} ({since})")
+        print(f"ports:            API {report['api_port']}, data plane {report['data_port']}")
+    elif exists:
+        print("platform:         not running (start it with `sbg local serve`)")
+    else:
+        print(
+            "platform:         not running; none in this data directory yet "
+            "(`sbg local serve` creates one)"
+        )
+    print(f"version:          {report['version']}")
+    if "users" in report:
+        shown = ", ".join(report["users"][:10]) + (", ..." if len(report["users"]) > 10 else "")
+        print(f"users:            {len(report['users'])} ({shown})")
+        print(
+            f"tasks:            {report['queued_tasks']} queued, {report['running_tasks']} running"
+        )
+    elif "database_problem" in report:
+        print(f"database:         cannot read it: {report['database_problem']}")
+    isolation = report["task_isolation"]
+    if not running:
+        isolation += " (what a platform started now would get)"
+    print(f"task isolation:   {isolation}")
+    engine = (
+        report["container_engine"] or "none (tools run without containers: cwltool --no-container)"
+    )
+    print(f"container engine: {engine}")
+    return 0 if running else 3
+
+
+def _reset(args: argparse.Namespace) -> int:
+    from sevenbridges_local.datadir import DataDirProblem, has_platform, reset_data_dir
     from sevenbridges_local.status import read_status
 
     settings = _settings(args)
-    print(f"data directory: {settings.data_dir}")
-    status = read_status(settings.data_dir)
-    running = status is not None and status.running
-    if status is not None and running:
-        since = f"pid {status.pid}, since {status.started_at}"
-        print(f"platform:       running at {status.api_url} ({since})")
-        print(f"task isolation: {status.task_isolation}")
-    else:
-        print("platform:       not running")
-        try:
-            sandbox = task_sandbox(settings)
-            print(f"task isolation: {sandbox.describe()} (what a platform started now would get)")
-        except SandboxUnavailable as exc:
-            print(f"task isolation: {exc}")
-    return 0 if running else 3
+    data_dir = settings.data_dir
+    if not has_platform(data_dir):
+        raise DataDirProblem(
+            f"no local platform in {data_dir}: nothing to reset (check --data-dir)"
+        )
+    status = read_status(data_dir)
+    if status is not None and status.running:
+        raise DataDirProblem(
+            f"a local platform is running on {data_dir} (pid {status.pid} serving "
+            f"{status.api_url}): stop it (Ctrl-C in its terminal) before resetting"
+        )
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(
+                f"error: refusing to delete {data_dir} without confirmation: pass --yes",
+                file=sys.stderr,
+            )
+            return 2
+        answer = input(
+            f"Delete the local platform in {data_dir} (users, projects, files, tasks)? "
+            "This cannot be undone. Type 'yes' to confirm: "
+        )
+        if answer.strip().lower() != "yes":
+            print("Nothing deleted.")
+            return 1
+    removed = reset_data_dir(data_dir)
+    print(f"Deleted {data_dir} ({removed} files). `sbg local serve` starts a fresh platform.")
+    return 0
+
+
+def _sample_data(args: argparse.Namespace) -> int:
+    from sevenbridges_local.sample_data import copy_sample_data
+
+    for path, copied in copy_sample_data(args.dest):
+        if copied:
+            print(f"wrote {path}")
+        else:
+            print(f"kept {path} (already there)")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,6 +547,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="Google Cloud Storage emulator for GCS volumes (default: Google Cloud Storage)",
     )
+    serve.add_argument(
+        "--force",
+        action="store_true",
+        help="with --write-profile: replace a profile that points at another endpoint "
+        "(the old credentials file is kept as credentials.bak)",
+    )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
     serve.set_defaults(handler=_serve)
 
@@ -324,6 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("username", nargs="?", default="admin", help="default: admin")
     data_dir_option(token)
+    token.add_argument(
+        "--create",
+        action="store_true",
+        help="create a new platform in the data directory if there is none (serve does too)",
+    )
     token.set_defaults(handler=_token)
 
     users_command = commands.add_parser("users", help="list the users")
@@ -361,10 +603,28 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(handler=_division)
 
     status = commands.add_parser(
-        "status", help="is a platform running on the data directory, and are its tasks isolated"
+        "status",
+        help="is a platform running on the data directory: version, ports, users, tasks, "
+        "task isolation and container engine",
     )
     data_dir_option(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(handler=_status)
+
+    sample = commands.add_parser(
+        "sample-data", help="copy small sample reads (reads.fastq) into a directory"
+    )
+    sample.add_argument(
+        "--dest", type=Path, default=Path("."), help="where to write them (default: here)"
+    )
+    sample.set_defaults(handler=_sample_data)
+
+    reset = commands.add_parser(
+        "reset", help="delete a data directory and everything in it (refused while it serves)"
+    )
+    data_dir_option(reset)
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(handler=_reset)
     return parser
 
 
@@ -377,10 +637,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from sevenbridges_local.datadir import DataDirProblem
+
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:
         return 130
+    except DataDirProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except ValidationError as exc:  # a flag or SBG_LOCAL_* variable with an impossible value
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
@@ -388,6 +653,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"error: invalid setting: {problems}", file=sys.stderr)
         return 2
-    except OSError as exc:  # e.g. a data directory that cannot be created
-        print(f"error: {exc}", file=sys.stderr)
+    except OSError as exc:  # anything the checks above did not foresee: still one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1

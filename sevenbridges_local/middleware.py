@@ -33,7 +33,9 @@ API_ROOT_PATH = "/v2"
 FAULTS_PATH = "/v2/_local/faults"
 RATE_LIMIT_PATH = "/v2/rate_limit"
 # Interactive API documentation stays reachable without a token and during maintenance.
-DOCUMENTATION_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
+# So do the site root and the health check (which itself reports maintenance).
+DOCUMENTATION_PATHS = frozenset({"/", "/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+DOCUMENTATION_PREFIX = "/docs/"
 # Asking how much budget is left must not spend it; the control endpoint is exempt by contract.
 UNCOUNTED_PATHS = frozenset({RATE_LIMIT_PATH, FAULTS_PATH})
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -181,6 +183,7 @@ class GateMiddleware:
             self.switches.state.maintenance
             and path != FAULTS_PATH
             and path not in DOCUMENTATION_PATHS
+            and not path.startswith(DOCUMENTATION_PREFIX)
         ):
             maintenance = errors.ApiError(
                 503, errors.MAINTENANCE, "The platform is under maintenance; try again later."

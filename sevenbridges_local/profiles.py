@@ -1,13 +1,29 @@
-"""Writing one profile of ``~/.sevenbridges/credentials``, leaving the rest of it untouched."""
+"""Writing the ``--write-profile`` section of ``~/.sevenbridges/credentials``.
+
+The line-based editor is the CLI's (``sevenbridges.credentials_file``, standard library only), so
+comments, other sections and unknown keys stay exactly as they were. A profile that already points
+at another endpoint is somebody's real configuration: it is replaced only when asked (``force``),
+and then the old file is kept as ``credentials.bak`` first.
+"""
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-_SECTION_HEADER = re.compile(r"^\s*\[(?P<name>[^\]]+)\]\s*$")
+from sevenbridges.credentials_file import edit_profile, read_profile, write_private
+
+BACKUP_SUFFIX = ".bak"
+
+
+class ProfileConflict(RuntimeError):
+    """The profile exists and points at another endpoint."""
+
+
+@dataclass(frozen=True)
+class ProfileWritten:
+    path: Path
+    backup: Path | None
 
 
 def credentials_path() -> Path:
@@ -15,46 +31,45 @@ def credentials_path() -> Path:
     return Path.home() / ".sevenbridges" / "credentials"
 
 
-def write_profile(name: str, api_endpoint: str, auth_token: str, path: Path | None = None) -> Path:
-    """Create or replace section ``[name]``; other sections and comments stay as they are."""
+def _same_endpoint(first: str, second: str) -> bool:
+    return first.strip().rstrip("/") == second.strip().rstrip("/")
+
+
+def check_profile(name: str, api_endpoint: str, path: Path | None = None) -> None:
+    """Raise :class:`ProfileConflict` when ``[name]`` points at another endpoint."""
     path = path or credentials_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lines = path.read_text().splitlines() if path.exists() else []
-    section = [f"[{name}]", f"api_endpoint = {api_endpoint}", f"auth_token = {auth_token}"]
-
-    start = next(
-        (
-            index
-            for index, line in enumerate(lines)
-            if (match := _SECTION_HEADER.match(line)) and match["name"].strip() == name
-        ),
-        None,
-    )
-    if start is None:
-        if lines and lines[-1].strip():
-            lines.append("")
-        lines.extend(section)
-    else:
-        end = next(
-            (
-                index
-                for index in range(start + 1, len(lines))
-                if _SECTION_HEADER.match(lines[index])
-            ),
-            len(lines),
+    existing = read_profile(path, name).get("api_endpoint")
+    if existing and not _same_endpoint(existing, api_endpoint):
+        raise ProfileConflict(
+            f"profile [{name}] in {path} points at {existing}, not {api_endpoint}: pass --force "
+            "to replace it (the old file is kept as a backup) or choose another profile name"
         )
-        # Keep the blank line that separated the old section from the next one.
-        trailing_blank = [""] if end < len(lines) else []
-        lines[start:end] = section + trailing_blank
 
-    # Write a private temporary file and rename it over: the token is never world-readable.
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".credentials-")
+
+def write_profile(
+    name: str,
+    api_endpoint: str,
+    auth_token: str,
+    path: Path | None = None,
+    *,
+    force: bool = False,
+) -> ProfileWritten:
+    """Create or update section ``[name]``; everything else in the file stays as it was.
+
+    Without ``force`` a section pointing at another endpoint raises :class:`ProfileConflict`;
+    with it, the file is first copied to ``credentials.bak`` (0600).
+    """
+    path = path or credentials_path()
+    backup = None
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write("\n".join(lines) + "\n")
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+        check_profile(name, api_endpoint, path)
+    except ProfileConflict:
+        if not force:
+            raise
+        backup = path.with_name(path.name + BACKUP_SUFFIX)
+        write_private(backup, path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    write_private(
+        path, edit_profile(text, name, {"api_endpoint": api_endpoint, "auth_token": auth_token})
+    )
+    return ProfileWritten(path=path, backup=backup)

@@ -15,6 +15,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,9 @@ class ServerStatus:
     started_at: str
     tasks_isolated: bool
     task_isolation: str
+    # Absent from files written by older versions.
+    version: str = "unknown"
+    container_engine: str | None = None
 
     @property
     def running(self) -> bool:
@@ -52,8 +56,21 @@ def status_path(data_dir: Path) -> Path:
     return Path(data_dir) / STATUS_FILE_NAME
 
 
+def toolkit_version() -> str:
+    try:
+        return metadata.version("sevenbridges-toolkit")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def write_status(
-    data_dir: Path, *, api_url: str, data_port: int, tasks_isolated: bool, task_isolation: str
+    data_dir: Path,
+    *,
+    api_url: str,
+    data_port: int,
+    tasks_isolated: bool,
+    task_isolation: str,
+    container_engine: str | None = None,
 ) -> None:
     status = ServerStatus(
         pid=os.getpid(),
@@ -62,6 +79,8 @@ def write_status(
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         tasks_isolated=tasks_isolated,
         task_isolation=task_isolation,
+        version=toolkit_version(),
+        container_engine=container_engine,
     )
     path = status_path(data_dir)
     temporary = path.with_suffix(".tmp")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from sevenbridges.cli.credentials import edit_profile, read_profile, write_private
 from sevenbridges.cli.main import EXIT_USAGE, CliError, state
 from sevenbridges.cli.output import emit_one, note, output_options
 from sevenbridges.config import UserProfile
+from sevenbridges.credentials_file import edit_profile, read_profile, write_private
 
 USER_COLUMNS = [
     ("username", "username"),

@@ -11,24 +11,22 @@ import configparser
 import os
 from typing import Any
 
-from sevenbridges.api import Api, _is_loopback_host
+from sevenbridges.api import Api
 from sevenbridges.config import Config, UserProfile
 from sevenbridges.errors import SbgError
+from sevenbridges.http import reachability
 
-# A loopback endpoint that refuses connections is simply not running: do not spend a minute on
-# the library's transport retries before saying so.
-LOOPBACK_RETRIES = 1
-LOOPBACK_BACKOFF = 0.1
+# A loopback endpoint that refuses connections is reported at once by the library itself (no
+# transport retries: nothing listens there), so the CLI keeps the library's retry settings.
 
 #: The endpoint of the client built last, named when it cannot be reached.
 last_endpoint: str | None = None
 
 
 def unreachable_message(endpoint: str | None) -> str:
-    where = endpoint or "the endpoint"
-    if endpoint and _is_loopback_host(endpoint):
-        return f"cannot reach {where}: is `sbg local serve` running?"
-    return f"cannot reach {where}: check the endpoint URL and your network"
+    if not endpoint:
+        return "cannot reach the endpoint: check the endpoint URL and your network"
+    return reachability.unreachable_message(endpoint)
 
 
 def _profile_settings(name: str) -> tuple[str | None, str | None, dict[str, Any]]:
@@ -95,8 +93,6 @@ def connect(profile: str | None, endpoint: str | None, token: str | None) -> Api
             "http_proxy": proxies.get("http"),
             "https_proxy": proxies.get("https"),
         }
-    if _is_loopback_host(url):
-        options.update(retry_count=LOOPBACK_RETRIES, backoff_factor=LOOPBACK_BACKOFF)
     try:
         return Api(url=url, token=auth_token, **options)
     except SbgError as exc:

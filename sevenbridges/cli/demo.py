@@ -108,11 +108,14 @@ class Demo:
         collaborator_token: str,
         out: TextIO,
         workdir: Path | None = None,
+        results_dir: Path | None = None,
     ) -> None:
         import sevenbridges as sbg
 
         self.out = out
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="sbg-demo-work-"))
+        #: Where the downloaded outputs go; they stay after the demo (the rest is temporary).
+        self.results_dir = results_dir or self.workdir / "results"
         self.owner_api = sbg.Api(url=url, token=owner_token)
         self.collaborator_api = sbg.Api(url=url, token=collaborator_token)
 
@@ -346,7 +349,7 @@ class Demo:
             f"Children of {task.id}",
             format_table(("group", "status", "duration", "name"), rows),
         )
-        results_dir = self.workdir / "results"
+        results_dir = self.results_dir
         results_dir.mkdir(parents=True, exist_ok=True)
         results = []
         for child in children:
@@ -385,6 +388,9 @@ def _port_ids(ports: Any) -> list[str]:
     return []
 
 
+DEFAULT_RESULTS_DIR = "sbg-demo-results"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="sbg demo",
@@ -394,6 +400,12 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir",
         type=Path,
         help="keep the platform's data in this directory instead of a temporary one",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path(DEFAULT_RESULTS_DIR),
+        help=f"where the task outputs are downloaded and kept (default: ./{DEFAULT_RESULTS_DIR})",
     )
     args = parser.parse_args([] if argv is None else argv)
 
@@ -406,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
+    results_dir = args.results.resolve()
+    interrupted = False
     with tempfile.TemporaryDirectory(prefix="sbg-demo-") as scratch:
         data_dir = args.data_dir or Path(scratch)
         server = None
@@ -423,16 +437,36 @@ def main(argv: list[str] | None = None) -> int:
                 collaborator_token=server.token(COLLABORATOR),
                 out=sys.stdout,
                 workdir=workdir,
+                results_dir=results_dir,
             ).run()
+        except KeyboardInterrupt:
+            interrupted = True
         except Exception as exc:  # any failure ends the demo with a readable message
             print(f"\nsbg demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
         finally:
-            if server is not None:
-                server.stop()
-                print("\nPlatform stopped.", flush=True)
+            _stop_quietly(server)
+            if args.data_dir is None:
+                print("The demo's platform data (a temporary directory) is removed.", flush=True)
+    if interrupted:
+        print("Demo interrupted.", file=sys.stderr, flush=True)
+        return 130
+    print(f"Results kept in {results_dir}")
     print("Demo finished successfully.")
     return 0
+
+
+def _stop_quietly(server: Any) -> None:
+    """Stop the platform even if Ctrl-C is pressed again meanwhile."""
+    if server is None:
+        return
+    for _attempt in range(3):
+        try:
+            server.stop()
+            break
+        except KeyboardInterrupt:
+            continue
+    print("\nPlatform stopped.", flush=True)
 
 
 if __name__ == "__main__":

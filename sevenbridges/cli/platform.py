@@ -18,7 +18,7 @@ PASS_THROUGH = {
 @click.command(context_settings=PASS_THROUGH, add_help_option=False)
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
 def local(arguments: tuple[str, ...]) -> int:
-    """Run and manage the local platform: serve, token, users, status (sbg local --help)."""
+    """Run and manage the local platform: serve, token, users, status, sample-data, reset."""
     try:
         from sevenbridges_local.cli import main as local_main
     except ImportError as exc:  # the server lives in an optional extra

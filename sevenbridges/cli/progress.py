@@ -157,9 +157,7 @@ def run_transfers(jobs: list[Job], *, parallel: int, quiet: bool, action: str) -
 def _abort(active: list[tuple[Job, Any, Any, list[bool]]]) -> None:
     """Cut the parts in flight, keeping each transfer's resume record and partial data."""
     for _, transfer, _, _ in active:
-        control = getattr(transfer, "_control", None)
-        if control is not None:
-            control.abort_parts()
+        transfer.interrupt(timeout=0)  # all at once; then wait for them together
     deadline = time.monotonic() + ABORT_WAIT_SECONDS
     for _, transfer, _, _ in active:
         transfer.join(max(0.0, deadline - time.monotonic()))

@@ -22,13 +22,13 @@ from typing import Any
 import requests
 import urllib3
 from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
-from urllib3.util.retry import Retry
 
 from sevenbridges import __version__
 from sevenbridges.config import Config, format_proxies
 from sevenbridges.decorators import check_for_error, throttle
 from sevenbridges.errors import SbgError, URITooLong
 from sevenbridges.http.error_handlers import maintenance_sleeper
+from sevenbridges.http.reachability import TransportRetry
 from sevenbridges.models.enums import RequestParameters
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def generate_session(
     if isinstance(pool_connections, Mapping):
         # Old single-argument form: generate_session(proxies).
         proxies, pool_connections = pool_connections, DEFAULT_POOLSIZE
-    retries = Retry(
+    retries = TransportRetry(
         total=retry_count or RequestParameters.DEFAULT_RETRY_COUNT,
         backoff_factor=backoff_factor or RequestParameters.DEFAULT_BACKOFF_FACTOR,
     )

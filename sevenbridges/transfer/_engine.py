@@ -42,6 +42,8 @@ BLOCK_SIZE = 1024 * 1024
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 20.0
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
+#: How long :meth:`BaseTransfer.interrupt` waits for the parts in flight to let go.
+INTERRUPT_WAIT_SECONDS = 5.0
 
 
 # --------------------------------------------------------------------------- errors
@@ -131,6 +133,7 @@ class TransferControl:
         self._condition = threading.Condition()
         self._paused = False
         self._stop_requested = False
+        self._interrupted = False
         # Set on stop or when a part failed for good: workers give up at their next block.
         self._abort = threading.Event()
 
@@ -145,6 +148,15 @@ class TransferControl:
     @property
     def aborted(self) -> bool:
         return self._abort.is_set()
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted
+
+    @property
+    def cancelled(self) -> bool:
+        """Stopped or interrupted: a failure seen from now on is our own doing, not an error."""
+        return self._stop_requested or self._interrupted
 
     def pause(self) -> None:
         with self._condition:
@@ -164,6 +176,13 @@ class TransferControl:
     def abort_parts(self) -> None:
         self._abort.set()
 
+    def interrupt(self) -> None:
+        """Cut the parts in flight and end the transfer, keeping what it stored."""
+        with self._condition:
+            self._interrupted = True
+            self._abort.set()
+            self._condition.notify_all()
+
     def check(self) -> None:
         """Raise :class:`TransferStopped` if workers should give up now."""
         if self._abort.is_set():
@@ -171,7 +190,7 @@ class TransferControl:
 
     def wait_while_paused(self) -> None:
         with self._condition:
-            while self._paused and not self._stop_requested:
+            while self._paused and not self.cancelled:
                 self._condition.wait()
         self.check()
 
@@ -222,8 +241,9 @@ def with_retries(
                 ) from None
             refresh = isinstance(exc, TransientError) and exc.refresh_url
             delay = 0.0 if refresh and attempt == 0 else backoff_delay(attempt)
-            logger.info("%s: attempt %d failed (%s); retrying in %.1f s", what, attempt + 1,
-                        reason, delay)
+            logger.info(
+                "%s: attempt %d failed (%s); retrying in %.1f s", what, attempt + 1, reason, delay
+            )
             if on_retry is not None:
                 on_retry(exc)
             control.sleep(delay)
@@ -302,7 +322,7 @@ class PartScheduler(Generic[T]):
                     except TransferStopped:
                         raise
                     except Exception as exc:
-                        if self._control.stop_requested:
+                        if self._control.cancelled:
                             raise TransferStopped() from exc
                         raise
                     yield index, result
@@ -429,8 +449,9 @@ class _StorageAdapter(HTTPAdapter):
         self._block_size = block_size  # read by init_poolmanager, which the base __init__ calls
         super().__init__(**kwargs)
 
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
-                         **pool_kwargs: Any) -> None:
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
         pool_kwargs.setdefault("blocksize", self._block_size)
         super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
 
@@ -566,11 +587,46 @@ class BaseTransfer(threading.Thread):
             return self._callback(self._status)
         return None
 
+    def interrupt(self, timeout: float | None = INTERRUPT_WAIT_SECONDS) -> None:
+        """Stop the transfer now and keep it resumable: what Ctrl-C should do.
+
+        Parts in flight are cut off at their next block, no new part starts, and the thread
+        ends STOPPED; unlike :meth:`stop`, nothing is cleaned up: the resume record, the
+        platform's multipart upload and a download's partial file stay, so the same call made
+        again continues where this one ended. Waits up to ``timeout`` seconds (None: without
+        limit) for the thread to end. Does nothing once the transfer has ended.
+        """
+        with self._status_lock:
+            if self._status not in (TransferState.RUNNING, TransferState.PAUSED):
+                return
+            self._control.interrupt()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout)
+
     def wait(self) -> None:
         """Block until the transfer thread has ended (it never raises the transfer's error;
-        check ``status`` and ``error``)."""
-        if self.is_alive():
+        check ``status`` and ``error``).
+
+        A ``KeyboardInterrupt`` (Ctrl-C) while waiting interrupts the transfer (:meth:`interrupt`),
+        logs how to resume it, and is raised again, once.
+        """
+        if not self.is_alive():
+            return
+        try:
             self.join()
+        except KeyboardInterrupt:
+            self.interrupt()
+            logger.warning("%s", self._interrupted_message())
+            raise
+
+    def _interrupted_message(self) -> str:
+        stored = (
+            f"{self._parts_done} of {self._parts_total} parts" if self._parts_total else ("nothing")
+        )
+        return (
+            f"{self.name} interrupted ({stored} done); the same call again resumes it, "
+            "finished parts are kept"
+        )
 
     def run(self) -> None:
         with self._status_lock:
@@ -581,7 +637,7 @@ class BaseTransfer(threading.Thread):
         except TransferStopped:
             self._finish(TransferState.STOPPED)
         except Exception as exc:
-            if self._control.stop_requested:
+            if self._control.cancelled:
                 logger.debug("%s stopped with a pending error: %s", self.name, exc)
                 self._finish(TransferState.STOPPED)
                 return

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import requests
 
 from sevenbridges.cli.demo import (
     COLLABORATOR,
@@ -34,7 +39,8 @@ def table_rows(body: str) -> list[list[str]]:
 
 
 def test_demo_creates_a_project_and_shares_it(capsys, tmp_path: Path) -> None:
-    exit_code = main(["--data-dir", str(tmp_path / "data")])
+    results_dir = tmp_path / "results"
+    exit_code = main(["--data-dir", str(tmp_path / "data"), "--results", str(results_dir)])
     captured = capsys.readouterr()
     output = captured.out
     assert exit_code == 0, output + captured.err
@@ -86,6 +92,10 @@ def test_demo_creates_a_project_and_shares_it(capsys, tmp_path: Path) -> None:
     )
     assert sorted(row[:4] for row in results) == expected
     assert all(0 < float(row[4]) < 100 for row in results)  # GC content, percent
+    # The results it names are kept where it says.
+    assert f"Results kept in {results_dir}" in output
+    kept = sorted(path.name for path in results_dir.iterdir())
+    assert kept == sorted(row[5] for row in results) and len(kept) == len(SAMPLE_READS)
     assert output.rstrip().endswith("Demo finished successfully.")
     # The platform was stopped: its data directory holds the database it wrote.
     assert any((tmp_path / "data").iterdir())
@@ -104,6 +114,36 @@ def test_demo_reports_failure_with_a_message(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "sbg demo failed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_the_demo_and_its_platform_quietly(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal reaches the whole process group: the demo and its platform."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_SBG, "demo", "--results", str(tmp_path / "results")],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    platform_url = None
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("Platform ready at "):
+            platform_url = line.split(" at ", 1)[1].strip()
+        if line.startswith("== Uploaded reads") or line.startswith("== Installed app"):
+            break
+    assert platform_url, "".join(lines)
+    os.killpg(process.pid, signal.SIGINT)
+    rest, stderr = process.communicate(timeout=120)
+    output = "".join(lines) + rest
+    assert process.returncode == 130, output + stderr
+    assert "Traceback" not in stderr and "Traceback" not in output, stderr
+    assert "Demo interrupted." in stderr and "Platform stopped." in output
+    with pytest.raises(requests.ConnectionError):
+        requests.get(platform_url, timeout=5)
 
 
 def test_progress_bar() -> None:

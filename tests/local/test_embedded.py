@@ -37,5 +37,6 @@ def test_a_server_that_cannot_start_reports_its_output(tmp_path: Path) -> None:
             server.start()
     message = str(failure.value)
     assert "exited with code" in message
-    assert "address already in use" in message.lower()
+    port = server.port
+    assert f"port {port} on 127.0.0.1 is already in use" in message  # the server's own line
     assert not server.running
