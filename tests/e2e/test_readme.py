@@ -1,8 +1,9 @@
 """The README's quickstart, run as written on a fresh machine (a fresh HOME and data directory).
 
 The code blocks are read from README.md itself, from "Quickstart against the local platform" up
-to "The same code against the real platform", and run in order: shell blocks with bash in a
-working directory where ``.venv`` is this test run's virtualenv, Python blocks with its Python.
+to its first subsection (or "The same code against the real platform"), and run in order: shell
+blocks with bash in a working directory where ``.venv`` is this test run's virtualenv, Python
+blocks with its Python.
 Two things differ from a reader's machine, both forced by running beside other tests: the port
 (``SBG_LOCAL_PORT`` and the literal ``8765`` in the Python blocks become a free port), and the
 install block is not re-run (this virtualenv is that install). ``<token printed above>`` becomes
@@ -31,7 +32,9 @@ def quickstart_blocks() -> list[tuple[str, str]]:
     text = README.read_text(encoding="utf-8")
     start = text.index("## Quickstart against the local platform")
     end = text.index("## The same code against the real platform")
-    return BLOCK.findall(text[start:end])
+    # The quickstart proper ends where its first subsection (automations, HTTPS, ...) begins.
+    subsection = text.find("\n### ", start, end)
+    return BLOCK.findall(text[start : end if subsection < 0 else subsection])
 
 
 def _free_port() -> int:
@@ -43,7 +46,7 @@ def _free_port() -> int:
 def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
     blocks = quickstart_blocks()
     kinds = [kind for kind, _code in blocks]
-    # install, serve, (user + sample reads), main flow, token, URL + token, status
+    # install, serve, (user + sample reads), main flow, token, URL + token, divisions
     assert kinds == ["sh", "sh", "sh", "python", "sh", "python", "sh"], kinds
     install, serve, *rest = blocks
     assert "pip install -e" in install[1]
@@ -121,4 +124,6 @@ def test_the_readme_quickstart_runs_as_written(tmp_path: Path) -> None:
     assert (work / "copy-of-reads.fastq").read_bytes() == (work / "reads.fastq").read_bytes()
     # The token block printed alice's token, and the URL-and-token block used it.
     assert outputs[3].strip() == "alice"
-    assert f"running at http://127.0.0.1:{port}/v2" in outputs[4]  # sbg local status
+    # The divisions block made one, gave alice a role in it and listed it.
+    assert "alice is now admin of division genomics." in outputs[4]
+    assert "genomics" in outputs[4] and "Genomics Lab" in outputs[4]
