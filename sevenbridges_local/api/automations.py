@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -26,6 +26,9 @@ from sevenbridges_local.db.files import File
 from sevenbridges_local.services import automation_runs, automations, files, uploads
 from sevenbridges_local.services.access import PERMISSIONS
 from sevenbridges_local.services.context import ServiceContext
+
+# The two actions of the archive routes; anything else is refused by validation (400).
+ArchiveAction = Literal["archive", "restore"]
 
 router = APIRouter(tags=["automations"], route_class=BoundaryRoute)
 
@@ -239,15 +242,13 @@ def update_automation(
     "/automation/automations/{automation_id}/actions/{action}", summary="Archive or restore"
 )
 def archive_automation(
-    request: Request, automation_id: str, action: str, ctx: WriteContext
+    request: Request, automation_id: str, action: ArchiveAction, ctx: WriteContext
 ) -> JSONResponse:
     automation = automations.set_archived(ctx, automation_id, _archiving(action))
     return resource_response(automation_json(api_root(request), automation))
 
 
-def _archiving(action: str) -> bool:
-    if action not in ("archive", "restore"):
-        raise errors.not_found(f"Unknown action '{action}'.", errors.NOT_FOUND)
+def _archiving(action: ArchiveAction) -> bool:
     return action == "archive"
 
 
@@ -361,7 +362,7 @@ def update_package(
     summary="Archive or restore a code package",
 )
 def archive_package(
-    automation_id: str, package_id: str, action: str, ctx: WriteContext
+    automation_id: str, package_id: str, action: ArchiveAction, ctx: WriteContext
 ) -> JSONResponse:
     package = automations.set_package_archived(ctx, automation_id, package_id, _archiving(action))
     return resource_response(package_json(package))

@@ -313,7 +313,15 @@ def test_openapi_describes_every_body_and_the_paging(anonymous: Caller) -> None:
     document = anonymous.get(anonymous.url.removesuffix("/v2") + "/openapi.json").json()
     paths = document["paths"]
     # Operations that act on a resource without reading a body.
-    bodyless = ("/actions/run", "/actions/abort", "/actions/clone", "/actions/sync", "/{action}")
+    bodyless = (
+        "/actions/run",
+        "/actions/abort",
+        "/actions/clone",
+        "/actions/sync",
+        "/actions/stop",
+        "/actions/rerun",
+        "/{action}",
+    )
     writes = [
         (path, method, operation)
         for path, operations in paths.items()
