@@ -259,6 +259,7 @@ def _register() -> None:
         projects,
         tasks,
         transfers,
+        volume_jobs,
         volumes,
     )
 
@@ -270,6 +271,8 @@ def _register() -> None:
     cli.add_command(apps.apps)
     cli.add_command(tasks.tasks)
     cli.add_command(volumes.volumes)
+    cli.add_command(volume_jobs.imports)
+    cli.add_command(volume_jobs.exports)
     cli.add_command(platform.local)
     cli.add_command(platform.demo)
     cli.add_command(platform.completion)
