@@ -3,7 +3,7 @@
 Exit codes (also in the README and ``sbg --help``):
 
 * 0 - success
-* 1 - the platform refused the request, or a transfer failed
+* 1 - the platform refused the request, a transfer failed, or an import/export ended FAILED
 * 2 - usage: unknown command or option, bad value, missing local path, no configuration
 * 3 - not found: the platform has no such resource (HTTP 404)
 * 4 - not allowed: the token is invalid or lacks permission (HTTP 401/403)
