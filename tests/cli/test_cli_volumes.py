@@ -327,3 +327,53 @@ def test_create_gcs_from_a_key_file(
         "volumes", "create-gcs", "--name", "g", "--bucket", bucket, "--key-file", str(bad_key)
     )
     _failed(result, 2, "private_key")
+
+
+def test_role_volume_and_new_keys_without_secrets_on_the_command_line(
+    cloud_sbg, cloud_rest, moto_cloud, new_username, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = new_username("clirole")
+    sbg = cloud_sbg(user)
+    bucket = moto_cloud.new_bucket("clirole")
+    moto_cloud.put(bucket, "r.txt", b"r")
+    role = as_json(
+        sbg(
+            "volumes", "create-s3", "--name", volume_name("role"), "--bucket", bucket,
+            "--role-arn", moto_cloud.role_arn, "--external-id", moto_cloud.external_id,
+            "--access-mode", "RO", "--json",
+        )
+    )  # fmt: skip
+    assert role["service"]["credentials"] == {"role_arn": moto_cloud.role_arn}
+    assert role == cloud_rest(user, f"/storage/volumes/{role['id']}")
+    listed = as_json(sbg("volumes", "objects", role["id"], "--json"))
+    assert [item["location"] for item in listed["items"]] == ["r.txt"]
+    _failed(
+        sbg("volumes", "create-s3", "--name", "x", "--bucket", bucket, "--role-arn", "arn:x"),
+        2,
+        "--external-id",
+    )
+
+    # The secret from the environment, not a flag: creating, then replacing the keys.
+    monkeypatch.setenv("SBG_VOLUME_SECRET_ACCESS_KEY", moto_cloud.reader.secret_access_key)
+    keys = as_json(
+        sbg(
+            "volumes", "create-s3", "--name", volume_name(), "--bucket", bucket,
+            "--access-key-id", moto_cloud.reader.access_key_id, "--json",
+        )
+    )  # fmt: skip
+    assert keys["service"]["credentials"] == {"access_key_id": moto_cloud.reader.access_key_id}
+    monkeypatch.setenv("SBG_VOLUME_SECRET_ACCESS_KEY", "wrong-secret")
+    refused = sbg(
+        "volumes", "update", keys["id"], "--access-key-id", moto_cloud.reader.access_key_id
+    )
+    _failed(refused, 1, "9001")
+    assert cloud_rest(user, f"/storage/volumes/{keys['id']}") == keys
+    monkeypatch.setenv("SBG_VOLUME_SECRET_ACCESS_KEY", moto_cloud.reader.secret_access_key)
+    renewed = as_json(
+        sbg(
+            "volumes", "update", keys["id"], "--access-key-id", moto_cloud.reader.access_key_id,
+            "--description", "new keys", "--json",
+        )
+    )  # fmt: skip
+    assert renewed["description"] == "new keys"
+    assert renewed == cloud_rest(user, f"/storage/volumes/{keys['id']}")
