@@ -3,7 +3,7 @@
 Exit codes (also in the README and ``sbg --help``):
 
 * 0 - success
-* 1 - the platform refused the request, or a transfer failed
+* 1 - the platform refused the request, a transfer failed, or an import/export ended FAILED
 * 2 - usage: unknown command or option, bad value, missing local path, no configuration
 * 3 - not found: the platform has no such resource (HTTP 404)
 * 4 - not allowed: the token is invalid or lacks permission (HTTP 401/403)
@@ -259,6 +259,7 @@ def _register() -> None:
         projects,
         tasks,
         transfers,
+        volume_jobs,
         volumes,
     )
 
@@ -270,6 +271,8 @@ def _register() -> None:
     cli.add_command(apps.apps)
     cli.add_command(tasks.tasks)
     cli.add_command(volumes.volumes)
+    cli.add_command(volume_jobs.imports)
+    cli.add_command(volume_jobs.exports)
     cli.add_command(platform.local)
     cli.add_command(platform.demo)
     cli.add_command(platform.completion)
