@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -181,6 +182,22 @@ class RunBody(Loose):
 
 def _pool(request: Request) -> Any:
     return getattr(request.app.state, "automation_pool", None)
+
+
+def _run_reply(
+    request: Request,
+    ctx: ServiceContext,
+    run: AutomationRun,
+    *,
+    status_code: int = 200,
+    then: Callable[[Any], None] | None = None,
+) -> JSONResponse:
+    """The run's JSON, shaped before ``then`` tells the run pool (which may change the run)."""
+    shaped = run_json(ctx, api_root(request), run)
+    pool = _pool(request)
+    if then is not None and pool is not None:
+        then(pool)
+    return resource_response(shaped, status_code=status_code)
 
 
 # --- automations -----------------------------------------------------------------------------
@@ -430,17 +447,13 @@ def create_run(request: Request, ctx: WriteContext, body: RunBody | None = None)
         secret_settings=body.secret_settings,
         memory_limit=body.memory_limit,
     )
-    shaped = run_json(ctx, api_root(request), run)
-    pool = _pool(request)
-    if pool is not None:
-        pool.notify()
-    return resource_response(shaped, status_code=201)
+    return _run_reply(request, ctx, run, status_code=201, then=lambda pool: pool.notify())
 
 
 @router.get("/automation/runs/{run_id}", summary="One run")
 def get_run(request: Request, run_id: str, ctx: ReadContext) -> JSONResponse:
     run = automation_runs.load_run(ctx, run_id)
-    return resource_response(run_json(ctx, api_root(request), run))
+    return _run_reply(request, ctx, run)
 
 
 @router.patch("/automation/runs/{run_id}", summary="Change a queued run")
@@ -449,27 +462,19 @@ def update_run(
 ) -> JSONResponse:
     changes = (body or RunBody()).given("name", "inputs", "settings", "memory_limit")
     run = automation_runs.update_run(ctx, run_id, changes)
-    return resource_response(run_json(ctx, api_root(request), run))
+    return _run_reply(request, ctx, run)
 
 
 @router.post("/automation/runs/{run_id}/actions/stop", summary="Stop a run")
 def stop_run(request: Request, run_id: str, ctx: WriteContext) -> JSONResponse:
     run = automation_runs.stop_run(ctx, run_id)
-    shaped = run_json(ctx, api_root(request), run)
-    pool = _pool(request)
-    if pool is not None:
-        pool.request_stop(run_id)
-    return resource_response(shaped)
+    return _run_reply(request, ctx, run, then=lambda pool: pool.request_stop(run_id))
 
 
 @router.post("/automation/runs/{run_id}/actions/rerun", summary="Run again, same inputs")
 def rerun(request: Request, run_id: str, ctx: WriteContext) -> JSONResponse:
     run = automation_runs.rerun(ctx, run_id)
-    shaped = run_json(ctx, api_root(request), run)
-    pool = _pool(request)
-    if pool is not None:
-        pool.notify()
-    return resource_response(shaped, status_code=201)
+    return _run_reply(request, ctx, run, status_code=201, then=lambda pool: pool.notify())
 
 
 @router.get("/automation/runs/{run_id}/state", summary="The run's state document")

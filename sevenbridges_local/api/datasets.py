@@ -11,6 +11,7 @@ from pydantic import Field, StrictStr
 
 from sevenbridges_local.api.boundary import BoundaryRoute, RequestBody
 from sevenbridges_local.api.deps import Fields, Paging, ReadContext, WriteContext
+from sevenbridges_local.api.member_routes import Summaries, add_member_routes
 from sevenbridges_local.api.members import NewMemberBody, Permissions
 from sevenbridges_local.api.shapes import (
     _member_body,
@@ -21,7 +22,7 @@ from sevenbridges_local.api.shapes import (
 )
 from sevenbridges_local.db.datasets import Dataset
 from sevenbridges_local.limits import MAX_DESCRIPTION_LENGTH
-from sevenbridges_local.services import datasets, members
+from sevenbridges_local.services import datasets
 
 router = APIRouter(tags=["datasets"], route_class=BoundaryRoute)
 
@@ -109,58 +110,22 @@ def delete_dataset(owner: str, name: str, ctx: WriteContext) -> Response:
     return Response(status_code=204)
 
 
-@router.get(MEMBERS, summary="Members of a dataset")
-def list_members(
-    request: Request, owner: str, name: str, ctx: ReadContext, page: Paging, fields: Fields
-) -> JSONResponse:
-    dataset, found = datasets.list_members(ctx, owner, name, page)
-    root = api_root(request)
-    return list_response(request, found, lambda m: dataset_member_json(root, dataset, m), fields)
-
-
-@router.post(MEMBERS, status_code=201, summary="Add a member to a dataset")
-def add_member(
-    request: Request, owner: str, name: str, ctx: WriteContext, body: NewMemberBody | None = None
-) -> JSONResponse:
-    body = body or NewMemberBody()
-    new_member = members.NewMember(
-        username=body.username,
-        email=body.email,
-        type=body.type,
-        permissions=body.permissions.given_permissions() if body.permissions else None,
-    )
-    dataset, member = datasets.add_member(ctx, owner, name, new_member)
-    return resource_response(
-        dataset_member_json(api_root(request), dataset, member), status_code=201
-    )
-
-
-@router.get(MEMBER, summary="One member of a dataset")
-def get_member(
-    request: Request, owner: str, name: str, username: str, ctx: ReadContext, fields: Fields
-) -> JSONResponse:
-    dataset, member = datasets.get_member(ctx, owner, name, username)
-    return resource_response(dataset_member_json(api_root(request), dataset, member), fields)
-
-
-@router.patch(MEMBER + "/permissions", summary="Change some permissions of a dataset member")
-def patch_permissions(
-    request: Request,
-    owner: str,
-    name: str,
-    username: str,
-    ctx: WriteContext,
-    body: Permissions | None = None,
-) -> JSONResponse:
-    changes = body.given_permissions() if body is not None else {}
-    dataset, member = datasets.update_permissions(ctx, owner, name, username, changes)
-    return resource_response(dataset_member_json(api_root(request), dataset, member))
-
-
-@router.delete(MEMBER, status_code=204, summary="Remove a member from a dataset")
-def remove_member(owner: str, name: str, username: str, ctx: WriteContext) -> Response:
-    datasets.remove_member(ctx, owner, name, username)
-    return Response(status_code=204)
+add_member_routes(
+    router,
+    members_path=MEMBERS,
+    key="name",
+    service=datasets,
+    shaper=dataset_member_json,
+    new_body=NewMemberBody,
+    permissions_body=Permissions,
+    summaries=Summaries(
+        list="Members of a dataset",
+        add="Add a member to a dataset",
+        get="One member of a dataset",
+        patch="Change some permissions of a dataset member",
+        delete="Remove a member from a dataset",
+    ),
+)
 
 
 @router.post("/_local/datasets", status_code=201, summary="Publish a project as a dataset")

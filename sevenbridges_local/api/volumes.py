@@ -20,6 +20,7 @@ from sevenbridges_local.api.boundary import (
     required_by_the_service,
 )
 from sevenbridges_local.api.deps import Fields, Paging, ReadContext, WriteContext
+from sevenbridges_local.api.member_routes import Summaries, add_member_routes
 from sevenbridges_local.api.members import NewMemberBody
 from sevenbridges_local.api.shapes import (
     api_root,
@@ -39,7 +40,7 @@ from sevenbridges_local.limits import (
     MAX_SETTINGS_KEYS,
     MAX_VOLUME_LOCATION_LENGTH,
 )
-from sevenbridges_local.services import members, volumes
+from sevenbridges_local.services import volumes
 from sevenbridges_local.services.volumes import VolumeRuntime
 
 router = APIRouter(tags=["volumes"], route_class=BoundaryRoute)
@@ -277,59 +278,19 @@ def volume_object(
 # Members
 
 
-@router.get(MEMBERS, summary="Members of a volume")
-def list_members(
-    request: Request, owner: str, name: str, ctx: ReadContext, page: Paging, fields: Fields
-) -> JSONResponse:
-    volume, found = volumes.list_members(ctx, owner, name, page)
-    root = api_root(request)
-    return list_response(
-        request, found, lambda member: volume_member_json(root, volume, member), fields
-    )
-
-
-@router.post(MEMBERS, status_code=201, summary="Add a user to a volume")
-def add_member(
-    request: Request,
-    owner: str,
-    name: str,
-    ctx: WriteContext,
-    body: NewVolumeMemberBody | None = None,
-) -> JSONResponse:
-    body = body or NewVolumeMemberBody()
-    new_member = members.NewMember(
-        username=body.username,
-        email=body.email,
-        type=body.type,
-        permissions=body.permissions.given() if body.permissions else None,
-    )
-    volume, member = volumes.add_member(ctx, owner, name, new_member)
-    return resource_response(volume_member_json(api_root(request), volume, member), status_code=201)
-
-
-@router.get(MEMBER, summary="One member of a volume")
-def get_member(
-    request: Request, owner: str, name: str, username: str, ctx: ReadContext, fields: Fields
-) -> JSONResponse:
-    volume, member = volumes.get_member(ctx, owner, name, username)
-    return resource_response(volume_member_json(api_root(request), volume, member), fields)
-
-
-@router.patch(MEMBER + "/permissions", summary="Change some permissions of a volume member")
-def patch_permissions(
-    request: Request,
-    owner: str,
-    name: str,
-    username: str,
-    ctx: WriteContext,
-    body: VolumePermissions | None = None,
-) -> JSONResponse:
-    changes = body.given() if body is not None else {}
-    volume, member = volumes.update_permissions(ctx, owner, name, username, changes)
-    return resource_response(volume_member_json(api_root(request), volume, member))
-
-
-@router.delete(MEMBER, status_code=204, summary="Remove a member from a volume")
-def remove_member(owner: str, name: str, username: str, ctx: WriteContext) -> Response:
-    volumes.remove_member(ctx, owner, name, username)
-    return Response(status_code=204)
+add_member_routes(
+    router,
+    members_path=MEMBERS,
+    key="name",
+    service=volumes,
+    shaper=volume_member_json,
+    new_body=NewVolumeMemberBody,
+    permissions_body=VolumePermissions,
+    summaries=Summaries(
+        list="Members of a volume",
+        add="Add a user to a volume",
+        get="One member of a volume",
+        patch="Change some permissions of a volume member",
+        delete="Remove a member from a volume",
+    ),
+)

@@ -21,14 +21,9 @@ from sevenbridges_local.services.access import Access
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.members import (
     DEFAULT_PERMISSIONS,
+    MemberOperations,
     MemberTable,
-    NewMember,
     add_owner,
-    change_permissions,
-    delete_member,
-    find_member,
-    insert_member,
-    member_page,
 )
 from sevenbridges_local.services.projects import (
     PERMISSION_NAMES,
@@ -207,34 +202,9 @@ def publish(
 # Members
 
 
-def list_members(ctx: ServiceContext, owner: str, slug: str, page: PageRequest):
-    dataset, _ = dataset_access(ctx, owner, slug)
-    return dataset, member_page(ctx, DATASET_MEMBERS, dataset.id, page)
-
-
-def get_member(ctx: ServiceContext, owner: str, slug: str, username: str):
-    dataset, _ = dataset_access(ctx, owner, slug)
-    return dataset, find_member(ctx, DATASET_MEMBERS, dataset.id, username)
-
-
-def add_member(ctx: ServiceContext, owner: str, slug: str, request: NewMember):
-    dataset, membership = dataset_access(ctx, owner, slug)
-    _require(membership, "admin", "manage its members")
-    return dataset, insert_member(ctx, DATASET_MEMBERS, dataset.id, request)
-
-
-def update_permissions(
-    ctx: ServiceContext, owner: str, slug: str, username: str, permissions: dict[str, bool]
-):
-    dataset, membership = dataset_access(ctx, owner, slug)
-    _require(membership, "admin", "manage its members")
-    member = change_permissions(
-        ctx, DATASET_MEMBERS, dataset.id, dataset.owner_id, username, permissions
-    )
-    return dataset, member
-
-
-def remove_member(ctx: ServiceContext, owner: str, slug: str, username: str) -> None:
-    dataset, membership = dataset_access(ctx, owner, slug)
-    _require(membership, "admin", "manage its members")
-    delete_member(ctx, DATASET_MEMBERS, dataset.id, dataset.owner_id, username)
+_MEMBERS = MemberOperations[Dataset, DatasetMember](DATASET_MEMBERS, dataset_access, _require)
+list_members = _MEMBERS.list_members
+get_member = _MEMBERS.get_member
+add_member = _MEMBERS.add_member
+update_permissions = _MEMBERS.update_permissions
+remove_member = _MEMBERS.remove_member

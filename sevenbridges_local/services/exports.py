@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors, workers
@@ -31,17 +30,16 @@ from sevenbridges_local.db.files import File
 from sevenbridges_local.db.models import User
 from sevenbridges_local.db.volume_jobs import VolumeExport
 from sevenbridges_local.db.volumes import Volume
-from sevenbridges_local.limits import MAX_BULK_ITEMS
-from sevenbridges_local.services import files, folders
+from sevenbridges_local.services import files, folders, volume_jobs
 from sevenbridges_local.services.apps import is_public_project
-from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
-from sevenbridges_local.services.imports import (
+from sevenbridges_local.services.context import Page, PageRequest, ServiceContext
+from sevenbridges_local.services.volume_jobs import (
     COMPLETED,
     FAILED,
+    JOB_NOT_FOUND,
     PENDING,
     RUNNING,
     TERMINAL,
-    check_state,
 )
 from sevenbridges_local.services.volume_reads import alias_storage, is_alias
 from sevenbridges_local.services.volumes import (
@@ -65,7 +63,6 @@ from sevenbridges_local.storage.buckets import (
 logger = logging.getLogger(__name__)
 
 RUN_EXPORT = "volume_export.run"
-JOB_NOT_FOUND = 9008
 FILE_FORBIDDEN = 9004
 NOT_EXPORTABLE = 9006
 LOCATION_TAKEN = 9107
@@ -169,47 +166,23 @@ def submit_export(
 def bulk_submit(
     ctx: ServiceContext, runtime: VolumeRuntime, requests: Sequence[ExportRequest]
 ) -> list[VolumeExport | errors.ApiError]:
-    if len(requests) > MAX_BULK_ITEMS:
-        raise errors.bad_request(f"At most {MAX_BULK_ITEMS} items are allowed per call.")
-    outcomes: list[VolumeExport | errors.ApiError] = []
-    for request in requests:
-        try:
-            outcomes.append(submit_export(ctx, runtime, request))
-        except errors.ApiError as exc:
-            ctx.session.rollback()
-            outcomes.append(exc)
-    return outcomes
+    return volume_jobs.bulk_submit(
+        ctx, requests, lambda request: submit_export(ctx, runtime, request)
+    )
 
 
 def get_export(ctx: ServiceContext, job_id: str) -> VolumeExport:
-    job = ctx.session.get(VolumeExport, job_id) if isinstance(job_id, str) else None
-    if job is None or job.user_id != ctx.actor.user_id:
-        raise job_not_found(str(job_id))
-    return job
+    return volume_jobs.own_job(ctx, VolumeExport, job_id, job_not_found)
 
 
 def bulk_get(ctx: ServiceContext, job_ids: Sequence[str]) -> list[VolumeExport | errors.ApiError]:
-    outcomes: list[VolumeExport | errors.ApiError] = []
-    for job_id in job_ids:
-        try:
-            outcomes.append(get_export(ctx, job_id))
-        except errors.ApiError as exc:
-            outcomes.append(exc)
-    return outcomes
+    return volume_jobs.bulk_get(ctx, job_ids, lambda job_id: get_export(ctx, job_id))
 
 
 def list_exports(
     ctx: ServiceContext, page: PageRequest, *, volume: str | None = None, state: str | None = None
 ) -> Page[VolumeExport]:
-    statement = select(VolumeExport).where(VolumeExport.user_id == ctx.actor.user_id)
-    if volume is not None:
-        split_volume_id(volume)
-        statement = statement.where(VolumeExport.volume_label == volume)
-    checked = check_state(state)
-    if checked is not None:
-        statement = statement.where(VolumeExport.state == checked)
-    statement = statement.order_by(VolumeExport.created_on.desc(), VolumeExport.id)
-    return paginate(ctx.session, statement, page)
+    return volume_jobs.list_own_jobs(ctx, VolumeExport, page, volume=volume, state=state)
 
 
 def result_file(ctx: ServiceContext, job: VolumeExport) -> File | None:

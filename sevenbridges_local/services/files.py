@@ -36,6 +36,7 @@ from sevenbridges_local.limits import (
 )
 from sevenbridges_local.services import access, folders
 from sevenbridges_local.services.access import Access
+from sevenbridges_local.services.bulk import each_item
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.datasets import dataset_access
 from sevenbridges_local.services.names import (
@@ -981,20 +982,9 @@ def check_bulk_size(items: Sequence[Any], what: str) -> None:
         )
 
 
-def _each(ctx: ServiceContext, items: Sequence[Any], action: Any) -> list[BulkResult]:
-    results: list[BulkResult] = []
-    for item in items:
-        try:
-            results.append(action(item))
-        except errors.ApiError as error:
-            ctx.session.rollback()
-            results.append(error)
-    return results
-
-
 def bulk_get(ctx: ServiceContext, file_ids: Sequence[Any]) -> list[BulkResult]:
     check_bulk_size(file_ids, "files")
-    return _each(ctx, file_ids, lambda file_id: get_file(ctx, file_id))
+    return each_item(ctx, file_ids, lambda file_id: get_file(ctx, file_id))
 
 
 def bulk_delete(ctx: ServiceContext, file_ids: Sequence[Any]) -> list[BulkResult]:
@@ -1004,7 +994,7 @@ def bulk_delete(ctx: ServiceContext, file_ids: Sequence[Any]) -> list[BulkResult
         delete_file(ctx, file_id)
         return {"id": file_id}
 
-    return _each(ctx, file_ids, delete_one)
+    return each_item(ctx, file_ids, delete_one)
 
 
 @dataclass(frozen=True)
@@ -1024,7 +1014,7 @@ def bulk_change(
     def change_one(item: FileChange) -> File:
         return update_file(ctx, item.file_id, item.values, replace=replace)
 
-    return _each(ctx, items, change_one)
+    return each_item(ctx, items, change_one)
 
 
 def readable_project_ids(ctx: ServiceContext) -> Select[Any]:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors, workers
@@ -32,9 +32,16 @@ from sevenbridges_local.db.files import FOLDER_TYPE, File
 from sevenbridges_local.db.models import Project, User
 from sevenbridges_local.db.volume_jobs import VolumeImport
 from sevenbridges_local.db.volumes import Volume
-from sevenbridges_local.limits import MAX_BULK_ITEMS
-from sevenbridges_local.services import files, folders
-from sevenbridges_local.services.context import Actor, Page, PageRequest, ServiceContext, paginate
+from sevenbridges_local.services import files, folders, volume_jobs
+from sevenbridges_local.services.context import Actor, Page, PageRequest, ServiceContext
+from sevenbridges_local.services.volume_jobs import (
+    COMPLETED,
+    FAILED,
+    JOB_NOT_FOUND,
+    PENDING,
+    RUNNING,
+    TERMINAL,
+)
 from sevenbridges_local.services.volume_reads import alias_storage
 from sevenbridges_local.services.volumes import (
     VolumeRuntime,
@@ -48,16 +55,8 @@ from sevenbridges_local.storage.buckets import BucketError, BucketSpec, CloudSet
 
 logger = logging.getLogger(__name__)
 
-PENDING = "PENDING"
-RUNNING = "RUNNING"
-COMPLETED = "COMPLETED"
-FAILED = "FAILED"
-STATES = (PENDING, RUNNING, COMPLETED, FAILED)
-TERMINAL = (COMPLETED, FAILED)
-
 RUN_IMPORT = "volume_import.run"
 
-JOB_NOT_FOUND = 9008
 VOLUME_INACTIVE_CODE = 9103
 NO_PROJECT_PRIVILEGE = 9102
 LOCATION_NOT_FOUND = 9105
@@ -83,17 +82,6 @@ class ImportRequest:
 
 def job_not_found(job_id: str) -> errors.ApiError:
     return errors.not_found(f"Import '{job_id}' does not exist.", JOB_NOT_FOUND)
-
-
-def check_state(state: str | None) -> str | None:
-    if state is None:
-        return None
-    if state.upper() not in STATES:
-        raise errors.bad_request(
-            f"Invalid 'state' {state!r}: expected one of {', '.join(STATES)}.",
-            errors.VOLUME_BAD_SYNTAX,
-        )
-    return state.upper()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,16 +213,9 @@ def bulk_submit(
     ctx: ServiceContext, runtime: VolumeRuntime, requests: Sequence[ImportRequest]
 ) -> list[VolumeImport | errors.ApiError]:
     """Each item on its own: a bad one is its ``error``, the others go ahead."""
-    if len(requests) > MAX_BULK_ITEMS:
-        raise errors.bad_request(f"At most {MAX_BULK_ITEMS} items are allowed per call.")
-    outcomes: list[VolumeImport | errors.ApiError] = []
-    for request in requests:
-        try:
-            outcomes.append(submit_import(ctx, runtime, request))
-        except errors.ApiError as exc:
-            ctx.session.rollback()
-            outcomes.append(exc)
-    return outcomes
+    return volume_jobs.bulk_submit(
+        ctx, requests, lambda request: submit_import(ctx, runtime, request)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,20 +223,11 @@ def bulk_submit(
 
 
 def get_import(ctx: ServiceContext, job_id: str) -> VolumeImport:
-    job = ctx.session.get(VolumeImport, job_id) if isinstance(job_id, str) else None
-    if job is None or job.user_id != ctx.actor.user_id:
-        raise job_not_found(str(job_id))
-    return job
+    return volume_jobs.own_job(ctx, VolumeImport, job_id, job_not_found)
 
 
 def bulk_get(ctx: ServiceContext, job_ids: Sequence[str]) -> list[VolumeImport | errors.ApiError]:
-    outcomes: list[VolumeImport | errors.ApiError] = []
-    for job_id in job_ids:
-        try:
-            outcomes.append(get_import(ctx, job_id))
-        except errors.ApiError as exc:
-            outcomes.append(exc)
-    return outcomes
+    return volume_jobs.bulk_get(ctx, job_ids, lambda job_id: get_import(ctx, job_id))
 
 
 def list_imports(
@@ -268,23 +240,21 @@ def list_imports(
 ) -> Page[VolumeImport]:
     """The caller's imports, newest first, filtered by volume (``owner/name``), destination
     project (``owner/slug``) and state."""
-    statement = select(VolumeImport).where(VolumeImport.user_id == ctx.actor.user_id)
-    if volume is not None:
-        split_volume_id(volume)
-        statement = statement.where(VolumeImport.volume_label == volume)
-    if project is not None:
+
+    def by_project(statement: Select[Any]) -> Select[Any]:
+        if project is None:
+            return statement
         owner, slug = files.split_project_id(project)
         found = ctx.session.scalar(
             select(Project.id)
             .join(User, User.id == Project.owner_id)
             .where(User.username == owner, Project.slug == slug)
         )
-        statement = statement.where(VolumeImport.project_id == (found if found else -1))
-    checked = check_state(state)
-    if checked is not None:
-        statement = statement.where(VolumeImport.state == checked)
-    statement = statement.order_by(VolumeImport.created_on.desc(), VolumeImport.id)
-    return paginate(ctx.session, statement, page)
+        return statement.where(VolumeImport.project_id == (found if found else -1))
+
+    return volume_jobs.list_own_jobs(
+        ctx, VolumeImport, page, volume=volume, state=state, narrow=by_project
+    )
 
 
 def result_file(ctx: ServiceContext, job: VolumeImport) -> File | None:

@@ -10,8 +10,9 @@ permission names, codes); the project functions at the end check project access 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 
@@ -29,6 +30,9 @@ from sevenbridges_local.services.projects import (
 
 DEFAULT_PERMISSIONS = {"read": True, "copy": True, "write": False, "execute": False, "admin": False}
 GROUP_MEMBER_TYPES = ("TEAM", "DIVISION")
+
+Parent = TypeVar("Parent")
+Member = TypeVar("Member")
 
 
 @dataclass(frozen=True)
@@ -266,43 +270,72 @@ def delete_member(
 
 
 # ---------------------------------------------------------------------------------------------
+# The five member operations of one kind of resource
+
+
+@dataclass(frozen=True)
+class MemberOperations(Generic[Parent, Member]):
+    """List, get, add, change and remove members of a resource found by ``(owner, key)``.
+
+    ``find`` gives the resource and the caller's access (its own 404 when they cannot see it);
+    ``require`` raises the resource's 403 when that access lacks a permission. Reading needs
+    only access; changing members needs ``admin``.
+    """
+
+    table: MemberTable
+    find: Callable[[ServiceContext, str, str], tuple[Parent, Any]]
+    require: Callable[[Any, str, str], None]
+
+    def _managed(self, ctx: ServiceContext, owner: str, key: str) -> Parent:
+        parent, membership = self.find(ctx, owner, key)
+        self.require(membership, "admin", "manage its members")
+        return parent
+
+    def list_members(
+        self, ctx: ServiceContext, owner: str, key: str, page: PageRequest
+    ) -> tuple[Parent, Page[Member]]:
+        parent, _ = self.find(ctx, owner, key)
+        return parent, member_page(ctx, self.table, parent.id, page)  # type: ignore[attr-defined]
+
+    def get_member(
+        self, ctx: ServiceContext, owner: str, key: str, username: str
+    ) -> tuple[Parent, Member]:
+        parent, _ = self.find(ctx, owner, key)
+        return parent, find_member(ctx, self.table, parent.id, username)  # type: ignore[attr-defined]
+
+    def add_member(
+        self, ctx: ServiceContext, owner: str, key: str, request: NewMember
+    ) -> tuple[Parent, Member]:
+        parent = self._managed(ctx, owner, key)
+        return parent, insert_member(ctx, self.table, parent.id, request)  # type: ignore[attr-defined]
+
+    def update_permissions(
+        self,
+        ctx: ServiceContext,
+        owner: str,
+        key: str,
+        username: str,
+        permissions: dict[str, bool],
+    ) -> tuple[Parent, Member]:
+        parent: Any = self._managed(ctx, owner, key)
+        member = change_permissions(
+            ctx, self.table, parent.id, parent.owner_id, username, permissions
+        )
+        return parent, member
+
+    def remove_member(self, ctx: ServiceContext, owner: str, key: str, username: str) -> None:
+        parent: Any = self._managed(ctx, owner, key)
+        delete_member(ctx, self.table, parent.id, parent.owner_id, username)
+
+
+# ---------------------------------------------------------------------------------------------
 # Project members
 
-
-def list_members(
-    ctx: ServiceContext, owner: str, slug: str, page: PageRequest
-) -> tuple[Project, Page[ProjectMember]]:
-    project, _ = project_membership(ctx, owner, slug)
-    return project, member_page(ctx, PROJECT_MEMBERS, project.id, page)
-
-
-def get_member(
-    ctx: ServiceContext, owner: str, slug: str, username: str
-) -> tuple[Project, ProjectMember]:
-    project, _ = project_membership(ctx, owner, slug)
-    return project, find_member(ctx, PROJECT_MEMBERS, project.id, username)
-
-
-def add_member(
-    ctx: ServiceContext, owner: str, slug: str, request: NewMember
-) -> tuple[Project, ProjectMember]:
-    project, membership = project_membership(ctx, owner, slug)
-    require_permission(membership, "admin", "manage its members")
-    return project, insert_member(ctx, PROJECT_MEMBERS, project.id, request)
-
-
-def update_permissions(
-    ctx: ServiceContext, owner: str, slug: str, username: str, permissions: dict[str, bool]
-) -> tuple[Project, ProjectMember]:
-    project, membership = project_membership(ctx, owner, slug)
-    require_permission(membership, "admin", "manage its members")
-    member = change_permissions(
-        ctx, PROJECT_MEMBERS, project.id, project.owner_id, username, permissions
-    )
-    return project, member
-
-
-def remove_member(ctx: ServiceContext, owner: str, slug: str, username: str) -> None:
-    project, membership = project_membership(ctx, owner, slug)
-    require_permission(membership, "admin", "manage its members")
-    delete_member(ctx, PROJECT_MEMBERS, project.id, project.owner_id, username)
+_PROJECT = MemberOperations[Project, ProjectMember](
+    PROJECT_MEMBERS, project_membership, require_permission
+)
+list_members = _PROJECT.list_members
+get_member = _PROJECT.get_member
+add_member = _PROJECT.add_member
+update_permissions = _PROJECT.update_permissions
+remove_member = _PROJECT.remove_member

@@ -37,6 +37,7 @@ from sevenbridges_local.db.models import Project, User
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.services import access, apps, batch, task_inputs
 from sevenbridges_local.services.access import Access
+from sevenbridges_local.services.bulk import each_item
 from sevenbridges_local.services.context import Actor, Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.names import truncate_utf8
 from sevenbridges_local.services.task_state import (
@@ -716,13 +717,7 @@ def list_tasks(ctx: ServiceContext, filters: TaskFilters, page: PageRequest) -> 
 
 def bulk_get(ctx: ServiceContext, raw_ids: Sequence[Any]) -> list[Task | errors.ApiError]:
     """One task or error per id, in request order (the HTTP layer bounds the count)."""
-    results: list[Task | errors.ApiError] = []
-    for raw_id in raw_ids:
-        try:
-            results.append(_load(ctx, raw_id))
-        except errors.ApiError as error:
-            results.append(error)
-    return results
+    return each_item(ctx, raw_ids, lambda raw_id: _load(ctx, raw_id), rollback=False)
 
 
 def batch_counts(session: Session, parent_ids: Iterable[str]) -> dict[str, dict[str, int]]:

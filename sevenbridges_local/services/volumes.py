@@ -36,14 +36,9 @@ from sevenbridges_local.services import access
 from sevenbridges_local.services.access import Access
 from sevenbridges_local.services.context import Page, PageRequest, ServiceContext, paginate
 from sevenbridges_local.services.members import (
+    MemberOperations,
     MemberTable,
-    NewMember,
     add_owner,
-    change_permissions,
-    delete_member,
-    find_member,
-    insert_member,
-    member_page,
 )
 from sevenbridges_local.storage.buckets import (
     GCS,
@@ -713,40 +708,11 @@ def object_info(
 # Members
 
 
-def list_members(
-    ctx: ServiceContext, owner: str, name: str, page: PageRequest
-) -> tuple[Volume, Page[VolumeMember]]:
-    volume, _ = volume_membership(ctx, owner, name)
-    return volume, member_page(ctx, VOLUME_MEMBERS, volume.id, page)
-
-
-def get_member(
-    ctx: ServiceContext, owner: str, name: str, username: str
-) -> tuple[Volume, VolumeMember]:
-    volume, _ = volume_membership(ctx, owner, name)
-    return volume, find_member(ctx, VOLUME_MEMBERS, volume.id, username)
-
-
-def add_member(
-    ctx: ServiceContext, owner: str, name: str, request: NewMember
-) -> tuple[Volume, VolumeMember]:
-    volume, membership = volume_membership(ctx, owner, name)
-    require_volume_permission(membership, "admin", "manage its members")
-    return volume, insert_member(ctx, VOLUME_MEMBERS, volume.id, request)
-
-
-def update_permissions(
-    ctx: ServiceContext, owner: str, name: str, username: str, permissions: dict[str, bool]
-) -> tuple[Volume, VolumeMember]:
-    volume, membership = volume_membership(ctx, owner, name)
-    require_volume_permission(membership, "admin", "manage its members")
-    member = change_permissions(
-        ctx, VOLUME_MEMBERS, volume.id, volume.owner_id, username, permissions
-    )
-    return volume, member
-
-
-def remove_member(ctx: ServiceContext, owner: str, name: str, username: str) -> None:
-    volume, membership = volume_membership(ctx, owner, name)
-    require_volume_permission(membership, "admin", "manage its members")
-    delete_member(ctx, VOLUME_MEMBERS, volume.id, volume.owner_id, username)
+_MEMBERS = MemberOperations[Volume, VolumeMember](
+    VOLUME_MEMBERS, volume_membership, require_volume_permission
+)
+list_members = _MEMBERS.list_members
+get_member = _MEMBERS.get_member
+add_member = _MEMBERS.add_member
+update_permissions = _MEMBERS.update_permissions
+remove_member = _MEMBERS.remove_member
