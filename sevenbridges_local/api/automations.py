@@ -23,7 +23,6 @@ from sevenbridges_local.db.automations import (
     AutomationPackage,
     AutomationRun,
 )
-from sevenbridges_local.db.files import File
 from sevenbridges_local.services import automation_runs, automations, files, uploads
 from sevenbridges_local.services.access import PERMISSIONS
 from sevenbridges_local.services.context import ServiceContext
@@ -99,9 +98,7 @@ def member_json(
 
 
 def _file_ref(ctx: ServiceContext, root: str, file_id: str | None) -> dict[str, Any] | None:
-    if not file_id:
-        return None
-    record = ctx.session.get(File, file_id)
+    record = automation_runs.run_file(ctx, file_id)
     return file_json(root, record) if record is not None else None
 
 

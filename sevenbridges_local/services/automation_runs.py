@@ -29,6 +29,7 @@ from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.automations import Automation, AutomationPackage, AutomationRun
+from sevenbridges_local.db.files import File
 from sevenbridges_local.db.models import User
 from sevenbridges_local.security import hash_token
 from sevenbridges_local.services import automations
@@ -75,6 +76,11 @@ def load_run(
             raise _not_found(run_id) from None
         raise
     return run
+
+
+def run_file(ctx: ServiceContext, file_id: str | None) -> File | None:
+    """The run's log or state file (kept in the automation's storage project), if it exists."""
+    return ctx.session.get(File, file_id) if file_id else None
 
 
 def time_limit(settings: dict[str, Any]) -> int:
