@@ -76,3 +76,21 @@ def run_sql(server: EmbeddedServer, statement: str, parameters: tuple = ()) -> l
         with connection:
             rows = connection.execute(statement, parameters).fetchall()
     return rows
+
+
+def claimed_by_a_dead_process(kind: str, payload: dict[str, Any]) -> Any:
+    """A work item as a server killed mid-run leaves it: claimed, running, one attempt used."""
+    from sevenbridges_local.clock import utcnow
+    from sevenbridges_local.db.files import WorkItem
+
+    now = utcnow()
+    return WorkItem(
+        kind=kind,
+        payload=payload,
+        state="running",
+        attempts=1,
+        claimed_by="dead-process",
+        available_on=now,
+        created_on=now,
+        started_on=now,
+    )

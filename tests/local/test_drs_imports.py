@@ -24,12 +24,12 @@ from files_support import (
     seed_file,
     wait_for,
 )
-from local_helpers import Caller, assert_error
+from local_helpers import Caller, assert_error, claimed_by_a_dead_process
 from sqlalchemy import select
 
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db.drs import BlobChecksum, DrsImportJob
-from sevenbridges_local.db.files import File, WorkItem
+from sevenbridges_local.db.files import File
 from sevenbridges_local.db.models import User
 from sevenbridges_local.embedded import EmbeddedServer
 from sevenbridges_local.services.drs_imports import blob_key_for, staging_id
@@ -425,18 +425,7 @@ def test_an_interrupted_job_resumes_after_a_restart_without_half_written_files(
                     started_on=utcnow(),
                 )
             )
-            session.add(
-                WorkItem(
-                    kind="drs_import.run",
-                    payload={"job_id": job_id},
-                    state="running",
-                    attempts=1,
-                    claimed_by="dead-process",
-                    available_on=utcnow(),
-                    created_on=utcnow(),
-                    started_on=utcnow(),
-                )
-            )
+            session.add(claimed_by_a_dead_process("drs_import.run", {"job_id": job_id}))
             session.commit()
 
         server.start()

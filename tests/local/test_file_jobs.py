@@ -22,7 +22,7 @@ from files_support import (
     seed_file,
     wait_for,
 )
-from local_helpers import Caller, assert_error
+from local_helpers import Caller, assert_error, claimed_by_a_dead_process
 from sqlalchemy import select
 
 from sevenbridges_local import workers
@@ -284,18 +284,7 @@ def test_interrupted_job_resumes_after_restart_without_repeating_items(
                 started_on=utcnow(),
             )
         )
-        session.add(
-            WorkItem(
-                kind="file_job.run",
-                payload={"job_id": job_id},
-                state="running",
-                attempts=1,
-                claimed_by="dead-process",
-                available_on=utcnow(),
-                created_on=utcnow(),
-                started_on=utcnow(),
-            )
-        )
+        session.add(claimed_by_a_dead_process("file_job.run", {"job_id": job_id}))
         session.commit()
 
     server.start()
