@@ -1,0 +1,126 @@
+"""The S3 blob store in tests (a pytest plugin loaded by ``tests/conftest.py``).
+
+- ``moto_blobs``: moto's S3 server in a subprocess, with one bucket for blob stores. Unlike the
+  volume tests' ``moto_cloud`` it runs with request authentication OFF: moto 5's IAM check reads
+  only the ``Authorization`` header and answers 500 to every presigned (query-signed) request,
+  and presigned part and download URLs are the point of the S3 store. Signatures are therefore
+  not checked here; AWS and MinIO check them.
+- ``s3_platform``: a session platform whose files live in that bucket (a prefix of its own).
+- ``SBG_TEST_STORAGE=s3``: every platform the suite starts (``platform``, ``start_platform``,
+  ``cloud_platform``...) stores its files in the bucket, each under its own prefix, so the whole
+  server suite runs on S3 (``make test-s3``).
+
+Tests marked ``s3`` are the storage-dependent slice that ``make test`` runs on S3.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from cloud_fixtures import REGION, _clean_environment, _start, _stop, free_port
+
+from sevenbridges_local.embedded import EmbeddedServer
+
+TEST_STORAGE_VARIABLE = "SBG_TEST_STORAGE"
+BLOB_BUCKET = "sbg-blobs"
+# moto checks no signatures here, but boto3 needs some credentials to sign with.
+KEYS = {"AWS_ACCESS_KEY_ID": "blob-tests", "AWS_SECRET_ACCESS_KEY": "blob-tests-secret"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "s3: storage-dependent tests that run against the S3 blob store (moto)"
+    )
+
+
+@dataclass
+class MotoBlobs:
+    url: str
+    bucket: str
+
+    def client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session(
+            aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        ).client("s3", endpoint_url=self.url, config=Config(s3={"addressing_style": "path"}))
+
+    def new_prefix(self) -> str:
+        return f"platform-{uuid.uuid4().hex[:12]}"
+
+    def platform_settings(self, prefix: str | None = None) -> tuple[dict[str, object], dict]:
+        """Settings and environment of a platform storing its files under a prefix of its own."""
+        settings = {
+            "storage": f"s3://{self.bucket}/{prefix or self.new_prefix()}",
+            "s3_endpoint_url": self.url,
+        }
+        return settings, {**KEYS, "AWS_DEFAULT_REGION": REGION}
+
+    def keys_under(self, prefix: str) -> list[str]:
+        pages = (
+            self.client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.bucket, Prefix=prefix)
+        )
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+
+@pytest.fixture(scope="session")
+def moto_blobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoBlobs]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("moto-blobs") / "moto.log"
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    process = _start(command, f"{url}/moto-api/", log, _clean_environment())
+    try:
+        blobs = MotoBlobs(url=url, bucket=BLOB_BUCKET)
+        blobs.client().create_bucket(Bucket=BLOB_BUCKET)
+        yield blobs
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _storage_under_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With SBG_TEST_STORAGE=s3, every embedded platform of the session stores files in S3."""
+    if os.environ.get(TEST_STORAGE_VARIABLE, "local").strip().lower() != "s3":
+        yield
+        return
+    blobs: MotoBlobs = request.getfixturevalue("moto_blobs")
+    EmbeddedServer.defaults = blobs.platform_settings
+    try:
+        yield
+    finally:
+        EmbeddedServer.defaults = None
+
+
+@dataclass
+class S3Platform:
+    server: EmbeddedServer
+    blobs: MotoBlobs
+    prefix: str
+
+
+@pytest.fixture(scope="session")
+def s3_platform(
+    tmp_path_factory: pytest.TempPathFactory, moto_blobs: MotoBlobs
+) -> Iterator[S3Platform]:
+    prefix = moto_blobs.new_prefix()
+    settings, environment = moto_blobs.platform_settings(prefix)
+    server = EmbeddedServer(
+        tmp_path_factory.mktemp("s3-platform"), settings=settings, environment=environment
+    )
+    server.start()
+    try:
+        yield S3Platform(server=server, blobs=moto_blobs, prefix=prefix)
+    finally:
+        server.stop()
