@@ -233,11 +233,20 @@ def test_task_inputs_come_from_s3_and_outputs_go_there(
     assert _object_keys(s3) - before  # the output (and logs) were stored in the bucket
 
 
-def test_the_platform_refuses_a_bad_storage_url(tmp_path) -> None:
-    from sevenbridges_local.embedded import EmbeddedServer
+@pytest.mark.parametrize("value", ["gs://somewhere", "s3://", "/var/blobs"])
+def test_storage_settings_that_are_refused(value: str) -> None:
+    from pydantic import ValidationError
 
-    server = EmbeddedServer(tmp_path / "bad", settings={"storage": "gs://somewhere"})
-    with pytest.raises(RuntimeError, match="expected s3://bucket") as failed:
-        server.start()
-    server.stop()
-    assert "exited with code" in str(failed.value)
+    from sevenbridges_local.settings import Settings
+
+    with pytest.raises(ValidationError, match="expected s3://bucket"):
+        Settings(storage=value)
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"), [("local", None), ("", None), ("s3://b/p/", "s3://b/p")]
+)
+def test_storage_settings(value: str, stored: str | None) -> None:
+    from sevenbridges_local.settings import Settings
+
+    assert Settings(storage=value).storage == stored
