@@ -125,8 +125,10 @@ class TransferLinks:
                 return SignedUrl(direct, self.signer.expiry_for(self.ttl_seconds))
         return self._sign("PUT", part_path(upload_id, part_number))
 
-    def object_download(self, blob_key: str) -> SignedUrl:
-        if self.store is not None:
+    def object_download(self, blob_key: str, size: int | None = None) -> SignedUrl:
+        # An empty object comes from the data plane: S3 answers a client's first ranged GET
+        # of zero bytes with a 416 that names no size, which clients cannot continue from.
+        if self.store is not None and size != 0:
             direct = self.store.presigned_download_url(blob_key, self.ttl_seconds)
             if direct is not None:
                 return SignedUrl(direct, self.signer.expiry_for(self.ttl_seconds))
