@@ -46,6 +46,9 @@ LOCAL_STORAGE_ONLY = (
     "tests/local/test_uploads.py::test_abort_discards_everything",
     "tests/local/test_uploads.py::test_stale_uploads_are_cleaned_up_at_start",
     "tests/local/test_downloads.py::test_download_info_is_a_signed_url_usable_without_a_token",
+    "tests/local/test_files.py::test_delete_file_and_release_blob_with_last_reference",
+    "tests/local/test_files.py::test_deleting_the_only_file_releases_its_blob",
+    "tests/local/test_files.py::test_deleting_a_project_deletes_its_files_and_blobs",
 )
 
 
@@ -131,6 +134,26 @@ def _storage_under_test(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         EmbeddedServer.defaults = None
+
+
+def s3_store_for(server: EmbeddedServer) -> Any:
+    """An in-process S3 store over the same bucket and prefix as ``server`` (test set-up)."""
+    import boto3
+    from botocore.config import Config
+
+    from sevenbridges_local.storage.s3 import S3BlobStore, parse_storage_url
+
+    bucket, prefix = parse_storage_url(server.extra_settings["storage"])
+    client = boto3.session.Session(
+        aws_access_key_id=server.environment.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=server.environment.get("AWS_SECRET_ACCESS_KEY"),
+        region_name=REGION,
+    ).client(
+        "s3",
+        endpoint_url=server.extra_settings["s3_endpoint_url"],
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    return S3BlobStore(bucket, prefix, client=client)
 
 
 @dataclass
