@@ -49,6 +49,7 @@ LOCAL_STORAGE_ONLY = (
     "tests/local/test_files.py::test_delete_file_and_release_blob_with_last_reference",
     "tests/local/test_files.py::test_deleting_the_only_file_releases_its_blob",
     "tests/local/test_files.py::test_deleting_a_project_deletes_its_files_and_blobs",
+    "tests/local/test_drs.py::test_checksums_are_computed_once_and_stored",
 )
 
 
