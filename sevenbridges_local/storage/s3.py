@@ -183,6 +183,11 @@ class S3BlobStore(BlobStore):
             "s3", endpoint_url=self.endpoint_url, region_name=region, config=config
         )
 
+    def check_bucket(self) -> None:
+        """Raise :class:`StorageError` unless the bucket answers (checked once at start)."""
+        with self._translate(f"reach the bucket '{self.bucket}'"):
+            self.client.head_bucket(Bucket=self.bucket)
+
     # --- keys and errors ---------------------------------------------------------------------
     def _object_key(self, key: str) -> str:
         if not key or "/" in key or key in (".", ".."):
@@ -525,4 +530,6 @@ def open_s3_store(url: str, endpoint_url: str | None = None) -> S3BlobStore:
     """The store for ``s3://bucket/prefix``; the endpoint defaults to AWS."""
     bucket, prefix = parse_storage_url(url)
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    return S3BlobStore(bucket, prefix, endpoint_url=endpoint_url, region=region)
+    store = S3BlobStore(bucket, prefix, endpoint_url=endpoint_url, region=region)
+    store.check_bucket()
+    return store

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -250,3 +251,17 @@ def test_storage_settings(value: str, stored: str | None) -> None:
     from sevenbridges_local.settings import Settings
 
     assert Settings(storage=value).storage == stored
+
+
+def test_a_missing_bucket_is_reported_when_the_store_opens(moto_blobs, monkeypatch) -> None:
+    from sevenbridges_local.storage import StorageError, open_blob_store
+
+    _, environment = moto_blobs.platform_settings()
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(StorageError, match="reach the bucket 'no-such-bucket-here'"):
+        open_blob_store(
+            Path("/nonexistent"),
+            storage="s3://no-such-bucket-here/x",
+            s3_endpoint_url=moto_blobs.url,
+        )
