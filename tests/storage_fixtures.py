@@ -50,6 +50,11 @@ LOCAL_STORAGE_ONLY = (
     "tests/local/test_files.py::test_deleting_the_only_file_releases_its_blob",
     "tests/local/test_files.py::test_deleting_a_project_deletes_its_files_and_blobs",
     "tests/local/test_drs.py::test_checksums_are_computed_once_and_stored",
+    "tests/local/test_drs_imports.py::test_imports_bytes_tags_and_metadata_into_a_project_and_a_folder",
+    "tests/local/test_drs_imports.py::test_bad_items_fail_alone_with_clear_errors",
+    "tests/local/test_drs_imports.py::test_content_that_does_not_match_its_checksum_is_not_imported",
+    "tests/local/test_drs_imports.py::test_an_interrupted_job_resumes_after_a_restart_without_half_written_files",
+    "tests/local/test_drs_imports.py::test_a_submitted_job_survives_a_restart",
 )
 
 
