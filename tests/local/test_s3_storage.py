@@ -265,3 +265,23 @@ def test_a_missing_bucket_is_reported_when_the_store_opens(moto_blobs, monkeypat
             storage="s3://no-such-bucket-here/x",
             s3_endpoint_url=moto_blobs.url,
         )
+
+
+def test_a_complete_refused_after_assembly_leaves_no_object_behind(
+    s3: S3Platform, api: sbg.Api, user: Caller, project: str, tmp_path
+) -> None:
+    data = b"late content"
+    body = {"project": project, "name": "dup.txt", "size": len(data)}
+    upload_id = user.post("/upload/multipart", json=body).json()["upload_id"]
+    url = user.get(f"/upload/multipart/{upload_id}/part/1").json()["url"]
+    etag = user.http.put(url, data=data, timeout=30).headers["ETag"]
+    # Meanwhile a file of the same name appears: the name is checked again at completion,
+    # after S3 assembled the object.
+    (tmp_path / "dup.txt").write_bytes(b"first")
+    _upload(api, tmp_path / "dup.txt", project)
+    parts = [{"part_number": 1, "etag": etag}]
+    refused = user.post(f"/upload/multipart/{upload_id}/complete", json={"parts": parts})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == 8005
+    assert upload_id not in _object_keys(s3)  # the assembled object was removed again
+    assert user.get(f"/upload/multipart/{upload_id}").status_code == 200  # the upload stays
