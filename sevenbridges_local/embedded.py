@@ -50,8 +50,11 @@ class EmbeddedServer:
 
     # Test suites set this to give every server settings and environment variables of their
     # own unless a server names them itself (e.g. the S3 blob store: tests/storage_fixtures.py);
-    # called once per server, so each may get fresh values (a bucket prefix of its own).
-    defaults: ClassVar[Callable[[], tuple[Mapping[str, object], Mapping[str, str]]] | None] = None
+    # called once per server with the settings it was given, so each may get fresh values (a
+    # bucket prefix of its own) or none.
+    defaults: ClassVar[
+        Callable[[Mapping[str, object]], tuple[Mapping[str, object], Mapping[str, str]]] | None
+    ] = None
 
     def __init__(
         self,
@@ -73,7 +76,7 @@ class EmbeddedServer:
         base_settings: dict[str, object] = {}
         base_environment: dict[str, str] = {}
         if EmbeddedServer.defaults is not None:
-            defaults_settings, defaults_environment = EmbeddedServer.defaults()
+            defaults_settings, defaults_environment = EmbeddedServer.defaults(settings or {})
             base_settings.update(defaults_settings)
             base_environment.update(defaults_environment)
         base_settings.update(settings or {})

@@ -263,9 +263,6 @@ def cloud_platform(
             # moto's server with authentication on refuses presigned URLs (it wants an
             # Authorization header): alias downloads stream through the platform instead.
             "volume_presigned_downloads": False,
-            # Files stay local even with SBG_TEST_STORAGE=s3: this platform's S3 endpoint is
-            # the authenticating moto, which refuses the blob store's presigned URLs.
-            "storage": "local",
         },
         environment={
             "AWS_ACCESS_KEY_ID": moto_cloud.platform.access_key_id,

@@ -6,9 +6,10 @@
   and presigned part and download URLs are the point of the S3 store. Signatures are therefore
   not checked here; AWS and MinIO check them.
 - ``s3_platform``: a session platform whose files live in that bucket (a prefix of its own).
-- ``SBG_TEST_STORAGE=s3``: every platform the suite starts (``platform``, ``start_platform``,
-  ``cloud_platform``...) stores its files in the bucket, each under its own prefix, so the whole
-  server suite runs on S3 (``make test-s3``).
+- ``SBG_TEST_STORAGE=s3``: every platform the suite starts (``platform``, ``start_platform``...)
+  stores its files in the bucket, each under its own prefix, so the whole server suite runs on S3
+  (``make test-s3``). Platforms given an S3 endpoint of their own (the volume tests'
+  authenticating moto) keep local storage.
 
 Tests marked ``s3`` are the storage-dependent slice that ``make test`` runs on S3.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,10 @@ LOCAL_STORAGE_ONLY = (
     "tests/local/test_drs_imports.py::test_content_that_does_not_match_its_checksum_is_not_imported",
     "tests/local/test_drs_imports.py::test_an_interrupted_job_resumes_after_a_restart_without_half_written_files",
     "tests/local/test_drs_imports.py::test_a_submitted_job_survives_a_restart",
+    "tests/local/test_disk_full.py",
+    "tests/local/test_data_dir_permissions.py::test_an_open_data_dir_is_tightened_at_start_and_nothing_else_is",
+    "tests/local/test_data_dir_permissions.py::test_what_the_server_creates_is_born_private",
+    "tests/local/test_sandbox.py::test_a_task_cannot_read_the_platforms_secrets_or_other_users_files",
 )
 
 
@@ -135,7 +140,15 @@ def _storage_under_test(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     blobs: MotoBlobs = request.getfixturevalue("moto_blobs")
-    EmbeddedServer.defaults = blobs.platform_settings
+
+    def defaults(given: Mapping[str, object]) -> tuple[dict[str, object], dict[str, str]]:
+        # A platform pointed at a cloud of its own (the volume tests' authenticating moto)
+        # keeps its files local: that S3 endpoint refuses the store's presigned URLs.
+        if "storage" in given or "s3_endpoint_url" in given:
+            return {}, {}
+        return blobs.platform_settings()
+
+    EmbeddedServer.defaults = defaults
     try:
         yield
     finally:
