@@ -57,6 +57,8 @@ LOCAL_STORAGE_ONLY = (
     "tests/local/test_drs_imports.py::test_an_interrupted_job_resumes_after_a_restart_without_half_written_files",
     "tests/local/test_drs_imports.py::test_a_submitted_job_survives_a_restart",
     "tests/local/test_disk_full.py",
+    "tests/client/test_files.py::test_expired_download_url_is_replaced",
+    "tests/client/test_files.py::test_stream_notices_a_connection_cut_mid_body",
     "tests/local/test_data_dir_permissions.py::test_an_open_data_dir_is_tightened_at_start_and_nothing_else_is",
     "tests/local/test_data_dir_permissions.py::test_what_the_server_creates_is_born_private",
     "tests/local/test_sandbox.py::test_a_task_cannot_read_the_platforms_secrets_or_other_users_files",
