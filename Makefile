@@ -8,7 +8,7 @@ OFFICIAL_VERSION := 2.11.2
 SBPACK_VENV := .venv-sbpack
 SBPACK_VERSION := 2026.10.21
 
-.PHONY: demo test lint install official sbpack sandbox-tool clean
+.PHONY: demo test test-s3 lint install official sbpack sandbox-tool clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ lint: install
 
 test: install official sbpack sandbox-tool lint
 	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
+
+# The whole server suite with every platform's files in S3 (moto's server, started by the tests;
+# see tests/storage_fixtures.py). `make test` runs only the storage slice on S3 (marker s3).
+test-s3: install official sbpack sandbox-tool
+	SBG_TEST_STORAGE=s3 SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
 
 demo: install sandbox-tool
 	$(VENV)/bin/sbg demo

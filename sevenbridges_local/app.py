@@ -307,7 +307,10 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
     app.state.sandbox = sandbox
     if getattr(app.state, "blob_store", None) is None:
         app.state.blob_store = open_blob_store(
-            settings.data_dir, min_free_bytes=settings.min_free_space
+            settings.data_dir,
+            min_free_bytes=settings.min_free_space,
+            storage=settings.storage,
+            s3_endpoint_url=settings.s3_endpoint_url,
         )
     include_api(app)
     include_site(app)

@@ -115,6 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
         sandbox=args.sandbox,
         s3_endpoint_url=args.s3_endpoint,
         gcs_endpoint_url=args.gcs_endpoint,
+        storage=args.storage,
         tls=True if args.tls else None,
     )
     check_data_dir(settings.data_dir, create=True)
@@ -541,6 +542,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="S3-compatible server for S3 volumes, role volumes' STS and OSS volumes without "
         "an endpoint (e.g. http://127.0.0.1:5000; default: AWS)",
+    )
+    serve.add_argument(
+        "--storage",
+        metavar="URL",
+        help="where file contents live: s3://bucket/prefix for an S3 bucket (credentials from "
+        "boto3's usual chain, endpoint from --s3-endpoint; default: DATA_DIR/storage)",
     )
     serve.add_argument(
         "--gcs-endpoint",

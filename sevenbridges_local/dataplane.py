@@ -410,7 +410,10 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
             self._error(404, FILE_NOT_FOUND, "The object does not exist.")
             return
         with source:
-            size = os.fstat(source.fileno()).st_size
+            try:
+                size = os.fstat(source.fileno()).st_size
+            except OSError:  # a store's reader without a file behind it (S3): ask the reader
+                size = source.seek(0, os.SEEK_END)
             try:
                 wanted = parse_range(self.headers.get("Range"), size)
             except RangeNotSatisfiable:

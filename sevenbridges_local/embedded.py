@@ -17,9 +17,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import ClassVar
 
 from sevenbridges_local.bootstrap import ADMIN_USERNAME, PreparedPlatform, prepare
 from sevenbridges_local.db import Database
@@ -47,6 +48,14 @@ def _free_port(host: str) -> int:
 class EmbeddedServer:
     """Runs ``python -m sevenbridges_local serve`` on a free loopback port until stopped."""
 
+    # Test suites set this to give every server settings and environment variables of their
+    # own unless a server names them itself (e.g. the S3 blob store: tests/storage_fixtures.py);
+    # called once per server with the settings it was given, so each may get fresh values (a
+    # bucket prefix of its own) or none.
+    defaults: ClassVar[
+        Callable[[Mapping[str, object]], tuple[Mapping[str, object], Mapping[str, str]]] | None
+    ] = None
+
     def __init__(
         self,
         data_dir: str | os.PathLike[str],
@@ -64,11 +73,19 @@ class EmbeddedServer:
         variables for the server process; ``tls``: serve HTTPS (``sbg local serve --tls``),
         clients trust :attr:`ca_bundle`."""
         self.data_dir = Path(data_dir).resolve()
+        base_settings: dict[str, object] = {}
+        base_environment: dict[str, str] = {}
+        if EmbeddedServer.defaults is not None:
+            defaults_settings, defaults_environment = EmbeddedServer.defaults(settings or {})
+            base_settings.update(defaults_settings)
+            base_environment.update(defaults_environment)
+        base_settings.update(settings or {})
+        base_environment.update(environment or {})
         self.extra_settings = {
             name: str(value).lower() if isinstance(value, bool) else str(value)
-            for name, value in (settings or {}).items()
+            for name, value in base_settings.items()
         }
-        self.environment = dict(environment or {})
+        self.environment = base_environment
         self.host = host
         self.port = port
         self.rate_limit = rate_limit

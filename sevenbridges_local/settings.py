@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # volumes) and OSS volumes that name no endpoint of their own; e.g. http://127.0.0.1:5000.
     s3_endpoint_url: str | None = None
     gcs_endpoint_url: str | None = None
+    # Where file contents live: None (DATA_DIR/storage) or s3://bucket/prefix, an S3 bucket
+    # reached through s3_endpoint_url (see storage/s3.py).
+    storage: str | None = None
     # Seconds to connect to a volume's cloud, and to wait for each answer, in API calls that
     # reach it (create, PATCH, listing, object info); two attempts at most, so an unreachable
     # endpoint is reported within a few seconds instead of hanging the request.
@@ -120,6 +123,18 @@ class Settings(BaseSettings):
         if parsed.query or parsed.fragment or parsed.username or parsed.password:
             raise ValueError("an endpoint URL has no query, fragment or user name")
         return value
+
+    @field_validator("storage", mode="before")
+    @classmethod
+    def _storage(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value or value == "local":
+            return None
+        if not value.startswith("s3://") or not value[len("s3://") :].split("/", 1)[0]:
+            raise ValueError("expected s3://bucket or s3://bucket/prefix")
+        return value.rstrip("/")
 
     @field_validator("container_engine", mode="before")
     @classmethod

@@ -21,7 +21,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
+
+if TYPE_CHECKING:
+    from sevenbridges_local.storage import BlobStore
 
 EXPIRES_PARAM = "expires"
 SIGNATURE_PARAM = "signature"
@@ -98,11 +102,16 @@ class SignedUrl:
 
 @dataclass(frozen=True)
 class TransferLinks:
-    """Makes signed data-plane URLs for one client-facing base address."""
+    """Makes signed data-plane URLs for one client-facing base address.
+
+    With ``store`` set, a store that hands out its own presigned URLs (S3) is asked first, and
+    the client then moves the bytes straight to and from it.
+    """
 
     signer: UrlSigner = field(repr=False)
     base_url: str  # e.g. http://127.0.0.1:50124 (no trailing slash)
     ttl_seconds: int
+    store: BlobStore | None = field(default=None, repr=False)
 
     def _sign(self, method: str, path: str) -> SignedUrl:
         expires = self.signer.expiry_for(self.ttl_seconds)
@@ -110,7 +119,17 @@ class TransferLinks:
         return SignedUrl(f"{self.base_url}{path}?{query}", expires)
 
     def part_upload(self, upload_id: str, part_number: int) -> SignedUrl:
+        if self.store is not None:
+            direct = self.store.presigned_part_url(upload_id, part_number, self.ttl_seconds)
+            if direct is not None:
+                return SignedUrl(direct, self.signer.expiry_for(self.ttl_seconds))
         return self._sign("PUT", part_path(upload_id, part_number))
 
-    def object_download(self, blob_key: str) -> SignedUrl:
+    def object_download(self, blob_key: str, size: int | None = None) -> SignedUrl:
+        # An empty object comes from the data plane: S3 answers a client's first ranged GET
+        # of zero bytes with a 416 that names no size, which clients cannot continue from.
+        if self.store is not None and size != 0:
+            direct = self.store.presigned_download_url(blob_key, self.ttl_seconds)
+            if direct is not None:
+                return SignedUrl(direct, self.signer.expiry_for(self.ttl_seconds))
         return self._sign("GET", object_path(blob_key))

@@ -14,7 +14,8 @@ import pytest
 from sevenbridges_local.embedded import EmbeddedServer
 
 # moto (S3, STS, IAM), a GCS emulator and a platform pointed at them, for the volume tests.
-pytest_plugins = ("cloud_fixtures",)
+# The S3 blob store's moto server, and SBG_TEST_STORAGE=s3 (the whole suite on S3).
+pytest_plugins = ("cloud_fixtures", "storage_fixtures")
 
 _user_numbers = itertools.count(1)
 

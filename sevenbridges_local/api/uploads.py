@@ -48,6 +48,7 @@ def transfer_links(request: Request) -> TransferLinks:
         signer=request.app.state.url_signer,
         base_url=dataplane.base_url(request.url.hostname),
         ttl_seconds=request.app.state.faults.state.signed_url_ttl,
+        store=transfer_store(request),
     )
 
 

@@ -54,4 +54,4 @@ def download_url(
         ctx.session, project=found.project, username=ctx.actor.username, size_bytes=found.size
     )
     ctx.session.commit()
-    return links.object_download(found.blob_key)
+    return links.object_download(found.blob_key, found.size)

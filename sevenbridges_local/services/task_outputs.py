@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 LOGS_FOLDER = ".task-logs"
 # Outputs up to this size are stored in one write; larger ones are streamed in parts.
 SMALL_OUTPUT_BYTES = 16 * 1024 * 1024
-OUTPUT_PART_BYTES = 64 * 1024 * 1024
 # Output folders deeper than this are not imported further (a task could nest without end).
 MAX_OUTPUT_DEPTH = 64
 
@@ -81,20 +80,8 @@ def _store_blob(store: BlobStore, source: BinaryIO) -> tuple[str, int]:
     if size <= SMALL_OUTPUT_BYTES:
         store.put_bytes(key, source.read(size))
         return key, size
-    staging = uuid.uuid4().hex
-    store.begin_upload(staging)
-    try:
-        parts = []
-        offset = number = 0
-        while offset < size:
-            number += 1
-            length = min(OUTPUT_PART_BYTES, size - offset)
-            store.write_part(staging, number, source, length)
-            parts.append(number)
-            offset += length
-        store.assemble(staging, parts, key)
-    finally:
-        store.discard_upload(staging)
+    # The store streams it in parts (S3: a multipart upload straight to the bucket).
+    store.put_file(key, source, size)
     return key, size
 
 

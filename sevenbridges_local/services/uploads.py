@@ -31,7 +31,13 @@ from sevenbridges_local.db.uploads import Upload, UploadPart
 from sevenbridges_local.services import access, files
 from sevenbridges_local.services.context import Actor, ServiceContext
 from sevenbridges_local.signing import SignedUrl, TransferLinks
-from sevenbridges_local.storage import BlobStore, StorageError, StorageFull, StoredPart
+from sevenbridges_local.storage import (
+    BlobStore,
+    StorageError,
+    StorageFull,
+    StoredPart,
+    UploadNotFound,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +253,16 @@ def part_url(
     upload = get_upload(ctx, upload_id)
     number = parse_part_number(raw_part_number, upload)
     _require_write(ctx, upload)
-    return links.part_upload(upload.id, number)
+    try:
+        return links.part_upload(upload.id, number)
+    except UploadNotFound:  # the store lost the upload's staging (e.g. aborted in S3)
+        raise errors.not_found(
+            f"Upload '{upload_id}' has no staging area any more; start a new upload.",
+            UPLOAD_NOT_FOUND,
+        ) from None
+    except StorageError as exc:
+        logger.error("could not sign a part URL for upload %s: %s", upload_id, exc)
+        raise errors.unavailable("Storage could not sign the part URL; try again.") from None
 
 
 def _record_reports(ctx: ServiceContext, upload: Upload, reports: Iterable[PartReport]) -> None:
@@ -364,16 +379,22 @@ def complete_upload(
         upload = get_upload(reader, upload_id)
         _destination(reader, upload.project_ref, upload.parent_ref)
         expected = _verified_parts(upload, store.stored_parts(upload.id))
-    blob_key = uuid.uuid4().hex
+    # A store that binds an upload to its object's key (S3) names the key; a parallel complete
+    # of the same upload then assembles the same object, so a failed attempt must not delete
+    # it unless the upload is still pending (nobody completed it).
+    bound_key = store.upload_object_key(upload_id)
+    blob_key = bound_key or uuid.uuid4().hex
     try:
         size = store.assemble(upload_id, sorted(expected), blob_key, expected)
     except StorageFull as exc:
         # Not the upload's fault: its parts stay, and completing again later can succeed.
-        store.delete(blob_key)
+        if bound_key is None:
+            store.delete(blob_key)
         logger.warning("assembling upload %s failed: %s", upload_id, exc)
         raise errors.insufficient_storage(str(exc)) from None
     except StorageError as exc:
-        store.delete(blob_key)
+        if bound_key is None:
+            store.delete(blob_key)
         logger.warning("assembling upload %s failed: %s", upload_id, exc)
         raise _complete_failed(f"The upload could not be assembled: {exc}.")
     try:
@@ -393,7 +414,8 @@ def complete_upload(
         ctx.session.commit()
     except BaseException:
         ctx.session.rollback()
-        store.delete(blob_key)
+        if bound_key is None or ctx.session.get(Upload, upload_id) is not None:
+            store.delete(blob_key)
         raise
     store.discard_upload(upload_id)
     logger.info("upload %s completed as file %s (%d bytes)", upload_id, record.id, size)

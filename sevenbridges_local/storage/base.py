@@ -7,11 +7,15 @@ stage their parts under the upload id until they are assembled into one object.
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+# Parts of a streamed put (``put_file``) are this large; S3 needs 5 MiB but for the last part.
+PUT_FILE_PART_BYTES = 64 * 1024 * 1024
 
 
 class StorageError(Exception):
@@ -138,3 +142,41 @@ class BlobStore(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove an object; deleting a missing key is not an error."""
+
+    # --- optional: streamed puts and direct transfers ----------------------------------------
+    def put_file(self, key: str, source: BinaryIO, size: int) -> int:
+        """Store ``size`` bytes read from ``source`` as object ``key``; returns the size.
+
+        The default stages the bytes as a multipart upload of its own and assembles it.
+        """
+        staging = uuid.uuid4().hex
+        self.begin_upload(staging)
+        try:
+            parts: list[int] = []
+            offset = 0
+            while offset < size or not parts:
+                length = min(PUT_FILE_PART_BYTES, size - offset)
+                self.write_part(staging, len(parts) + 1, source, length)
+                parts.append(len(parts) + 1)
+                offset += length
+            return self.assemble(staging, parts, key)
+        finally:
+            self.discard_upload(staging)
+
+    def upload_object_key(self, upload_id: str) -> str | None:
+        """The key a completed upload's object must have, when the store decides it.
+
+        None (the default): the caller picks a fresh key. A store whose multipart uploads are
+        bound to their object's key from the start (S3) answers with that key; the caller then
+        never deletes it on a failed completion that another completion may have won.
+        """
+        return None
+
+    def presigned_part_url(self, upload_id: str, part_number: int, ttl_seconds: int) -> str | None:
+        """A URL the client PUTs a part to directly, or None: parts go through the data plane."""
+        return None
+
+    def presigned_download_url(self, key: str, ttl_seconds: int) -> str | None:
+        """A URL the client GETs the object from directly, or None: it goes through the data
+        plane."""
+        return None

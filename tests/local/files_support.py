@@ -32,8 +32,19 @@ def database_for(server: EmbeddedServer) -> Database:
     return _databases[url]
 
 
+_s3_stores: dict[str, BlobStore] = {}
+
+
 def blob_store_for(server: EmbeddedServer) -> BlobStore:
-    return open_blob_store(server.data_dir)
+    """The store the server keeps its files in (its own S3 prefix with SBG_TEST_STORAGE=s3)."""
+    storage = server.extra_settings.get("storage", "local")
+    if storage == "local":
+        return open_blob_store(server.data_dir)
+    if storage not in _s3_stores:
+        from storage_fixtures import s3_store_for
+
+        _s3_stores[storage] = s3_store_for(server)
+    return _s3_stores[storage]
 
 
 def _now() -> datetime:
