@@ -1,0 +1,117 @@
+"""What an app and a task carry must survive the platform exactly: characters outside the Basic
+Multilingual Plane, URL-special characters in file names, the form of numbers, input and output
+names that are also attribute names of the client's objects, packed ``$graph`` documents.
+
+Each test runs the client against the live local platform (tasks really run with cwltool).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+import sevenbridges as sbg
+from sevenbridges.models.enums import TaskStatus
+from sevenbridges.models.file import File
+
+from .test_files import new_project, put_file
+from .test_tasks import finish
+
+DANCER = "\U0001f57a"  # outside the BMP: a surrogate pair in UTF-16 and in JSON escapes
+# Every character a URL treats specially, and a non-BMP one, in one file name.
+AWKWARD_NAME = f"b {DANCER} #1?x=%41&y;.txt"
+
+# Inputs and outputs named like the client's own attributes.
+CLASHING_TOOL: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "label": f"Copy and say {DANCER}",
+    "doc": f"Copies its file under the same name and echoes a greeting {DANCER}.",
+    "baseCommand": ["cp"],
+    "arguments": [{"valueFrom": "copy of $(inputs.self.basename)", "position": 2}],
+    "inputs": {
+        "self": {"type": "File", "inputBinding": {"position": 1}},
+        "api": {"type": "string", "default": f"{DANCER} singular sensation"},
+        "_parent": {"type": "int", "default": 123000},
+    },
+    "outputs": {
+        "self": {"type": "File", "outputBinding": {"glob": "copy of $(inputs.self.basename)"}},
+        "api": {"type": "string", "outputBinding": {"outputEval": "$(inputs.api)"}},
+        "_parent": {"type": "int", "outputBinding": {"outputEval": "$(inputs._parent)"}},
+    },
+}
+
+
+@pytest.fixture
+def owner(api_for, new_username) -> sbg.Api:
+    return api_for(new_username("fidelity"))
+
+
+@pytest.fixture
+def project(owner: sbg.Api) -> sbg.Project:
+    return new_project(owner, "fidelity")
+
+
+@pytest.fixture
+def clashing_app(owner: sbg.Api, project: sbg.Project) -> sbg.App:
+    return owner.apps.install_app(id=f"{project.id}/clashing", raw=copy.deepcopy(CLASHING_TOOL))
+
+
+def _document(raw: dict[str, Any]) -> dict[str, Any]:
+    """The stored document without the keys the platform adds."""
+    return {key: value for key, value in raw.items() if not key.startswith("sbg:")}
+
+
+def test_non_bmp_text_and_url_characters_survive_a_run(owner, project, clashing_app):
+    stored = _document(owner.apps.get(clashing_app.id).raw)
+    stored.pop("$namespaces", None)
+    assert stored == CLASHING_TOOL
+
+    data = f"{DANCER} content\n".encode()
+    source = put_file(owner, AWKWARD_NAME, data, project=project)
+    assert source.name == AWKWARD_NAME
+    said = f"hello {DANCER}"
+    task = owner.tasks.create(
+        name=f"copy {DANCER}",
+        project=project,
+        app=clashing_app,
+        inputs={"self": source, "api": said},
+        run=True,
+    )
+    finish(task)
+    assert task.status == TaskStatus.COMPLETED, task.execution_status.message
+    assert task.name == f"copy {DANCER}"
+    assert task.inputs["api"] == said
+
+    outputs = task.outputs
+    assert set(outputs) == {"self", "api", "_parent"}
+    assert outputs["api"] == said
+    assert outputs["_parent"] == 123000 and isinstance(outputs["_parent"], int)
+    copied = outputs["self"]
+    assert isinstance(copied, File)
+    copied.reload()
+    assert copied.name == f"copy of {AWKWARD_NAME}"
+    assert copied.content() == data.decode()
+
+
+def test_inputs_named_like_client_attributes_read_and_write(owner, project, clashing_app):
+    source = put_file(owner, "in.txt", b"x\n", project=project)
+    task = owner.tasks.create(
+        name="draft",
+        project=project,
+        app=clashing_app,
+        inputs={"self": source, "api": "first", "_parent": 1},
+    )
+    assert task.inputs["api"] == "first"
+    assert task.inputs["_parent"] == 1
+    assert isinstance(task.inputs["self"], File) and task.inputs["self"].id == source.id
+
+    task.inputs["api"] = "second"
+    task.inputs["_parent"] = 2
+    task.save()
+    again = owner.tasks.get(task.id)
+    assert again.inputs["api"] == "second"
+    assert again.inputs["_parent"] == 2
+    assert dict(again.inputs.items())["self"].id == source.id
