@@ -336,7 +336,7 @@ class PreparedDocument:
     notes: str
 
     def name(self, fallback: str) -> str:
-        label = self.raw.get("label")
+        label = self.raw.get("label", process_of(self.raw).get("label"))
         if isinstance(label, str) and label.strip():
             return label.strip()[:NAME_MAX_LENGTH]
         return fallback
@@ -404,6 +404,15 @@ def prepare_document(document: Any) -> PreparedDocument:
     except cwl.CwlError as exc:
         raise errors.bad_request(exc.message, APP_INVALID)
     return _storable(document, checked)
+
+
+def process_of(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The process a stored document runs: the document, or its ``#main`` entry when it is a
+    packed ``$graph`` (its inputs and steps are the task's); ``{}`` when it has none."""
+    try:
+        return cwl.main_process(raw)
+    except cwl.CwlError:
+        return {}
 
 
 def outside_reference_problem(raw: Mapping[str, Any]) -> str | None:

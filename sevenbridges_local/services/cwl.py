@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 SUPPORTED_VERSIONS = ("v1.0", "v1.1", "v1.2")
 PROCESS_CLASSES = ("CommandLineTool", "Workflow", "ExpressionTool")
+# The id of the process a packed (``$graph``) document runs.
+GRAPH_MAIN = "main"
 SBG_NAMESPACE = "https://sevenbridges.com"
 
 # Longest error message handed back to a client; loader messages can list whole schemas.
@@ -136,15 +138,12 @@ def _check_size(document: Any) -> None:
 
 
 def check_shape(document: Any) -> CheckedDocument:
-    """``cwlVersion`` and ``class`` of a single-process document, or :class:`CwlError`."""
+    """``cwlVersion`` and ``class`` of a document (of its ``#main`` process when it is a packed
+    ``$graph``), or :class:`CwlError`."""
     if not isinstance(document, Mapping):
         raise CwlError("The app description must be a CWL document (a JSON or YAML object).")
-    if "$graph" in document:
-        raise CwlError(
-            "Documents with '$graph' are not supported: install a single packed process "
-            "(a CommandLineTool, Workflow or ExpressionTool with its steps embedded)."
-        )
-    version = document.get("cwlVersion")
+    process = main_process(document)
+    version = document.get("cwlVersion", process.get("cwlVersion"))
     if version is None:
         raise CwlError(
             "The app has no 'cwlVersion'; supported versions are " + ", ".join(SUPPORTED_VERSIONS)
@@ -161,7 +160,7 @@ def check_shape(document: Any) -> CheckedDocument:
             + ", ".join(SUPPORTED_VERSIONS)
             + "."
         )
-    process_class = document.get("class")
+    process_class = process.get("class")
     if process_class is None:
         raise CwlError(
             "The app has no 'class'; it must be one of " + ", ".join(PROCESS_CLASSES) + "."
@@ -173,6 +172,38 @@ def check_shape(document: Any) -> CheckedDocument:
             + "."
         )
     return CheckedDocument(version=version, process_class=str(process_class))
+
+
+def _graph_id(entry: Mapping[str, Any]) -> str:
+    value = entry.get("id")
+    return value if isinstance(value, str) else ""
+
+
+def main_process(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The process an app runs: the document itself, or the ``#main`` entry of a packed
+    ``$graph`` document (what ``cwltool --pack`` and sbpack write), which is what cwltool
+    runs when it is given the document without a fragment. :class:`CwlError` when a
+    ``$graph`` has no such entry or several."""
+    if "$graph" not in document:
+        return document
+    graph = document["$graph"]
+    if not isinstance(graph, list) or not graph:
+        raise CwlError("'$graph' must be a non-empty list of processes.")
+    if not all(isinstance(entry, Mapping) for entry in graph):
+        raise CwlError("Every entry of '$graph' must be an object (a process).")
+    mains = [entry for entry in graph if _graph_id(entry).lstrip("#") == GRAPH_MAIN]
+    if len(mains) == 1:
+        return mains[0]
+    if mains:
+        raise CwlError(
+            f"'$graph' has {len(mains)} processes with the id '#main'; exactly one must have it."
+        )
+    named = [_graph_id(entry) or "(no id)" for entry in graph]
+    shown = ", ".join(repr(name) for name in named[:10]) + (", ..." if len(named) > 10 else "")
+    raise CwlError(
+        f"'$graph' has no process with the id '#main' (found {shown}): the platform runs the "
+        "'#main' process of a packed document, so give the one to run that id."
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import sevenbridges as sbg
+from sevenbridges.errors import BadRequest
 from sevenbridges.models.enums import TaskStatus
 from sevenbridges.models.file import File
 
@@ -115,3 +116,95 @@ def test_inputs_named_like_client_attributes_read_and_write(owner, project, clas
     assert again.inputs["api"] == "second"
     assert again.inputs["_parent"] == 2
     assert dict(again.inputs.items())["self"].id == source.id
+
+
+# What ``cwltool --pack`` writes: processes side by side, steps naming them by fragment.
+PACKED_WORKFLOW: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "$graph": [
+        {
+            "class": "CommandLineTool",
+            "id": "#shout",
+            "baseCommand": ["tr", "a-z", "A-Z"],
+            "stdin": "$(inputs.text.path)",
+            "stdout": "shouted.txt",
+            "inputs": [{"id": "#shout/text", "type": "File"}],
+            "outputs": [{"id": "#shout/loud", "type": "stdout"}],
+        },
+        {
+            "class": "Workflow",
+            "id": "#main",
+            "label": "Packed shout",
+            "inputs": [{"id": "#main/text", "type": "File"}],
+            "outputs": [{"id": "#main/result", "type": "File", "outputSource": "#main/first/loud"}],
+            "steps": [
+                {
+                    "id": "#main/first",
+                    "run": "#shout",
+                    "in": [{"id": "#main/first/text", "source": "#main/text"}],
+                    "out": ["#main/first/loud"],
+                },
+            ],
+        },
+    ],
+}
+
+# The same workflow as sbpack writes it: one process, the step's tool embedded in 'run'.
+INLINE_WORKFLOW: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "Workflow",
+    "inputs": {"text": "File"},
+    "outputs": {"result": {"type": "File", "outputSource": "first/loud"}},
+    "steps": {
+        "first": {
+            "run": {
+                "class": "CommandLineTool",
+                "baseCommand": ["tr", "a-z", "A-Z"],
+                "stdin": "$(inputs.text.path)",
+                "stdout": "shouted.txt",
+                "inputs": {"text": "File"},
+                "outputs": {"loud": "stdout"},
+            },
+            "in": {"text": "text"},
+            "out": ["loud"],
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("document", [PACKED_WORKFLOW, INLINE_WORKFLOW], ids=["graph", "inline"])
+def test_packed_and_inline_workflows_install_and_run(owner, project, document):
+    app = owner.apps.install_app(id=f"{project.id}/shout", raw=copy.deepcopy(document))
+    stored = _document(owner.apps.get(app.id).raw)
+    stored.pop("$namespaces", None)
+    assert stored == document
+
+    text = put_file(owner, "quiet.txt", b"hello\n", project=project)
+    task = owner.tasks.create(
+        name="shout", project=project, app=app, inputs={"text": text}, run=True
+    )
+    finish(task)
+    assert task.status == TaskStatus.COMPLETED, task.execution_status.message
+    assert task.outputs["result"].content() == "HELLO\n"
+
+
+def _graph_with_ids(*ids: str) -> dict[str, Any]:
+    tool = PACKED_WORKFLOW["$graph"][0]
+    return {"cwlVersion": "v1.2", "$graph": [{**tool, "id": name} for name in ids]}
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (_graph_with_ids("#first", "#second"), "no process with the id '#main'"),
+        (_graph_with_ids("#main", "main"), "2 processes with the id '#main'"),
+        ({"cwlVersion": "v1.2", "$graph": []}, "non-empty list"),
+    ],
+    ids=["no-main", "two-mains", "empty"],
+)
+def test_a_graph_without_one_main_is_refused(owner, project, document, expected):
+    with pytest.raises(BadRequest) as refused:
+        owner.apps.install_app(id=f"{project.id}/graph", raw=document)
+    assert refused.value.code == 6013
+    assert expected in refused.value.message
+    assert not list(owner.apps.query(project=project))
