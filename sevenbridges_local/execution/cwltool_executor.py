@@ -39,6 +39,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from sevenbridges_local import json_numbers
 from sevenbridges_local.execution.base import (
     JOB_ABORTED,
     JOB_FAILED,
@@ -482,9 +483,12 @@ class CwltoolExecutor(Executor):
             where = f" ('{Path(exc.filename).name}')" if exc.filename else ""
             raise ExecutionError(f"Could not stage the input files{where}: {exc.strerror or exc}.")
         document_path = work_dir / f"{spec.document_name}.cwl"
-        document_path.write_text(json.dumps(spec.document, ensure_ascii=False), encoding="utf-8")
+        # Raw UTF-8, not \u escapes: cwltool's YAML reader splits an escaped surrogate pair.
+        document_path.write_text(
+            json_numbers.dumps(spec.document, ensure_ascii=False), encoding="utf-8"
+        )
         job_path = work_dir / "job.json"
-        job_path.write_text(json.dumps(job_order, ensure_ascii=False), encoding="utf-8")
+        job_path.write_text(json_numbers.dumps(job_order, ensure_ascii=False), encoding="utf-8")
         log_paths = {name: work_dir / name for name in LOG_NAMES}
         engine = (
             spec.container_engine if spec.container_engine is not None else self.container_engine

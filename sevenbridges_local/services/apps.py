@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from sevenbridges_local import errors
+from sevenbridges_local import errors, json_numbers
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.apps import App, AppRevision
@@ -367,7 +367,8 @@ def document_from_body(body: bytes, content_type: str | None) -> Any:
         if media_type in _YAML_TYPES:
             return cwl.parse_text(text)
         try:
-            document = json.loads(text)
+            # Floats keep their written form (1.23e5 stays 1.23e5, not 123000.0).
+            document = json.loads(text, parse_float=json_numbers.float_from_json)
         except ValueError:
             raise errors.bad_request("The request body is not valid JSON.", errors.UNDECODABLE_BODY)
         if isinstance(document, str):

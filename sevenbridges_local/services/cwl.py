@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sevenbridges_local import json_numbers
 from sevenbridges_local.services import cwl_refs
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def parse_text(text: str) -> Any:
     from ruamel.yaml.error import YAMLError
 
     yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _number_keeping_constructor()
     try:
         document = yaml.load(text)
     except YAMLError as exc:
@@ -88,6 +91,30 @@ def parse_text(text: str) -> Any:
     return document
 
 
+_constructor: type | None = None
+
+
+def _number_keeping_constructor() -> type:
+    """ruamel's safe constructor, but floats keep their written form (:mod:`json_numbers`)."""
+    global _constructor
+    if _constructor is None:
+        from ruamel.yaml.constructor import SafeConstructor
+
+        class NumberKeepingConstructor(SafeConstructor):
+            def construct_yaml_float(self, node: Any) -> Any:
+                number = super().construct_yaml_float(node)
+                text = json_numbers.json_form(str(node.value))
+                if text is None or not math.isfinite(number) or float(text) != number:
+                    return number
+                return json_numbers.JsonFloat(text)
+
+        NumberKeepingConstructor.add_constructor(
+            "tag:yaml.org,2002:float", NumberKeepingConstructor.construct_yaml_float
+        )
+        _constructor = NumberKeepingConstructor
+    return _constructor
+
+
 def to_yaml(document: Mapping[str, Any]) -> str:
     """Block-style YAML of a JSON-like document, keys in their stored order."""
     import io
@@ -99,6 +126,7 @@ def to_yaml(document: Mapping[str, Any]) -> str:
     yaml.sort_base_mapping_type_on_output = False  # keep the document's own key order
     yaml.width = 4096  # no folding of long lines: commands and expressions stay readable
     yaml.representer.add_representer(str, _represent_text)
+    yaml.representer.add_representer(json_numbers.JsonFloat, _represent_number)
     buffer = io.StringIO()
     yaml.dump(_plain(document), buffer)
     return buffer.getvalue()
@@ -108,6 +136,13 @@ def _represent_text(representer: Any, text: str) -> Any:
     # Multi-line text (scripts, docs) as literal blocks rather than one escaped line.
     style = "|" if "\n" in text else None
     return representer.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+def _represent_number(representer: Any, number: json_numbers.JsonFloat) -> Any:
+    # Every JSON number is a YAML 1.2 float as written; a text without '.' or exponent would
+    # read back as an integer, which a float is not.
+    text = number.text if any(mark in number.text for mark in ".eE") else number.text + ".0"
+    return representer.represent_scalar("tag:yaml.org,2002:float", text)
 
 
 def _plain(value: Any) -> Any:

@@ -8,9 +8,12 @@ Each test runs the client against the live local platform (tasks really run with
 from __future__ import annotations
 
 import copy
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 import sevenbridges as sbg
 from sevenbridges.errors import BadRequest
@@ -43,6 +46,14 @@ CLASHING_TOOL: dict[str, Any] = {
         "_parent": {"type": "int", "outputBinding": {"outputEval": "$(inputs._parent)"}},
     },
 }
+
+
+@pytest.fixture
+def http_session() -> Iterator[requests.Session]:
+    session = requests.Session()
+    session.trust_env = False  # loopback only
+    yield session
+    session.close()
 
 
 @pytest.fixture
@@ -208,3 +219,64 @@ def test_a_graph_without_one_main_is_refused(owner, project, document, expected)
     assert refused.value.code == 6013
     assert expected in refused.value.message
     assert not list(owner.apps.query(project=project))
+
+
+# Numbers in the forms a YAML author writes them; echo shows what cwltool put on the line.
+NUMBERS_TOOL_YAML = """\
+cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: echo
+arguments: [-n]
+stdout: said.txt
+sbg:limits: {count: 123000, ratio: 2.0}
+inputs:
+  tiny: {type: float, default: 0.00001, inputBinding: {position: 1}}
+  large: {type: float, default: 1.23e5, inputBinding: {position: 2}}
+  whole: {type: int, default: 123000, inputBinding: {position: 3}}
+  given: {type: float, inputBinding: {position: 4}}
+outputs:
+  said:
+    type: string
+    outputBinding:
+      glob: said.txt
+      loadContents: true
+      outputEval: $(self[0].contents)
+"""
+
+
+def test_numbers_keep_their_form_in_the_app_the_job_and_the_outputs(
+    owner, project, platform, http_session
+):
+    app = owner.apps.install_app(
+        id=f"{project.id}/numbers", raw=NUMBERS_TOOL_YAML, raw_format="yaml"
+    )
+    # On the wire the numbers are written as they were given.
+    headers = {"X-SBG-Auth-Token": platform.token(owner.users.me().username)}
+    wire = http_session.get(f"{platform.url}/apps/{app.id}/raw", headers=headers).text
+    assert '"default":1.23e5' in wire and '"default":0.00001' in wire
+    assert '"count":123000,' in wire and '"ratio":2.0' in wire
+    yaml_text = http_session.get(
+        f"{platform.url}/apps/{app.id}/raw", params={"format": "yaml"}, headers=headers
+    ).text
+    assert "default: 1.23e5" in yaml_text and "count: 123000\n" in yaml_text
+
+    raw = owner.apps.get(app.id).raw
+    assert raw["sbg:limits"] == {"count": 123000, "ratio": 2.0}
+    assert isinstance(raw["sbg:limits"]["count"], int)
+    assert isinstance(raw["sbg:limits"]["ratio"], float)
+    assert isinstance(raw["inputs"]["whole"]["default"], int)
+
+    # A task input sent as 4.5e2 reaches the tool in that form.
+    body = {"name": "numbers", "project": project.id, "app": app.id, "inputs": {"given": 0}}
+    sent = json.dumps(body).replace('"given": 0', '"given": 4.5e2')
+    created = http_session.post(
+        f"{platform.url}/tasks",
+        params={"action": "run"},
+        data=sent,
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert created.status_code == 201, created.text
+    assert '"given":4.5e2' in created.text
+    task = finish(owner.tasks.get(created.json()["id"]))
+    assert task.status == TaskStatus.COMPLETED, task.execution_status.message
+    assert task.outputs["said"] == "0.00001 123000 123000 450"
