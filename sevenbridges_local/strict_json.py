@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
 
-from sevenbridges_local import errors
+from sevenbridges_local import errors, json_numbers
 from sevenbridges_local.limits import MAX_JSON_DEPTH, MAX_JSON_INTEGER, MIN_JSON_INTEGER
 
 _BRACKETS = b"[]{}"
@@ -114,7 +114,8 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _finite_float(text: str) -> float:
-    value = float(text)
+    # Keeps its written form (task inputs: 1.5e3 reaches the tool as 1.5e3, not 1500.0).
+    value = json_numbers.float_from_json(text)
     if not math.isfinite(value):
         raise errors.bad_request(f"The number {text[:40]} in the request body is out of range.")
     return value

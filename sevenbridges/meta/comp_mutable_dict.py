@@ -26,6 +26,14 @@ class CompoundMutableDict(dict):
         self._api = kwargs.pop("api", None)
         super().__init__(**kwargs)
 
+    @classmethod
+    def bound_to(cls, parent: Any, content: Mapping[str, Any]) -> CompoundMutableDict:
+        """A view of ``parent._data[cls._name]`` holding ``content``, whatever its keys are
+        (the keyword constructor cannot take a key named ``api``, ``_parent`` or ``self``)."""
+        view = cls(api=parent._api, _parent=parent)
+        dict.update(view, content)
+        return view
+
     # ----------------------------------------------------------------- parent access
 
     def _parent_data(self, create: bool = False) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sevenbridges.errors import ReadOnlyPropertyError, ValidationError
+from sevenbridges.meta.comp_mutable_dict import CompoundMutableDict
 
 __all__ = [
     "Field",
@@ -34,6 +35,7 @@ __all__ = [
     "UuidField",
     "BasicListField",
 ]
+
 
 class _Unset:
     """Marks an argument that was not given (so old-style calls get the old defaults)."""
@@ -309,6 +311,10 @@ class CompoundField(Field):
             return None
         if not isinstance(value, Mapping):
             return value  # not an object: hand back what the platform sent
+        if issubclass(self.cls, CompoundMutableDict):
+            # The content is never passed as keyword arguments: keys such as 'api', '_parent'
+            # or 'self' (task outputs, metadata) would clash with the constructor's own.
+            return self.cls.bound_to(instance, value)
         return self.cls(api=instance._api, _parent=instance, **value)
 
     def __set__(self, instance: Any, value: Any) -> None:

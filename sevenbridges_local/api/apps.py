@@ -21,7 +21,12 @@ from sevenbridges_local.api.deps import (
     WriteContext,
     repeated,
 )
-from sevenbridges_local.api.shapes import api_root, list_response, resource_response
+from sevenbridges_local.api.shapes import (
+    NumberKeepingJSONResponse,
+    api_root,
+    list_response,
+    resource_response,
+)
 from sevenbridges_local.limits import MAX_RAW_APP_BYTES
 from sevenbridges_local.services import apps, cwl
 from sevenbridges_local.services.apps import AppView
@@ -110,7 +115,7 @@ def _raw_response(request: Request, view: AppView, output_format: str | None) ->
     raw = apps.render_raw(view)
     if _prefers_yaml(request, output_format):
         return Response(content=cwl.to_yaml(raw), media_type=YAML_MEDIA_TYPE)
-    return JSONResponse(raw)
+    return NumberKeepingJSONResponse(raw)
 
 
 async def raw_app_document(request: Request) -> Any:
@@ -233,7 +238,7 @@ def install_app(
 ) -> JSONResponse:
     ref = apps.make_ref(owner, project, app)
     view = apps.install_app(ctx, ref, document)
-    return JSONResponse(apps.render_raw(view))
+    return NumberKeepingJSONResponse(apps.render_raw(view))
 
 
 @router.post(
@@ -251,7 +256,7 @@ def create_revision(
 ) -> JSONResponse:
     ref = apps.make_ref(owner, project, app, revision)
     view = apps.create_revision(ctx, ref, document)
-    return JSONResponse(apps.render_raw(view))
+    return NumberKeepingJSONResponse(apps.render_raw(view))
 
 
 def _copy(request: Request, ref: apps.AppRef, body: CopyBody | None, ctx: Any) -> JSONResponse:

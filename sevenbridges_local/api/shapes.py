@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from sevenbridges_local import json_numbers
 from sevenbridges_local.api.deps import FieldSelection
 from sevenbridges_local.clock import format_timestamp, naive_utc
 from sevenbridges_local.db.models import (
@@ -37,11 +38,19 @@ def api_root(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/v2"
 
 
+class NumberKeepingJSONResponse(JSONResponse):
+    """Starlette's JSON response, but numbers read from documents keep their written form
+    (see :mod:`sevenbridges_local.json_numbers`)."""
+
+    def render(self, content: Any) -> bytes:
+        return json_numbers.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def resource_response(
     resource: dict[str, Any], fields: FieldSelection | None = None, status_code: int = 200
 ) -> JSONResponse:
     body = fields.apply(resource) if fields else resource
-    return JSONResponse(body, status_code=status_code)
+    return NumberKeepingJSONResponse(body, status_code=status_code)
 
 
 def _page_href(request: Request, offset: int, limit: int) -> str:
@@ -84,7 +93,7 @@ def list_response(
         "items": [selection.apply(shape(item)) for item in page.items],
         "links": links,
     }
-    return JSONResponse(body, headers={TOTAL_HEADER: str(page.total)})
+    return NumberKeepingJSONResponse(body, headers={TOTAL_HEADER: str(page.total)})
 
 
 def price(amount: float, currency: str = "USD") -> dict[str, Any]:

@@ -14,9 +14,16 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from sevenbridges_local import json_numbers
+
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# JSON columns keep numbers as written (an app's 1.23e5 must not come back as 123000.0).
+_JSON_CODEC: dict[str, Any] = {
+    "json_serializer": json_numbers.dumps,
+    "json_deserializer": json_numbers.loads,
+}
 
 
 def _is_sqlite(url: str) -> bool:
@@ -29,6 +36,7 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> Engine
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         pool_size=10,
         max_overflow=20,
+        **_JSON_CODEC,
     )
 
     @event.listens_for(engine, "connect")
@@ -62,7 +70,7 @@ class Database:
             self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
             self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
         else:
-            self.read_engine = create_engine(url, pool_pre_ping=True)
+            self.read_engine = create_engine(url, pool_pre_ping=True, **_JSON_CODEC)
             self.write_engine = self.read_engine
         self._readers = sessionmaker(bind=self.read_engine, expire_on_commit=False)
         self._writers = sessionmaker(bind=self.write_engine, expire_on_commit=False)

@@ -39,6 +39,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from sevenbridges_local import json_numbers
 from sevenbridges_local.execution.base import (
     JOB_ABORTED,
     JOB_FAILED,
@@ -170,6 +171,12 @@ class _Stager:
         return path
 
 
+def file_location(path: Path) -> str:
+    """A percent-encoded ``file://`` URI of ``path``: cwltool reads a bare ``path`` as a URI
+    reference, so a name holding ``#``, ``?`` or ``%`` would lose its end or change."""
+    return path.absolute().as_uri()
+
+
 def _is_file_object(value: Any) -> bool:
     return isinstance(value, dict) and str(value.get("class", "")).lower() in ("file", "directory")
 
@@ -182,13 +189,13 @@ def _staged_job_order(value: Any, files: dict[str, InputFile], stager: _Stager) 
             raise ExecutionError(f"Input file {file_id} was not resolved.")
         staged: dict[str, Any] = {
             "class": "Directory" if item.is_folder else "File",
-            "path": str(stager.stage(item)),
+            "location": file_location(stager.stage(item)),
         }
         if item.secondary:
             staged["secondaryFiles"] = [
                 {
                     "class": "Directory" if extra.is_folder else "File",
-                    "path": str(stager.staged[extra.file_id]),
+                    "location": file_location(stager.staged[extra.file_id]),
                 }
                 for extra in item.secondary
             ]
@@ -476,9 +483,12 @@ class CwltoolExecutor(Executor):
             where = f" ('{Path(exc.filename).name}')" if exc.filename else ""
             raise ExecutionError(f"Could not stage the input files{where}: {exc.strerror or exc}.")
         document_path = work_dir / f"{spec.document_name}.cwl"
-        document_path.write_text(json.dumps(spec.document), encoding="utf-8")
+        # Raw UTF-8, not \u escapes: cwltool's YAML reader splits an escaped surrogate pair.
+        document_path.write_text(
+            json_numbers.dumps(spec.document, ensure_ascii=False), encoding="utf-8"
+        )
         job_path = work_dir / "job.json"
-        job_path.write_text(json.dumps(job_order), encoding="utf-8")
+        job_path.write_text(json_numbers.dumps(job_order, ensure_ascii=False), encoding="utf-8")
         log_paths = {name: work_dir / name for name in LOG_NAMES}
         engine = (
             spec.container_engine if spec.container_engine is not None else self.container_engine

@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from sevenbridges_local import errors
+from sevenbridges_local import errors, json_numbers
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.apps import App, AppRevision
@@ -336,7 +336,7 @@ class PreparedDocument:
     notes: str
 
     def name(self, fallback: str) -> str:
-        label = self.raw.get("label")
+        label = self.raw.get("label", process_of(self.raw).get("label"))
         if isinstance(label, str) and label.strip():
             return label.strip()[:NAME_MAX_LENGTH]
         return fallback
@@ -367,7 +367,8 @@ def document_from_body(body: bytes, content_type: str | None) -> Any:
         if media_type in _YAML_TYPES:
             return cwl.parse_text(text)
         try:
-            document = json.loads(text)
+            # Floats keep their written form (1.23e5 stays 1.23e5, not 123000.0).
+            document = json.loads(text, parse_float=json_numbers.float_from_json)
         except ValueError:
             raise errors.bad_request("The request body is not valid JSON.", errors.UNDECODABLE_BODY)
         if isinstance(document, str):
@@ -404,6 +405,15 @@ def prepare_document(document: Any) -> PreparedDocument:
     except cwl.CwlError as exc:
         raise errors.bad_request(exc.message, APP_INVALID)
     return _storable(document, checked)
+
+
+def process_of(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The process a stored document runs: the document, or its ``#main`` entry when it is a
+    packed ``$graph`` (its inputs and steps are the task's); ``{}`` when it has none."""
+    try:
+        return cwl.main_process(raw)
+    except cwl.CwlError:
+        return {}
 
 
 def outside_reference_problem(raw: Mapping[str, Any]) -> str | None:

@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sevenbridges_local import json_numbers
 from sevenbridges_local.services import cwl_refs
 
 logger = logging.getLogger(__name__)
 
 SUPPORTED_VERSIONS = ("v1.0", "v1.1", "v1.2")
 PROCESS_CLASSES = ("CommandLineTool", "Workflow", "ExpressionTool")
+# The id of the process a packed (``$graph``) document runs.
+GRAPH_MAIN = "main"
 SBG_NAMESPACE = "https://sevenbridges.com"
 
 # Longest error message handed back to a client; loader messages can list whole schemas.
@@ -73,6 +77,7 @@ def parse_text(text: str) -> Any:
     from ruamel.yaml.error import YAMLError
 
     yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _number_keeping_constructor()
     try:
         document = yaml.load(text)
     except YAMLError as exc:
@@ -86,6 +91,30 @@ def parse_text(text: str) -> Any:
     return document
 
 
+_constructor: type | None = None
+
+
+def _number_keeping_constructor() -> type:
+    """ruamel's safe constructor, but floats keep their written form (:mod:`json_numbers`)."""
+    global _constructor
+    if _constructor is None:
+        from ruamel.yaml.constructor import SafeConstructor
+
+        class NumberKeepingConstructor(SafeConstructor):
+            def construct_yaml_float(self, node: Any) -> Any:
+                number = super().construct_yaml_float(node)
+                text = json_numbers.json_form(str(node.value))
+                if text is None or not math.isfinite(number) or float(text) != number:
+                    return number
+                return json_numbers.JsonFloat(text)
+
+        NumberKeepingConstructor.add_constructor(
+            "tag:yaml.org,2002:float", NumberKeepingConstructor.construct_yaml_float
+        )
+        _constructor = NumberKeepingConstructor
+    return _constructor
+
+
 def to_yaml(document: Mapping[str, Any]) -> str:
     """Block-style YAML of a JSON-like document, keys in their stored order."""
     import io
@@ -97,6 +126,7 @@ def to_yaml(document: Mapping[str, Any]) -> str:
     yaml.sort_base_mapping_type_on_output = False  # keep the document's own key order
     yaml.width = 4096  # no folding of long lines: commands and expressions stay readable
     yaml.representer.add_representer(str, _represent_text)
+    yaml.representer.add_representer(json_numbers.JsonFloat, _represent_number)
     buffer = io.StringIO()
     yaml.dump(_plain(document), buffer)
     return buffer.getvalue()
@@ -106,6 +136,13 @@ def _represent_text(representer: Any, text: str) -> Any:
     # Multi-line text (scripts, docs) as literal blocks rather than one escaped line.
     style = "|" if "\n" in text else None
     return representer.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+def _represent_number(representer: Any, number: json_numbers.JsonFloat) -> Any:
+    # Every JSON number is a YAML 1.2 float as written; a text without '.' or exponent would
+    # read back as an integer, which a float is not.
+    text = number.text if any(mark in number.text for mark in ".eE") else number.text + ".0"
+    return representer.represent_scalar("tag:yaml.org,2002:float", text)
 
 
 def _plain(value: Any) -> Any:
@@ -136,15 +173,12 @@ def _check_size(document: Any) -> None:
 
 
 def check_shape(document: Any) -> CheckedDocument:
-    """``cwlVersion`` and ``class`` of a single-process document, or :class:`CwlError`."""
+    """``cwlVersion`` and ``class`` of a document (of its ``#main`` process when it is a packed
+    ``$graph``), or :class:`CwlError`."""
     if not isinstance(document, Mapping):
         raise CwlError("The app description must be a CWL document (a JSON or YAML object).")
-    if "$graph" in document:
-        raise CwlError(
-            "Documents with '$graph' are not supported: install a single packed process "
-            "(a CommandLineTool, Workflow or ExpressionTool with its steps embedded)."
-        )
-    version = document.get("cwlVersion")
+    process = main_process(document)
+    version = document.get("cwlVersion", process.get("cwlVersion"))
     if version is None:
         raise CwlError(
             "The app has no 'cwlVersion'; supported versions are " + ", ".join(SUPPORTED_VERSIONS)
@@ -161,7 +195,7 @@ def check_shape(document: Any) -> CheckedDocument:
             + ", ".join(SUPPORTED_VERSIONS)
             + "."
         )
-    process_class = document.get("class")
+    process_class = process.get("class")
     if process_class is None:
         raise CwlError(
             "The app has no 'class'; it must be one of " + ", ".join(PROCESS_CLASSES) + "."
@@ -173,6 +207,38 @@ def check_shape(document: Any) -> CheckedDocument:
             + "."
         )
     return CheckedDocument(version=version, process_class=str(process_class))
+
+
+def _graph_id(entry: Mapping[str, Any]) -> str:
+    value = entry.get("id")
+    return value if isinstance(value, str) else ""
+
+
+def main_process(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The process an app runs: the document itself, or the ``#main`` entry of a packed
+    ``$graph`` document (what ``cwltool --pack`` and sbpack write), which is what cwltool
+    runs when it is given the document without a fragment. :class:`CwlError` when a
+    ``$graph`` has no such entry or several."""
+    if "$graph" not in document:
+        return document
+    graph = document["$graph"]
+    if not isinstance(graph, list) or not graph:
+        raise CwlError("'$graph' must be a non-empty list of processes.")
+    if not all(isinstance(entry, Mapping) for entry in graph):
+        raise CwlError("Every entry of '$graph' must be an object (a process).")
+    mains = [entry for entry in graph if _graph_id(entry).lstrip("#") == GRAPH_MAIN]
+    if len(mains) == 1:
+        return mains[0]
+    if mains:
+        raise CwlError(
+            f"'$graph' has {len(mains)} processes with the id '#main'; exactly one must have it."
+        )
+    named = [_graph_id(entry) or "(no id)" for entry in graph]
+    shown = ", ".join(repr(name) for name in named[:10]) + (", ..." if len(named) > 10 else "")
+    raise CwlError(
+        f"'$graph' has no process with the id '#main' (found {shown}): the platform runs the "
+        "'#main' process of a packed document, so give the one to run that id."
+    )
 
 
 # ---------------------------------------------------------------------------------------------

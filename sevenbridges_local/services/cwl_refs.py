@@ -16,7 +16,8 @@ Refused, anywhere in the document (inline step processes included):
 - ``location`` and ``path`` (File and Directory literals: defaults, step defaults,
   ``InitialWorkDirRequirement`` listings, ``secondaryFiles`` and ``listing`` of literals), and
   literal names (``basename``, ``entryname``) that climb out of their folder;
-- ``run`` given as a string (a file name, a path or a URL); inline ``run`` objects are walked;
+- ``run`` given as a string (a file name, a path or a URL); inline ``run`` objects are walked,
+  and a fragment (``run: '#tool'``, a process of the same packed ``$graph``) stays inside;
 - ``class`` names that resolve to a URL outside the known CWL extension namespaces (cwltool
   checks unknown classes with a ``HEAD`` request), also through an identifier (``id``,
   ``name``) that is such a URL, since names below an identifier resolve against it;
@@ -354,6 +355,8 @@ class _Walker:
             value = node[key]
             if key == "run" and not isinstance(value, str):
                 continue  # an inline process, walked below
+            if key == "run" and value.startswith("#") and not outside_base:
+                continue  # another process of the same (packed) document
             relaxed = extension and isinstance(value, str)
             if not relaxed or _escapes(value) or outside_base:
                 ref((key,), value, outside, _RUN_ADVICE if key == "run" else _FILES_ADVICE)

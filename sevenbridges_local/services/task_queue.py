@@ -95,7 +95,8 @@ def build_spec(
         document = copy.deepcopy(document)
         # The stored id would become the document's base URI; the file name serves instead.
         document.pop("id", None)
-        specs = task_inputs.app_inputs(document)
+        process = apps.process_of(document)  # the '#main' entry of a packed $graph
+        specs = task_inputs.app_inputs(process)
         try:
             # Checked again here, for the user who ran it: files and memberships may have
             # changed while the task waited in the queue.
@@ -119,7 +120,7 @@ def build_spec(
             document_name=slug,
             job_order=task_inputs.job_order(specs, task.inputs),
             files=files,
-            step_names=task_inputs.step_names(document),
+            step_names=task_inputs.step_names(process),
             container_engine=container_engine,
         )
 

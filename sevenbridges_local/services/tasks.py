@@ -251,7 +251,7 @@ def validate(
         task.errors = [{"code": VALIDATION_FAILED, "message": "The task's app no longer exists."}]
         task.warnings = []
         return
-    specs = task_inputs.app_inputs(document)
+    specs = task_inputs.app_inputs(apps.process_of(document))
     if user_id is None:
         user_id = task.executed_by_id or task.created_by_id
     batch_input = task.batch_input if task.batch and task.batch_by else None
@@ -261,7 +261,7 @@ def validate(
     task.inputs = checked.inputs
     task.errors = _batch_problems(task, specs) + checked.errors
     task.warnings = checked.warnings
-    task.steps_total = max(len(task_inputs.step_names(document)), 1)
+    task.steps_total = max(len(task_inputs.step_names(apps.process_of(document))), 1)
 
 
 def _validation_error(task: Task) -> errors.ApiError:
@@ -359,7 +359,7 @@ def _create_children(ctx: ServiceContext, parent: Task, moment: datetime) -> lis
     files = [item for item in (value if isinstance(value, list) else [value]) if item]
     groups = batch.split(ctx.session, parent.batch_by, files)
     document = app_document(ctx.session, parent) or {}
-    spec = task_inputs.app_inputs(document).get(parent.batch_input)
+    spec = task_inputs.app_inputs(apps.process_of(document)).get(parent.batch_input)
     single = spec is not None and not any(
         isinstance(member, dict) and member.get("type") == "array"
         for member in (spec.type if isinstance(spec.type, list) else [spec.type])
