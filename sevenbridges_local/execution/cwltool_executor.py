@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from sevenbridges_local.execution.base import (
+    EXIT_UNKNOWN,
     JOB_ABORTED,
     JOB_FAILED,
     JOB_RUNNING,
@@ -205,13 +206,23 @@ def _staged_job_order(value: Any, files: dict[str, InputFile], stager: _Stager) 
 
 
 class _ForkedTask(RunningTask):
-    """A task process forked by the fork server; its channel says when it ends."""
+    """A task process forked by the fork server; its channel says when and how it ends.
 
-    def __init__(self, pid: int, channel: socket.socket, buffered: bytes) -> None:
+    The child writes ``exit N`` (cwltool's exit code) before it ends; the fork server, its
+    parent, writes ``status W`` (the wait status) once it has reaped it and only then closes
+    its copy of the channel, so when the channel ends both lines that could come have come.
+    """
+
+    def __init__(
+        self, pid: int, channel: socket.socket, buffered: bytes, server: _ForkServer | None = None
+    ) -> None:
         self.pid = pid
         self._channel = channel
         self._buffer = buffered
+        self._server = server
+        self._generation = server.generation if server is not None else -1
         self._exit_code: int | None = None
+        self._wait_status: int | None = None
         self._ended = False
         # A quick task may have reported its exit already, together with its pid.
         self._consume()
@@ -223,28 +234,58 @@ class _ForkedTask(RunningTask):
     def _consume(self) -> None:
         while b"\n" in self._buffer:
             line, self._buffer = self._buffer.split(b"\n", 1)
-            if line.startswith(b"exit "):
-                self._exit_code = int(line[5:])
+            word, _, value = line.partition(b" ")
+            try:
+                number = int(value)
+            except ValueError:
+                continue
+            if word == b"exit":
+                self._exit_code = number
+            elif word == b"status":
+                self._wait_status = number
+
+    def _read(self, timeout: float | None) -> bool:
+        """Read what is there; False when nothing came within ``timeout``."""
+        # poll, not select: a busy server's descriptors may go beyond select's 1024.
+        poller = select.poll()
+        poller.register(self._channel, select.POLLIN)
+        if not poller.poll(None if timeout is None else int(timeout * 1000)):
+            return False
+        try:
+            chunk = self._channel.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return True  # nothing after all; look again
+        except OSError:
+            chunk = b""
+        if chunk:
+            self._buffer += chunk
+            self._consume()
+        else:
+            self._ended = True
+        return True
 
     def wait(self, timeout: float | None = None) -> int | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._ended:
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            readable, _, _ = select.select([self._channel], [], [], remaining)
-            if not readable:
+            if not self._read(remaining) and remaining is not None:
                 return None
-            try:
-                chunk = self._channel.recv(4096)
-            except (ConnectionResetError, OSError):
-                chunk = b""
-            if chunk:
-                self._buffer += chunk
-                self._consume()
-            else:
-                self._ended = True
-        if self._exit_code is None:
-            return -signal.SIGKILL  # ended without reporting: killed
-        return self._exit_code
+        if self._exit_code is not None:
+            return self._exit_code  # the child's own report: cwltool finished
+        if self._wait_status is not None:
+            return os.waitstatus_to_exitcode(self._wait_status)
+        return EXIT_UNKNOWN
+
+    def send_signal(self, signum: int) -> bool:
+        if self._ended:
+            return False
+        if self._server is not None and self._server.signal_child(
+            self.pid, self._generation, signum
+        ):
+            return True
+        # The fork server that started it is gone: signal directly while the channel is open
+        # (the process has not ended, so its pid is still its own).
+        return _signal_group(self.pid, signum)
 
     def close(self) -> None:
         self._channel.close()
@@ -266,6 +307,12 @@ class _SubprocessTask(RunningTask):
         except subprocess.TimeoutExpired:
             return None
 
+    def send_signal(self, signum: int) -> bool:
+        # Until Popen has reaped it, the pid (and so the group) cannot belong to anyone else.
+        if self._process.poll() is not None:
+            return False
+        return _signal_group(self._process.pid, signum)
+
     def close(self) -> None:
         if self._process.stdin is not None:
             self._process.stdin.close()
@@ -279,6 +326,8 @@ class _ForkServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._ready = False
+        # Which fork server a task came from: only that one can signal it.
+        self.generation = 0
 
     def ensure_started(self) -> None:
         """Start the fork server (without waiting for it to be warm) unless it runs."""
@@ -308,6 +357,7 @@ class _ForkServer:
             theirs.close()
         self._control = ours
         self._ready = False
+        self.generation += 1
 
     def _await_ready(self) -> socket.socket:
         assert self._control is not None
@@ -353,7 +403,20 @@ class _ForkServer:
         except BaseException:
             ours.close()
             raise
-        return _ForkedTask(pid, ours, rest)
+        return _ForkedTask(pid, ours, rest, self)
+
+    def signal_child(self, pid: int, generation: int, signum: int) -> bool:
+        """Ask the fork server to signal its child ``pid``'s group (it does only while it has
+        not reaped it); False when that fork server is gone."""
+        message = json.dumps({"signal": int(signum), "pid": int(pid)}).encode()
+        with self._lock:
+            if generation != self.generation or self._control is None or not self._ready:
+                return False
+            try:
+                self._control.send(message)
+            except OSError:
+                return False
+        return True
 
     @staticmethod
     def _introduction(channel: socket.socket) -> tuple[int, bytes]:
@@ -541,13 +604,10 @@ class CwltoolExecutor(Executor):
         return _SubprocessTask(process)
 
     def abort(self, running: RunningTask) -> None:
-        group = running.process_group
-        if group is None:
-            return
-        if not _signal_group(group, signal.SIGTERM):
+        if not running.send_signal(signal.SIGTERM):
             return
         if running.wait(ABORT_GRACE_SECONDS) is None:
-            _signal_group(group, signal.SIGKILL)
+            running.send_signal(signal.SIGKILL)
 
     # --- progress / collect --------------------------------------------------------------------
     def _reader(self, prepared: PreparedRun) -> CwlLogReader:
@@ -610,6 +670,8 @@ class CwltoolExecutor(Executor):
     def _failure_message(
         prepared: PreparedRun, reader: CwlLogReader, exit_code: int, hidden_paths: Iterable[str]
     ) -> str:
+        if exit_code == EXIT_UNKNOWN:
+            return "The task process ended without reporting how (its fork server stopped)."
         if exit_code < 0:
             return f"The task process was killed (signal {-exit_code})."
         stderr_tail = _tail(
