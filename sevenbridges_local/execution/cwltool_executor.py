@@ -17,8 +17,10 @@ every tool it started. Processes come from a warm fork server when the OS allows
 otherwise from a fresh interpreter (``python -m sevenbridges_local.execution.runner``).
 
 No containers by default (``--no-container``): tools run directly on this machine. With
-``container_engine`` set to ``docker``, ``podman`` or ``singularity`` (setting
-``SBG_LOCAL_CONTAINER_ENGINE``), apps with a DockerRequirement run in containers of that engine.
+``container_engine`` set to ``docker``, ``podman`` or ``singularity`` (``sbg local serve
+--container-engine``, setting ``SBG_LOCAL_CONTAINER_ENGINE``), apps with a DockerRequirement run
+in containers of that engine. ``containers.py`` checks before a task starts that its app can
+run with what is configured.
 """
 
 from __future__ import annotations
@@ -53,13 +55,19 @@ from sevenbridges_local.execution.base import (
     RunResult,
     TaskSpec,
 )
+from sevenbridges_local.execution.containers import (
+    CONTAINER_ENGINES,
+    container_problem,
+    hinted_images,
+)
 from sevenbridges_local.execution.cwl_log import CwlLogReader
+from sevenbridges_local.execution.failures import failure_message
+from sevenbridges_local.execution.resources import resource_limits, task_limits_config
 from sevenbridges_local.execution.sandbox import SandboxPolicy
 from sevenbridges_local.storage import BlobStore
 
 logger = logging.getLogger(__name__)
 
-CONTAINER_ENGINES = ("docker", "podman", "singularity")
 LOG_NAMES = ("cwltool.log", "job.err.log", "job.out.log")
 # Seconds between SIGTERM and SIGKILL when a task is aborted.
 ABORT_GRACE_SECONDS = 3.0
@@ -526,6 +534,12 @@ class CwltoolExecutor(Executor):
 
     # --- prepare -------------------------------------------------------------------------------
     def prepare(self, spec: TaskSpec, work_dir: Path) -> PreparedRun:
+        engine = (
+            spec.container_engine if spec.container_engine is not None else self.container_engine
+        )
+        problem = container_problem(spec.document, engine)
+        if problem is not None:
+            raise ExecutionError(problem)
         if self._fork_server is not None:
             self._fork_server.ensure_started()  # warms up while the inputs are staged
         if work_dir.exists():
@@ -543,9 +557,6 @@ class CwltoolExecutor(Executor):
         job_path = work_dir / "job.json"
         job_path.write_text(json.dumps(job_order), encoding="utf-8")
         log_paths = {name: work_dir / name for name in LOG_NAMES}
-        engine = (
-            spec.container_engine if spec.container_engine is not None else self.container_engine
-        )
         tmp_prefix = str(work_dir / "tmp") + os.sep
         argv = [
             *_BASE_ARGUMENTS,
@@ -567,6 +578,9 @@ class CwltoolExecutor(Executor):
             "logs": {name: str(path) for name, path in log_paths.items()},
             "outputs_path": str(work_dir / "outputs.json"),
             "sandbox": self.sandbox.task_config(work_dir, writable, stager.linked),
+            "limits": task_limits_config(
+                resource_limits(spec.document), containers=engine not in (None, "", "none")
+            ),
         }
         (work_dir / "request.json").write_text(json.dumps(request), encoding="utf-8")
         try:
@@ -666,28 +680,28 @@ class CwltoolExecutor(Executor):
             input_paths=frozenset(prepared.input_paths),
         )
 
-    @staticmethod
     def _failure_message(
-        prepared: PreparedRun, reader: CwlLogReader, exit_code: int, hidden_paths: Iterable[str]
+        self,
+        prepared: PreparedRun,
+        reader: CwlLogReader,
+        exit_code: int,
+        hidden_paths: Iterable[str],
     ) -> str:
-        if exit_code == EXIT_UNKNOWN:
-            return "The task process ended without reporting how (its fork server stopped)."
-        if exit_code < 0:
-            return f"The task process was killed (signal {-exit_code})."
+        engine = prepared.spec.container_engine
+        if engine is None:
+            engine = self.container_engine
         stderr_tail = _tail(
             prepared.log_paths["job.err.log"], MESSAGE_TAIL_LINES, MESSAGE_MAX_CHARS
         )
-        # cwltool's own account: the last problems it logged, without the closing summary.
-        reasons = [
-            problem for problem in reader.problems if not problem.startswith("Final process status")
-        ]
-        parts = []
-        if reasons:
-            parts.append(reasons[-1][:MESSAGE_MAX_CHARS])
-        if stderr_tail:
-            parts.append(stderr_tail)
-        detail = "\n".join(parts) or f"cwltool exited with code {exit_code}."
-        return relative_to_task(detail[-MESSAGE_MAX_CHARS * 2 :], prepared, hidden_paths)
+        message = failure_message(
+            exit_code,
+            reader.problems,
+            stderr_tail,
+            limits=resource_limits(prepared.spec.document),
+            hinted_images=hinted_images(prepared.spec.document),
+            engine=engine,
+        )
+        return relative_to_task(message, prepared, hidden_paths)
 
 
 def relative_to_task(text: str, prepared: PreparedRun, hidden_paths: Iterable[str] = ()) -> str:
