@@ -4,11 +4,12 @@ platform cannot give, a tool over the memory its app allows."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 from local_helpers import Caller
-from test_tasks_support import created, download_url, install_app, wait_for_status
+from test_tasks_support import created, download, download_url, install_app, wait_for_status
 
 from sevenbridges_local.embedded import EmbeddedServer
 from sevenbridges_local.execution.failures import MESSAGE_CHARS, TAIL_LINES
@@ -142,6 +143,25 @@ def test_a_tool_over_its_memory_limit_fails_with_a_clear_message(
     assert _run(alice, project, "roomy", roomy)["status"] == "COMPLETED"
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_a_tool_runs_on_as_many_cpus_as_its_app_asks(
+    alice: Caller, project: dict[str, Any]
+) -> None:
+    document = {
+        "cwlVersion": "v1.2",
+        "class": "CommandLineTool",
+        "hints": [{"class": "sbg:CPURequirement", "value": 1}],
+        "$namespaces": {"sbg": "https://sevenbridges.com#"},
+        "baseCommand": ["nproc"],
+        "stdout": "cpus.txt",
+        "inputs": {},
+        "outputs": {"cpus": {"type": "stdout"}},
+    }
+    done = _run(alice, project, "one-cpu", document)
+    assert done["status"] == "COMPLETED", done["execution_status"]
+    assert download(alice, done["outputs"]["cpus"]["path"]).decode().strip() == "1"
+
+
 def test_a_missing_engine_program_is_named(tmp_path: Any) -> None:
     """podman is configured but not installed here: the task says so."""
     import shutil
@@ -162,3 +182,42 @@ def test_a_missing_engine_program_is_named(tmp_path: Any) -> None:
     message = done["execution_status"]["message"]
     assert "'podman'" in message and "alpine:3" in message
     assert "not installed or not on the PATH" in message
+
+
+def test_serve_takes_the_container_engine_as_a_flag(tmp_path: Any) -> None:
+    """``--container-engine`` overrides the environment and is in the start-up lines."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SBG_LOCAL_")}
+    environment.update(HOME=str(tmp_path), SBG_LOCAL_CONTAINER_ENGINE="docker")
+    command = [sys.executable, "-m", "sevenbridges_local", "serve", "--port", str(port)]
+    command += ["--data-dir", str(tmp_path / "data"), "--log-level", "warning"]
+    refused = subprocess.run(
+        [*command, "--container-engine", "lxc"], env=environment, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "--container-engine" in refused.stderr
+    process = subprocess.Popen(
+        [*command, "--container-engine", "none"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "API docs" in line:
+                break
+        (containers,) = [line for line in lines if line.strip().startswith("containers:")]
+        assert "none (apps that require a container fail" in containers
+        assert "--container-engine docker" in containers
+    finally:
+        process.terminate()
+        process.wait(30)
