@@ -29,6 +29,12 @@ _WORKFLOW_ERROR = re.compile(r"^Workflow error, try again with --debug[^\n]*\n?"
 _INPUT_RECORD = re.compile(r"^Invalid job input record:\s*", re.M)
 # Positions cwltool prefixes its findings with: "job.json:1:2: " or "file:///x/app.cwl:3:5: ".
 _POSITION = re.compile(r"(?m)^\s*\S+?:\d+:\d+:\s*")
+_UNSUPPORTED = re.compile(r"^Workflow or tool uses unsupported feature:\s*")
+# cwltool's account of an image its engine could not fetch.
+_PULL_FAILED = re.compile(
+    r"Docker is required to run this tool: Command '\['(?P<engine>[^']+)', 'pull', "
+    r"'(?P<image>[^']+)'\]' returned non-zero exit status (?P<code>-?\d+)"
+)
 _MEMORY_SIGNS = (
     "memoryerror",
     "cannot allocate memory",
@@ -51,7 +57,13 @@ def _job_name(raw: str) -> str:
 
 def plain(reason: str) -> str:
     """cwltool's account of a problem without its framing, on one line."""
-    text = _WORKFLOW_ERROR.sub("", reason.strip())
+    text = _UNSUPPORTED.sub("", _WORKFLOW_ERROR.sub("", reason.strip()))
+    pulled = _PULL_FAILED.search(text)
+    if pulled:
+        return (
+            f"The container image '{pulled.group('image')}' could not be pulled with "
+            f"{pulled.group('engine')} (exit code {pulled.group('code')})."
+        )
     invalid_input = bool(_INPUT_RECORD.search(text))
     text = _INPUT_RECORD.sub("", text)
     text = _POSITION.sub("", text)
@@ -63,8 +75,11 @@ def plain(reason: str) -> str:
 
 
 def _tail(stderr_tail: str) -> str:
-    lines = [line for line in stderr_tail.splitlines() if line.strip()][-TAIL_LINES:]
-    return "\n".join(lines)[-TAIL_CHARS:]
+    lines: list[str] = []
+    for line in stderr_tail.splitlines():
+        if line.strip() and (not lines or lines[-1] != line):  # a repeated line once
+            lines.append(line)
+    return "\n".join(lines[-TAIL_LINES:])[-TAIL_CHARS:]
 
 
 def failure_message(

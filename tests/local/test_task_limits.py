@@ -144,3 +144,14 @@ def test_failure_messages_lead_with_what_the_user_needs(tmp_path: Path) -> None:
     )
     assert killed.startswith("The tool 'sort' ran out of memory: the app allows it 100 MiB")
     assert failure_message(-15, [], "") == "The task process was killed (signal 15)."
+    # cwltool's account of an engine that could not fetch the image (here: no Docker daemon).
+    pull = (
+        "Workflow or tool uses unsupported feature:\nDocker is required to run this tool: "
+        "Command '['docker', 'pull', 'alpine:3']' returned non-zero exit status 1."
+    )
+    daemon = "Cannot connect to the Docker daemon. Is the docker daemon running?"
+    pulled = failure_message(33, [pull], f"{daemon}\n{daemon}\n")
+    assert pulled.splitlines()[0] == (
+        "The container image 'alpine:3' could not be pulled with docker (exit code 1)."
+    )
+    assert pulled.count(daemon) == 1
