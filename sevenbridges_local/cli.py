@@ -92,6 +92,19 @@ def _announce_when_ready(server: Any, lines: list[str], on_ready: Any) -> None:
         time.sleep(0.05)
 
 
+def _describe_engine(engine: str | None) -> str:
+    """The start-up line for the container engine, saying when its program is missing."""
+    from sevenbridges_local.execution.containers import ENGINE_PROGRAMS, engine_program
+
+    if not engine:
+        return "none (apps that require a container fail; --container-engine docker to run them)"
+    found = engine_program(engine)
+    if found is None:
+        names = " or ".join(ENGINE_PROGRAMS.get(engine, (engine,)))
+        return f"{engine}, but {names} is NOT on the PATH: apps with containers will fail"
+    return f"{engine} ({found})"
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -113,6 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
         maintenance=True if args.maintenance else None,
         data_port=args.data_port,
         sandbox=args.sandbox,
+        container_engine=args.container_engine,
         s3_endpoint_url=args.s3_endpoint,
         gcs_endpoint_url=args.gcs_endpoint,
         storage=args.storage,
@@ -168,6 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
         f"  data directory: {settings.data_dir}",
         "  admin token:    sbg local token   (other users: sbg local token USERNAME)",
         f"  task isolation: {sandbox.describe()}",
+        f"  containers:     {_describe_engine(settings.container_engine)}",
         f"  API docs:       {site}/docs   (health: {site}/health)",
     ]
     if tls is not None:
@@ -536,6 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("auto", "bwrap", "none"),
         help="task isolation: bubblewrap when available (auto, the default), required (bwrap), "
         "or off (none)",
+    )
+    serve.add_argument(
+        "--container-engine",
+        choices=("docker", "podman", "singularity", "none"),
+        help="run apps with a DockerRequirement in containers of this engine (default none: "
+        "tools run on this machine; also SBG_LOCAL_CONTAINER_ENGINE)",
     )
     serve.add_argument(
         "--s3-endpoint",

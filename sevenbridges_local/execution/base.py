@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,9 @@ JOB_RUNNING = "RUNNING"
 JOB_COMPLETED = "COMPLETED"
 JOB_FAILED = "FAILED"
 JOB_ABORTED = "ABORTED"
+# What ``RunningTask.wait`` returns when the run ended but nobody could say how (its parent
+# process, e.g. the fork server, died first); negative codes are the signals that ended it.
+EXIT_UNKNOWN = -255
 
 
 @dataclass
@@ -170,6 +174,21 @@ class RunningTask(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release what the handle holds (sockets, pipes); the run must have stopped."""
+
+    def send_signal(self, signum: int) -> bool:
+        """Signal the run's whole process group; False when it has ended. Handles that can
+        tell whether the group is still theirs override this (a pid that ended may be reused)."""
+        group = self.process_group
+        if group is None:
+            return False
+        try:
+            os.killpg(group, signum)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            logger.warning("not allowed to signal process group %s", group)
+            return False
 
 
 class Executor(abc.ABC):

@@ -17,8 +17,10 @@ every tool it started. Processes come from a warm fork server when the OS allows
 otherwise from a fresh interpreter (``python -m sevenbridges_local.execution.runner``).
 
 No containers by default (``--no-container``): tools run directly on this machine. With
-``container_engine`` set to ``docker``, ``podman`` or ``singularity`` (setting
-``SBG_LOCAL_CONTAINER_ENGINE``), apps with a DockerRequirement run in containers of that engine.
+``container_engine`` set to ``docker``, ``podman`` or ``singularity`` (``sbg local serve
+--container-engine``, setting ``SBG_LOCAL_CONTAINER_ENGINE``), apps with a DockerRequirement run
+in containers of that engine. ``containers.py`` checks before a task starts that its app can
+run with what is configured.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import Any
 
 from sevenbridges_local import json_numbers
 from sevenbridges_local.execution.base import (
+    EXIT_UNKNOWN,
     JOB_ABORTED,
     JOB_FAILED,
     JOB_RUNNING,
@@ -53,13 +56,19 @@ from sevenbridges_local.execution.base import (
     RunResult,
     TaskSpec,
 )
+from sevenbridges_local.execution.containers import (
+    CONTAINER_ENGINES,
+    container_problem,
+    hinted_images,
+)
 from sevenbridges_local.execution.cwl_log import CwlLogReader
+from sevenbridges_local.execution.failures import failure_message
+from sevenbridges_local.execution.resources import resource_limits, task_limits_config
 from sevenbridges_local.execution.sandbox import SandboxPolicy
 from sevenbridges_local.storage import BlobStore
 
 logger = logging.getLogger(__name__)
 
-CONTAINER_ENGINES = ("docker", "podman", "singularity")
 LOG_NAMES = ("cwltool.log", "job.err.log", "job.out.log")
 # Seconds between SIGTERM and SIGKILL when a task is aborted.
 ABORT_GRACE_SECONDS = 3.0
@@ -212,13 +221,23 @@ def _staged_job_order(value: Any, files: dict[str, InputFile], stager: _Stager) 
 
 
 class _ForkedTask(RunningTask):
-    """A task process forked by the fork server; its channel says when it ends."""
+    """A task process forked by the fork server; its channel says when and how it ends.
 
-    def __init__(self, pid: int, channel: socket.socket, buffered: bytes) -> None:
+    The child writes ``exit N`` (cwltool's exit code) before it ends; the fork server, its
+    parent, writes ``status W`` (the wait status) once it has reaped it and only then closes
+    its copy of the channel, so when the channel ends both lines that could come have come.
+    """
+
+    def __init__(
+        self, pid: int, channel: socket.socket, buffered: bytes, server: _ForkServer | None = None
+    ) -> None:
         self.pid = pid
         self._channel = channel
         self._buffer = buffered
+        self._server = server
+        self._generation = server.generation if server is not None else -1
         self._exit_code: int | None = None
+        self._wait_status: int | None = None
         self._ended = False
         # A quick task may have reported its exit already, together with its pid.
         self._consume()
@@ -230,28 +249,58 @@ class _ForkedTask(RunningTask):
     def _consume(self) -> None:
         while b"\n" in self._buffer:
             line, self._buffer = self._buffer.split(b"\n", 1)
-            if line.startswith(b"exit "):
-                self._exit_code = int(line[5:])
+            word, _, value = line.partition(b" ")
+            try:
+                number = int(value)
+            except ValueError:
+                continue
+            if word == b"exit":
+                self._exit_code = number
+            elif word == b"status":
+                self._wait_status = number
+
+    def _read(self, timeout: float | None) -> bool:
+        """Read what is there; False when nothing came within ``timeout``."""
+        # poll, not select: a busy server's descriptors may go beyond select's 1024.
+        poller = select.poll()
+        poller.register(self._channel, select.POLLIN)
+        if not poller.poll(None if timeout is None else int(timeout * 1000)):
+            return False
+        try:
+            chunk = self._channel.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return True  # nothing after all; look again
+        except OSError:
+            chunk = b""
+        if chunk:
+            self._buffer += chunk
+            self._consume()
+        else:
+            self._ended = True
+        return True
 
     def wait(self, timeout: float | None = None) -> int | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._ended:
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            readable, _, _ = select.select([self._channel], [], [], remaining)
-            if not readable:
+            if not self._read(remaining) and remaining is not None:
                 return None
-            try:
-                chunk = self._channel.recv(4096)
-            except (ConnectionResetError, OSError):
-                chunk = b""
-            if chunk:
-                self._buffer += chunk
-                self._consume()
-            else:
-                self._ended = True
-        if self._exit_code is None:
-            return -signal.SIGKILL  # ended without reporting: killed
-        return self._exit_code
+        if self._exit_code is not None:
+            return self._exit_code  # the child's own report: cwltool finished
+        if self._wait_status is not None:
+            return os.waitstatus_to_exitcode(self._wait_status)
+        return EXIT_UNKNOWN
+
+    def send_signal(self, signum: int) -> bool:
+        if self._ended:
+            return False
+        if self._server is not None and self._server.signal_child(
+            self.pid, self._generation, signum
+        ):
+            return True
+        # The fork server that started it is gone: signal directly while the channel is open
+        # (the process has not ended, so its pid is still its own).
+        return _signal_group(self.pid, signum)
 
     def close(self) -> None:
         self._channel.close()
@@ -273,6 +322,12 @@ class _SubprocessTask(RunningTask):
         except subprocess.TimeoutExpired:
             return None
 
+    def send_signal(self, signum: int) -> bool:
+        # Until Popen has reaped it, the pid (and so the group) cannot belong to anyone else.
+        if self._process.poll() is not None:
+            return False
+        return _signal_group(self._process.pid, signum)
+
     def close(self) -> None:
         if self._process.stdin is not None:
             self._process.stdin.close()
@@ -286,6 +341,8 @@ class _ForkServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._ready = False
+        # Which fork server a task came from: only that one can signal it.
+        self.generation = 0
 
     def ensure_started(self) -> None:
         """Start the fork server (without waiting for it to be warm) unless it runs."""
@@ -315,6 +372,7 @@ class _ForkServer:
             theirs.close()
         self._control = ours
         self._ready = False
+        self.generation += 1
 
     def _await_ready(self) -> socket.socket:
         assert self._control is not None
@@ -360,7 +418,20 @@ class _ForkServer:
         except BaseException:
             ours.close()
             raise
-        return _ForkedTask(pid, ours, rest)
+        return _ForkedTask(pid, ours, rest, self)
+
+    def signal_child(self, pid: int, generation: int, signum: int) -> bool:
+        """Ask the fork server to signal its child ``pid``'s group (it does only while it has
+        not reaped it); False when that fork server is gone."""
+        message = json.dumps({"signal": int(signum), "pid": int(pid)}).encode()
+        with self._lock:
+            if generation != self.generation or self._control is None or not self._ready:
+                return False
+            try:
+                self._control.send(message)
+            except OSError:
+                return False
+        return True
 
     @staticmethod
     def _introduction(channel: socket.socket) -> tuple[int, bytes]:
@@ -470,6 +541,12 @@ class CwltoolExecutor(Executor):
 
     # --- prepare -------------------------------------------------------------------------------
     def prepare(self, spec: TaskSpec, work_dir: Path) -> PreparedRun:
+        engine = (
+            spec.container_engine if spec.container_engine is not None else self.container_engine
+        )
+        problem = container_problem(spec.document, engine)
+        if problem is not None:
+            raise ExecutionError(problem)
         if self._fork_server is not None:
             self._fork_server.ensure_started()  # warms up while the inputs are staged
         if work_dir.exists():
@@ -490,9 +567,6 @@ class CwltoolExecutor(Executor):
         job_path = work_dir / "job.json"
         job_path.write_text(json_numbers.dumps(job_order, ensure_ascii=False), encoding="utf-8")
         log_paths = {name: work_dir / name for name in LOG_NAMES}
-        engine = (
-            spec.container_engine if spec.container_engine is not None else self.container_engine
-        )
         tmp_prefix = str(work_dir / "tmp") + os.sep
         argv = [
             *_BASE_ARGUMENTS,
@@ -514,6 +588,9 @@ class CwltoolExecutor(Executor):
             "logs": {name: str(path) for name, path in log_paths.items()},
             "outputs_path": str(work_dir / "outputs.json"),
             "sandbox": self.sandbox.task_config(work_dir, writable, stager.linked),
+            "limits": task_limits_config(
+                resource_limits(spec.document), containers=engine not in (None, "", "none")
+            ),
         }
         (work_dir / "request.json").write_text(json.dumps(request), encoding="utf-8")
         try:
@@ -551,13 +628,10 @@ class CwltoolExecutor(Executor):
         return _SubprocessTask(process)
 
     def abort(self, running: RunningTask) -> None:
-        group = running.process_group
-        if group is None:
-            return
-        if not _signal_group(group, signal.SIGTERM):
+        if not running.send_signal(signal.SIGTERM):
             return
         if running.wait(ABORT_GRACE_SECONDS) is None:
-            _signal_group(group, signal.SIGKILL)
+            running.send_signal(signal.SIGKILL)
 
     # --- progress / collect --------------------------------------------------------------------
     def _reader(self, prepared: PreparedRun) -> CwlLogReader:
@@ -616,26 +690,28 @@ class CwltoolExecutor(Executor):
             input_paths=frozenset(prepared.input_paths),
         )
 
-    @staticmethod
     def _failure_message(
-        prepared: PreparedRun, reader: CwlLogReader, exit_code: int, hidden_paths: Iterable[str]
+        self,
+        prepared: PreparedRun,
+        reader: CwlLogReader,
+        exit_code: int,
+        hidden_paths: Iterable[str],
     ) -> str:
-        if exit_code < 0:
-            return f"The task process was killed (signal {-exit_code})."
+        engine = prepared.spec.container_engine
+        if engine is None:
+            engine = self.container_engine
         stderr_tail = _tail(
             prepared.log_paths["job.err.log"], MESSAGE_TAIL_LINES, MESSAGE_MAX_CHARS
         )
-        # cwltool's own account: the last problems it logged, without the closing summary.
-        reasons = [
-            problem for problem in reader.problems if not problem.startswith("Final process status")
-        ]
-        parts = []
-        if reasons:
-            parts.append(reasons[-1][:MESSAGE_MAX_CHARS])
-        if stderr_tail:
-            parts.append(stderr_tail)
-        detail = "\n".join(parts) or f"cwltool exited with code {exit_code}."
-        return relative_to_task(detail[-MESSAGE_MAX_CHARS * 2 :], prepared, hidden_paths)
+        message = failure_message(
+            exit_code,
+            reader.problems,
+            stderr_tail,
+            limits=resource_limits(prepared.spec.document),
+            hinted_images=hinted_images(prepared.spec.document),
+            engine=engine,
+        )
+        return relative_to_task(message, prepared, hidden_paths)
 
 
 def relative_to_task(text: str, prepared: PreparedRun, hidden_paths: Iterable[str] = ()) -> str:

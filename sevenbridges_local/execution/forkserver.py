@@ -10,8 +10,15 @@ end of a ``SOCK_SEQPACKET`` socket pair as FD and talks to it like this:
   fresh stream socket attached (SCM_RIGHTS): the task's private channel.
 * The fork server forks. The child starts its own session (so the task's whole process tree
   is one process group the server can signal), writes ``pid N`` on its channel, runs cwltool
-  (``runner.run_request``) and finally writes ``exit N``. A channel that ends without an
-  ``exit`` line means the child was killed.
+  (``runner.run_request``) and finally writes ``exit N`` (cwltool's exit code).
+* The fork server is the child's parent: it keeps its own copy of the channel, reaps the child
+  when it ends and only then writes ``status W`` (the raw wait status) and closes its copy. So
+  the server sees the channel end only after the true status is on it, whatever way the child
+  ended (``exit`` missing: it died before it could report, and ``status`` says how).
+* server -> fork server: ``{"signal": S, "pid": N}`` (no descriptor) asks for signal S to the
+  process group of child N. The fork server sends it only while N is a child it has not reaped:
+  a pid that ended may already belong to another task's process group, and the fork server,
+  single-threaded, cannot reap N between its check and the signal.
 
 The fork server stays single-threaded, so forking is safe. It exits when the server's end of the
 control socket closes (the server stopped or died); a child exits, killing its process group,
@@ -24,6 +31,7 @@ import gc
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import sys
@@ -65,6 +73,7 @@ def warm_up() -> None:
 def _child(request_path: str, channel_fd: int) -> None:
     """In the forked child: run the task, report, and never return to the server loop."""
     code = 70
+    channel: socket.socket | None = None
     try:
         os.setsid()
         for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
@@ -76,8 +85,8 @@ def _child(request_path: str, channel_fd: int) -> None:
 
         channel = socket.socket(fileno=channel_fd)
         channel.sendall(f"pid {os.getpid()}\n".encode())
-        request = json.loads(Path(request_path).read_text(encoding="utf-8"))
         try:
+            request = json.loads(Path(request_path).read_text(encoding="utf-8"))
             code = runner.run_request(request, lifeline=channel.fileno())
         except Exception:
             sys.stderr.write("task runner failed:\n" + traceback.format_exc())
@@ -93,37 +102,114 @@ def _child(request_path: str, channel_fd: int) -> None:
         os._exit(code)
 
 
+class _Children:
+    """The children not reaped yet, each with the fork server's copy of its channel."""
+
+    def __init__(self) -> None:
+        self.channels: dict[int, socket.socket] = {}
+
+    def close_all_in_child(self) -> None:
+        """In a new child: it must not hold its siblings' channels open."""
+        for channel in self.channels.values():
+            channel.close()
+        self.channels.clear()
+
+    def reap(self) -> None:
+        """Collect every child that has ended and report its wait status on its channel."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            channel = self.channels.pop(pid, None)
+            if channel is None:
+                continue
+            try:
+                channel.sendall(f"status {status}\n".encode())
+            except OSError:
+                pass  # the server is no longer listening
+            finally:
+                channel.close()
+
+    def signal(self, pid: int, signum: int) -> None:
+        if pid not in self.channels:
+            return  # reaped (or never ours): its pid may be someone else's by now
+        try:
+            os.killpg(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _handle(control: socket.socket, children: _Children, private: list[socket.socket]) -> bool:
+    """One message from the server; False when the server has gone. ``private``: the fork
+    server's own sockets, closed in a new child."""
+    try:
+        message, fds, _flags, _address = socket.recv_fds(control, MAX_MESSAGE, 1)
+    except InterruptedError:
+        return True
+    if not message:
+        return False
+    try:
+        body = json.loads(message)
+        if not fds:
+            children.signal(int(body["pid"]), int(body["signal"]))
+            return True
+        request_path = str(body["request"])
+    except (ValueError, KeyError, TypeError):
+        logger.error("fork server: malformed request ignored")
+        for fd in fds:
+            os.close(fd)
+        return True
+    # The fork server's copy of the channel, for the wait status.
+    own_copy = socket.socket(fileno=os.dup(fds[0]))
+    pid = os.fork()
+    if pid == 0:
+        signal.set_wakeup_fd(-1)
+        for own in private:
+            own.close()
+        control.close()
+        own_copy.close()
+        children.close_all_in_child()
+        _child(request_path, fds[0])
+    children.channels[pid] = own_copy
+    for fd in fds:
+        os.close(fd)
+    return True
+
+
 def serve(control: socket.socket) -> None:
     """The fork server's loop (runs until the control socket closes)."""
-    # Children are reaped by the kernel; their results travel over their channels.
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     # Ctrl-C in a terminal reaches the whole foreground group; the server decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up()
+    children = _Children()
+    # SIGCHLD wakes the loop through this socket pair; the handler itself does nothing.
+    wakeup, wakeup_writer = socket.socketpair()
+    wakeup.setblocking(False)
+    wakeup_writer.setblocking(False)
+    signal.set_wakeup_fd(wakeup_writer.fileno(), warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)
     control.send(READY)
+    poller = select.poll()
+    poller.register(control, select.POLLIN)
+    poller.register(wakeup, select.POLLIN)
     while True:
+        children.reap()
         try:
-            message, fds, _flags, _address = socket.recv_fds(control, MAX_MESSAGE, 1)
+            events = poller.poll()
         except InterruptedError:
             continue
-        if not message:
-            return
-        if not fds:
-            logger.error("fork server: request without a channel ignored")
-            continue
-        try:
-            request_path = str(json.loads(message)["request"])
-        except (ValueError, KeyError, TypeError):
-            logger.error("fork server: malformed request ignored")
-            for fd in fds:
-                os.close(fd)
-            continue
-        pid = os.fork()
-        if pid == 0:
-            control.close()
-            _child(request_path, fds[0])
-        for fd in fds:
-            os.close(fd)
+        for fd, _event in events:
+            if fd == wakeup.fileno():
+                try:
+                    while wakeup.recv(4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            elif not _handle(control, children, [wakeup, wakeup_writer]):
+                return
 
 
 def main(argv: list[str] | None = None) -> int:

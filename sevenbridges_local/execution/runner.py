@@ -41,6 +41,51 @@ def _keep_loaded_schemas() -> None:
     server loaded them already, and a fresh interpreter loads them on first use."""
 
 
+# Sets the memory limit, then becomes the tool (used when ``prlimit`` is not installed).
+_LIMIT_THEN_EXEC = (
+    "import os, resource, sys; "
+    "limit = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_DATA, (limit, limit)); "
+    "os.execvp(sys.argv[2], sys.argv[2:])"
+)
+
+
+def limited_command(commands: list[str], limits: dict[str, Any]) -> list[str]:
+    """A tool's command line, started under the task's memory limit."""
+    memory = limits.get("memory_bytes")
+    if not memory or not commands:
+        return commands
+    prlimit = limits.get("prlimit")
+    if prlimit:
+        return [str(prlimit), f"--data={int(memory)}", "--", *commands]
+    return [sys.executable, "-c", _LIMIT_THEN_EXEC, str(int(memory)), *commands]
+
+
+def apply_limits(limits: dict[str, Any] | None) -> None:
+    """Bind this process to its CPUs and start every tool cwltool runs under the memory limit.
+
+    The memory limit is for the tools, not for cwltool itself: cwltool's own process is larger
+    than many tools and must not fail for what the app declared about its tools.
+    """
+    if not limits:
+        return
+    cpus = limits.get("cpus")
+    if cpus and hasattr(os, "sched_setaffinity"):
+        try:
+            os.sched_setaffinity(0, [int(cpu) for cpu in cpus])
+        except OSError as exc:
+            sys.stderr.write(f"task limits: CPUs {cpus} not applied: {exc}\n")
+    if limits.get("memory_bytes"):
+        import cwltool.job
+
+        original = cwltool.job._job_popen
+
+        def limited_popen(commands: list[str], *args: Any, **kwargs: Any) -> int:
+            return original(limited_command(list(commands), limits), *args, **kwargs)
+
+        cwltool.job._job_popen = limited_popen  # type: ignore[assignment]
+
+
 def run_request(request: dict[str, Any], lifeline: int) -> int:
     """Run cwltool as the request says, in the task's sandbox when it has one; returns its exit
     code. The task is killed when ``lifeline`` (held open by the server) closes."""
@@ -71,6 +116,7 @@ def run_request(request: dict[str, Any], lifeline: int) -> int:
             )
         )
 
+    apply_limits(request.get("limits"))
     try:
         return run_sandboxed(request.get("sandbox"), run_cwltool, lifeline)
     finally:
