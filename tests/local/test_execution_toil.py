@@ -1,0 +1,277 @@
+"""Tasks run by the Toil executor (``toil-cwl-runner``, single-machine batch system): the same
+behaviour as with cwltool for outputs, logs, execution details, failures, aborts and restarts.
+
+Toil is slow to start (a few seconds per task), so the default run keeps a small slice; the
+rest is marked ``toil`` and runs with ``make test-toil`` (``SBG_TEST_TOIL=all``)."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from files_support import seed_file, wait_for
+from local_helpers import Caller
+from test_tasks_support import (
+    FAILING_TOOL,
+    SLEEP_TOOL,
+    created,
+    download,
+    download_url,
+    file_ref,
+    install_app,
+    transitions,
+    wait_for_status,
+)
+
+from sevenbridges_local.embedded import EmbeddedServer
+from sevenbridges_local.execution.toil_executor import find_toil_runner
+
+pytestmark = pytest.mark.skipif(
+    find_toil_runner() is None,
+    reason="Toil is not installed (pip install 'sevenbridges-toolkit[toil]')",
+)
+# The longer Toil tests: only with SBG_TEST_TOIL=all (make test-toil).
+full_only = [
+    pytest.mark.toil,
+    pytest.mark.skipif(
+        os.environ.get("SBG_TEST_TOIL") != "all", reason="long Toil test: make test-toil"
+    ),
+]
+
+TOIL = {"executor": "toil", "task_workers": 2}
+
+# Each word on its own line of its own file (scatter), then all of them joined.
+SCATTER_WORKFLOW: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "Workflow",
+    "label": "Shout and join",
+    "requirements": {"ScatterFeatureRequirement": {}},
+    "inputs": {"words": "string[]", "extra": "File"},
+    "outputs": {
+        "each": {"type": "File[]", "outputSource": "shout/said"},
+        "joined": {"type": "File", "outputSource": "join/joined"},
+    },
+    "steps": {
+        "shout": {
+            "run": {
+                "class": "CommandLineTool",
+                "baseCommand": ["echo"],
+                "inputs": {"word": {"type": "string", "inputBinding": {"position": 1}}},
+                "stdout": "$(inputs.word).txt",
+                "outputs": {"said": {"type": "stdout"}},
+            },
+            "in": {"word": "words"},
+            "scatter": "word",
+            "out": ["said"],
+        },
+        "join": {
+            "run": {
+                "class": "CommandLineTool",
+                "baseCommand": ["cat"],
+                "inputs": {
+                    "parts": {"type": "File[]", "inputBinding": {"position": 1}},
+                    "tail": {"type": "File", "inputBinding": {"position": 2}},
+                },
+                "stdout": "joined.txt",
+                "outputs": {"joined": {"type": "stdout"}},
+            },
+            "in": {"parts": "shout/said", "tail": "extra"},
+            "out": ["joined"],
+        },
+    },
+}
+
+COPY_TOOL: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "label": "Copy",
+    "baseCommand": ["cat"],
+    "inputs": {"source": {"type": "File", "inputBinding": {"position": 1}}},
+    "stdout": "copy.txt",
+    "outputs": {"copy": {"type": "stdout"}},
+}
+
+
+@pytest.fixture(scope="module")
+def toil_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    server = EmbeddedServer(tmp_path_factory.mktemp("toil-platform"), settings=TOIL)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def owner(toil_platform: EmbeddedServer, http: requests.Session) -> Caller:
+    name = f"toil{random.randint(0, 10**9)}"
+    return Caller(http, toil_platform.url, toil_platform.token(name), name)
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _job_stores(server: EmbeddedServer) -> list[str]:
+    root = server.data_dir / "toil"
+    return sorted(path.name for path in root.iterdir()) if root.exists() else []
+
+
+def test_a_tool_runs_with_toil(owner: Caller, toil_platform: EmbeddedServer) -> None:
+    project = owner.create_project("toil tool")
+    source = seed_file(toil_platform, project=project["id"], name="notes.txt", content=b"a\nb\n")
+    app = install_app(owner, project["id"], "copy", COPY_TOOL)
+    task = created(
+        owner,
+        run=True,
+        name="copy",
+        project=project["id"],
+        app=app,
+        inputs={"source": file_ref(source)},
+    )
+    done = wait_for_status(owner, task["id"])
+    assert done["status"] == "COMPLETED", done["execution_status"]["message"]
+    assert transitions(toil_platform, task["id"])[-2:] == ["RUNNING", "COMPLETED"]
+    copy = done["outputs"]["copy"]
+    assert copy["name"] == "copy.txt"
+    assert download(owner, copy["path"]) == b"a\nb\n"
+    assert owner.get(f"/files/{copy['path']}").json()["origin"] == {"task": task["id"]}
+    assert done["execution_status"]["steps_completed"] == 1
+
+    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
+    assert details["status"] == "COMPLETED"
+    (job,) = details["jobs"]
+    assert job["name"] == "copy" and job["status"] == "COMPLETED"
+    assert job["start_time"] <= job["end_time"]
+    assert job["command_line"].startswith("cat ") and "notes.txt" in job["command_line"]
+    leader_log = download_url(owner, job["logs"]["toil.log"]).decode()
+    assert "Finished toil run successfully" in leader_log
+    output_object = download_url(owner, job["logs"]["cwl.output.json"]).decode()
+    assert '"copy.txt"' in output_object
+    # Nothing of the run is left: no job store, no work directory.
+    wait_for(lambda: task["id"] not in _job_stores(toil_platform))
+    wait_for(lambda: not (toil_platform.data_dir / "tasks" / task["id"]).exists())
+
+
+def test_a_failing_tool_fails_the_task_with_its_message(
+    owner: Caller, toil_platform: EmbeddedServer
+) -> None:
+    project = owner.create_project("toil failure")
+    app = install_app(owner, project["id"], "fails", FAILING_TOOL)
+    task = created(owner, run=True, name="doomed", project=project["id"], app=app, inputs={})
+    done = wait_for_status(owner, task["id"])
+    assert done["status"] == "FAILED"
+    assert transitions(toil_platform, task["id"])[-2:] == ["RUNNING", "FAILED"]
+    assert done["outputs"] == {}
+    message = done["execution_status"]["message"]
+    assert "fatal: reference genome missing" in message
+    assert str(toil_platform.data_dir) not in message  # the server's paths stay private
+    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
+    (job,) = details["jobs"]
+    assert job["status"] == "FAILED" and job["name"] == "fails"
+    assert "exit 3" in job["command_line"]
+    stderr = download_url(owner, job["logs"]["job.err.log"]).decode()
+    assert "fatal: reference genome missing" in stderr
+    assert "reading the input" in stderr
+    assert "failed" in download_url(owner, job["logs"]["toil.log"]).decode()
+    wait_for(lambda: task["id"] not in _job_stores(toil_platform))
+
+
+def test_abort_stops_the_leader_and_its_jobs(owner: Caller, toil_platform: EmbeddedServer) -> None:
+    project = owner.create_project("toil abort")
+    app = install_app(owner, project["id"], "sleep", SLEEP_TOOL)
+    seconds = random.randint(10_000, 99_999)
+    task = created(
+        owner, run=True, name="long", project=project["id"], app=app, inputs={"seconds": seconds}
+    )
+    wait_for_status(owner, task["id"], ("RUNNING",))
+    marker = f"sleep {seconds}"
+    deadline = time.monotonic() + 60
+    while not _processes_with(marker):
+        assert time.monotonic() < deadline, "the tool process never appeared"
+        time.sleep(0.1)
+
+    assert owner.post(f"/tasks/{task['id']}/actions/abort").status_code == 200
+    done = wait_for_status(owner, task["id"], timeout=60)
+    assert done["status"] == "ABORTED"
+    assert transitions(toil_platform, task["id"])[-3:] == ["RUNNING", "ABORTING", "ABORTED"]
+    assert done["execution_status"]["message"] == "Aborted."
+    wait_for(lambda: not _processes_with(marker), timeout=10)
+    assert not _processes_with(task["id"])  # no leader, no worker
+    wait_for(lambda: task["id"] not in _job_stores(toil_platform))
+    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
+    assert [job["status"] for job in details["jobs"]] == ["ABORTED"]
+
+
+@pytest.mark.toil
+@pytest.mark.skipif(os.environ.get("SBG_TEST_TOIL") != "all", reason="long Toil test")
+def test_a_workflow_with_scatter(owner: Caller, toil_platform: EmbeddedServer) -> None:
+    project = owner.create_project("toil scatter")
+    extra = seed_file(toil_platform, project=project["id"], name="end.txt", content=b"END\n")
+    app = install_app(owner, project["id"], "shout", SCATTER_WORKFLOW)
+    task = created(
+        owner,
+        run=True,
+        name="scatter",
+        project=project["id"],
+        app=app,
+        inputs={"words": ["red", "green", "blue"], "extra": file_ref(extra)},
+    )
+    done = wait_for_status(owner, task["id"], timeout=120)
+    assert done["status"] == "COMPLETED", done["execution_status"]["message"]
+    status = done["execution_status"]
+    assert (status["steps_completed"], status["steps_total"]) == (2, 2)
+    outputs = done["outputs"]
+    assert sorted(item["name"] for item in outputs["each"]) == ["blue.txt", "green.txt", "red.txt"]
+    assert download(owner, outputs["joined"]["path"]) == b"red\ngreen\nblue\nEND\n"
+    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
+    assert len(details["jobs"]) == 4
+    assert all(job["status"] == "COMPLETED" for job in details["jobs"])
+    assert "join" in [job["name"] for job in details["jobs"]]
+
+
+@pytest.mark.toil
+@pytest.mark.skipif(os.environ.get("SBG_TEST_TOIL") != "all", reason="long Toil test")
+def test_a_restart_during_a_toil_run(
+    start_platform: Callable[..., EmbeddedServer], http: requests.Session
+) -> None:
+    """A task a stop cut off runs again after the restart (Toil restarts from its job store);
+    nothing of the first attempt keeps running meanwhile."""
+    server = start_platform(settings=TOIL)
+    owner = Caller(http, server.url, server.token("owner"), "owner")
+    project = owner.create_project("toil restarts")
+    app = install_app(owner, project["id"], "sleep", SLEEP_TOOL)
+    seconds = random.randint(10_000, 10_999) % 4 + 6
+    task = created(
+        owner, run=True, name="again", project=project["id"], app=app, inputs={"seconds": seconds}
+    )
+    wait_for_status(owner, task["id"], ("RUNNING",))
+    marker = f"sleep {seconds}"
+    wait_for(lambda: _processes_with(marker), timeout=60)
+
+    server.stop()
+    assert _processes_with(task["id"]) == []
+    server.start()
+
+    finished = wait_for_status(owner, task["id"], timeout=120)
+    assert finished["status"] == "COMPLETED", finished["execution_status"]["message"]
+    history = transitions(server, task["id"])
+    assert history[4:] == ["QUEUED", "CREATING", "RUNNING", "COMPLETED"]
+    assert any("restarted" in warning["message"] for warning in finished["warnings"])
+    wait_for(lambda: task["id"] not in _job_stores(server))
