@@ -439,7 +439,8 @@ class ToilExecutor(Executor):
 
         store_home = self.job_store_dir(spec.task_id)
         job_store = store_home / JOB_STORE_NAME
-        restart = (job_store / "config.pickle").is_file()
+        # A run a platform stop cut off left its job store: Toil carries on from it.
+        restart = (job_store / "shared" / "rootJobStoreID").is_file()
         if not restart:
             shutil.rmtree(store_home, ignore_errors=True)
         store_home.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -82,34 +83,68 @@ def kill_workers(job_store: str) -> int:
     return killed
 
 
-def _start_leader(request: dict[str, Any]) -> subprocess.Popen[bytes]:
+def _start_leader(request: dict[str, Any], argv: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        list(request["argv"]),
+        argv,
         stdin=subprocess.DEVNULL,
         cwd=request["work_dir"],
         env={str(key): str(value) for key, value in request["env"].items()},
     )
 
 
+def _log_offset() -> int:
+    """Where the leader's log (our fd 2) ends now."""
+    try:
+        return os.lseek(2, 0, os.SEEK_END)
+    except OSError:
+        return 0
+
+
+def _restart_went_nowhere(request: dict[str, Any], offset: int) -> bool:
+    """Whether a ``--restart`` ended before any job ran (a job store Toil cannot resume)."""
+    try:
+        with open(request["logs"]["toil.log"], "rb") as handle:
+            handle.seek(offset)
+            text = handle.read(4 * 1024 * 1024)
+    except OSError:
+        return False
+    return b"Issued job" not in text
+
+
+def _fresh(request: dict[str, Any]) -> list[str]:
+    """The command line of a run from scratch, after its job store is removed."""
+    shutil.rmtree(request["job_store"], ignore_errors=True)
+    sys.stderr.write("The job store could not be resumed; running the task from the start.\n")
+    sys.stderr.flush()
+    return [argument for argument in request["argv"] if argument != "--restart"]
+
+
 def _run_sandboxed(request: dict[str, Any], lifeline: int) -> int:
     """The leader inside the sandbox: its end (or the sandbox's) ends every worker with it."""
 
     def body() -> int:
-        leader = _start_leader(request)
-        return leader.wait()
+        argv = list(request["argv"])
+        offset = _log_offset()
+        code = _start_leader(request, argv).wait()
+        if code > 0 and "--restart" in argv and _restart_went_nowhere(request, offset):
+            code = _start_leader(request, _fresh(request)).wait()
+        return code
 
     return run_sandboxed(request["sandbox"], body, lifeline)
 
 
 def _run_unsandboxed(request: dict[str, Any], lifeline: int) -> int:
     job_store = str(request["job_store"])
-    leader = _start_leader(request)
+    argv = list(request["argv"])
+    offset = _log_offset()
+    leaders = [_start_leader(request, argv)]
     stopping = threading.Event()
 
     def stop(graceful: bool) -> None:
         if stopping.is_set():
             return
         stopping.set()
+        leader = leaders[-1]
         if graceful:
             try:
                 leader.wait(LEADER_GRACE_SECONDS)  # it had SIGTERM too: it stops its workers
@@ -135,7 +170,16 @@ def _run_unsandboxed(request: dict[str, Any], lifeline: int) -> int:
 
     signal.signal(signal.SIGTERM, on_terminate)
     threading.Thread(target=watch_lifeline, name="sbg-toil-lifeline", daemon=True).start()
-    code = leader.wait()
+    code = leaders[-1].wait()
+    if (
+        code > 0
+        and not stopping.is_set()
+        and "--restart" in argv
+        and _restart_went_nowhere(request, offset)
+    ):
+        kill_workers(job_store)
+        leaders.append(_start_leader(request, _fresh(request)))
+        code = leaders[-1].wait()
     kill_workers(job_store)  # whatever a leader that died abruptly left behind
     if stopping.is_set():
         # Aborted: end as the signal would have ended us, so the server sees a killed task.

@@ -98,6 +98,46 @@ COPY_TOOL: dict[str, Any] = {
 }
 
 
+# A quick step, then a slow one: a stop during the second leaves the first one done.
+TWO_STEPS: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "Workflow",
+    "label": "Say then wait",
+    "inputs": {"word": "string", "seconds": "int"},
+    "outputs": {"copy": {"type": "File", "outputSource": "wait/copy"}},
+    "steps": {
+        "say": {
+            "run": {
+                "class": "CommandLineTool",
+                "baseCommand": ["echo"],
+                "inputs": {"word": {"type": "string", "inputBinding": {"position": 1}}},
+                "stdout": "said.txt",
+                "outputs": {"said": {"type": "stdout"}},
+            },
+            "in": {"word": "word"},
+            "out": ["said"],
+        },
+        "wait": {
+            "run": {
+                "class": "CommandLineTool",
+                "requirements": {"ShellCommandRequirement": {}},
+                "arguments": [
+                    {
+                        "valueFrom": "sleep $(inputs.seconds) && cat $(inputs.text.path)",
+                        "shellQuote": False,
+                    }
+                ],
+                "inputs": {"text": "File", "seconds": "int"},
+                "stdout": "copy.txt",
+                "outputs": {"copy": {"type": "stdout"}},
+            },
+            "in": {"text": "say/said", "seconds": "seconds"},
+            "out": ["copy"],
+        },
+    },
+}
+
+
 @pytest.fixture(scope="module")
 def toil_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     server = EmbeddedServer(tmp_path_factory.mktemp("toil-platform"), settings=TOIL)
@@ -251,27 +291,39 @@ def test_a_workflow_with_scatter(owner: Caller, toil_platform: EmbeddedServer) -
 def test_a_restart_during_a_toil_run(
     start_platform: Callable[..., EmbeddedServer], http: requests.Session
 ) -> None:
-    """A task a stop cut off runs again after the restart (Toil restarts from its job store);
-    nothing of the first attempt keeps running meanwhile."""
+    """A task a stop cut off runs again after the restart, and Toil restarts it from its job
+    store: the step that had finished does not run again. Nothing of the first attempt keeps
+    running meanwhile."""
     server = start_platform(settings=TOIL)
     owner = Caller(http, server.url, server.token("owner"), "owner")
     project = owner.create_project("toil restarts")
-    app = install_app(owner, project["id"], "sleep", SLEEP_TOOL)
+    app = install_app(owner, project["id"], "steps", TWO_STEPS)
     seconds = random.randint(10_000, 10_999) % 4 + 6
     task = created(
-        owner, run=True, name="again", project=project["id"], app=app, inputs={"seconds": seconds}
+        owner,
+        run=True,
+        name="again",
+        project=project["id"],
+        app=app,
+        inputs={"word": "kept", "seconds": seconds},
     )
-    wait_for_status(owner, task["id"], ("RUNNING",))
     marker = f"sleep {seconds}"
     wait_for(lambda: _processes_with(marker), timeout=60)
 
     server.stop()
     assert _processes_with(task["id"]) == []
+    assert _processes_with(marker) == []
     server.start()
 
     finished = wait_for_status(owner, task["id"], timeout=120)
     assert finished["status"] == "COMPLETED", finished["execution_status"]["message"]
+    assert download(owner, finished["outputs"]["copy"]["path"]) == b"kept\n"
     history = transitions(server, task["id"])
     assert history[4:] == ["QUEUED", "CREATING", "RUNNING", "COMPLETED"]
     assert any("restarted" in warning["message"] for warning in finished["warnings"])
+    # The second attempt's leader ran the waiting step only: the first one had finished.
+    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
+    leader_log = download_url(owner, details["jobs"][0]["logs"]["toil.log"]).decode()
+    assert "Issued job 'CWLJob' steps.cwl.wait" in leader_log
+    assert "Issued job 'CWLJob' steps.cwl.say" not in leader_log
     wait_for(lambda: task["id"] not in _job_stores(server))
