@@ -8,12 +8,12 @@ OFFICIAL_VERSION := 2.11.2
 SBPACK_VENV := .venv-sbpack
 SBPACK_VERSION := 2026.10.21
 
-.PHONY: demo test lint install official sbpack sandbox-tool clean
+.PHONY: demo test test-toil lint install official sbpack sandbox-tool clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,dev]'
+	$(PY) -m pip install --quiet -e '.[local,dev,toil]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -54,6 +54,11 @@ lint: install
 
 test: install official sbpack sandbox-tool lint
 	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
+
+# The Toil executor's long tests (a workflow with scatter, restarts, unsandboxed aborts); the
+# default run has a small slice of them.
+test-toil: install sandbox-tool
+	SBG_TEST_TOIL=all $(VENV)/bin/pytest -m toil tests/local/test_execution_toil.py
 
 demo: install sandbox-tool
 	$(VENV)/bin/sbg demo

@@ -36,13 +36,7 @@ pytestmark = pytest.mark.skipif(
     find_toil_runner() is None,
     reason="Toil is not installed (pip install 'sevenbridges-toolkit[toil]')",
 )
-# The longer Toil tests: only with SBG_TEST_TOIL=all (make test-toil).
-full_only = [
-    pytest.mark.toil,
-    pytest.mark.skipif(
-        os.environ.get("SBG_TEST_TOIL") != "all", reason="long Toil test: make test-toil"
-    ),
-]
+# The longer Toil tests are marked `toil` and run only with SBG_TEST_TOIL=all (make test-toil).
 
 TOIL = {"executor": "toil", "task_workers": 2}
 
@@ -326,4 +320,33 @@ def test_a_restart_during_a_toil_run(
     leader_log = download_url(owner, details["jobs"][0]["logs"]["toil.log"]).decode()
     assert "Issued job 'CWLJob' steps.cwl.wait" in leader_log
     assert "Issued job 'CWLJob' steps.cwl.say" not in leader_log
+    wait_for(lambda: task["id"] not in _job_stores(server))
+
+
+@pytest.mark.toil
+@pytest.mark.skipif(os.environ.get("SBG_TEST_TOIL") != "all", reason="long Toil test")
+def test_abort_without_a_sandbox_leaves_no_worker(
+    start_platform: Callable[..., EmbeddedServer], http: requests.Session
+) -> None:
+    """Unsandboxed, Toil's workers live in sessions of their own: they are found by their job
+    store and killed with the leader."""
+    server = start_platform(settings={**TOIL, "sandbox": "none"})
+    owner = Caller(http, server.url, server.token("owner"), "owner")
+    project = owner.create_project("toil bare")
+    app = install_app(owner, project["id"], "sleep", SLEEP_TOOL)
+    seconds = random.randint(10_000, 99_999)
+    task = created(
+        owner, run=True, name="bare", project=project["id"], app=app, inputs={"seconds": seconds}
+    )
+    marker = f"sleep {seconds}"
+    wait_for(lambda: _processes_with(marker), timeout=60)
+    # The worker that runs the tool, outside any sandbox, names the task's job store.
+    assert any(
+        b"_toil_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        for pid in _processes_with(task["id"])
+    )
+    assert owner.post(f"/tasks/{task['id']}/actions/abort").status_code == 200
+    assert wait_for_status(owner, task["id"], timeout=60)["status"] == "ABORTED"
+    wait_for(lambda: not _processes_with(marker), timeout=10)
+    assert not _processes_with(task["id"])
     wait_for(lambda: task["id"] not in _job_stores(server))
