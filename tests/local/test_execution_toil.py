@@ -350,3 +350,48 @@ def test_abort_without_a_sandbox_leaves_no_worker(
     wait_for(lambda: not _processes_with(marker), timeout=10)
     assert not _processes_with(task["id"])
     wait_for(lambda: task["id"] not in _job_stores(server))
+
+
+def test_job_names_and_progress_from_the_leader_log(tmp_path: Path) -> None:
+    from sevenbridges_local.execution.toil_executor import _ToilLog, job_display_name
+
+    assert job_display_name("copy.cwl", "copy") == "copy"
+    assert job_display_name("wf.cwl.join._:8f3ad9b5-ef16-4b1f-8b92-e4155a9388bc", "wf") == "join"
+    log_path = tmp_path / "toil.log"
+    head = "[2026-11-30T19:29:18+0000] [MainThread] [I] [toil.leader] "
+    log_path.write_text(
+        head + "Issued job 'CWLJob' wf.cwl.say._:8f3ad9b5-ef16-4b1f-8b92-e4155a9388bc "
+        "kind-CWLJob/instance-a v1 with job batch system ID: 1\n"
+        "[2026-11-30T19:29:20+0000] [Thread-4] [I] [toil.statsAndLogging] Got message from job "
+        "at time 11-30-2026 19:29:20: CWL step complete: "
+        "wf.cwl.say._:8f3ad9b5-ef16-4b1f-8b92-e4155a9388bc\n"
+        + head
+        + "Issued job 'CWLJob' wf.cwl.wait kind-CWLJob/instance-b v1 with job batch system ID: 2\n"
+        "[2026-11-30T19:29:21+0000] [MainThread] [W] [toil.leader] Job 'CWLJob' wf.cwl.wait "
+        "kind-CWLJob/instance-b v1 is completely failed\n"
+        "\tcontinued detail\n"
+    )
+    log = _ToilLog(log_path, "wf", ["say", "wait"])
+    log.poll(final=True)
+    jobs = log.job_list()
+    assert [(job.name, job.status) for job in jobs] == [("say", "COMPLETED"), ("wait", "FAILED")]
+    assert jobs[0].end_time is not None and jobs[0].start_time < jobs[0].end_time
+    assert log.completed_steps == {"say"}
+    assert log.problems and log.problems[-1].endswith("continued detail")
+
+
+def test_a_cluster_batch_system_has_no_sandbox(tmp_path: Path) -> None:
+    from sevenbridges_local.app import task_sandbox
+    from sevenbridges_local.execution.sandbox import SandboxUnavailable
+    from sevenbridges_local.settings import Settings
+
+    slurm = Settings(data_dir=tmp_path, executor="toil", toil_batch_system="slurm")
+    policy = task_sandbox(slurm)
+    assert not policy.enabled and "slurm" in policy.describe()
+    required = Settings(
+        data_dir=tmp_path, executor="toil", toil_batch_system="slurm", sandbox="bwrap"
+    )
+    with pytest.raises(SandboxUnavailable):
+        task_sandbox(required)
+    with pytest.raises(ValueError):
+        Settings(data_dir=tmp_path, toil_batch_system="slurm; rm -rf /")
