@@ -8,12 +8,12 @@ OFFICIAL_VERSION := 2.11.2
 SBPACK_VENV := .venv-sbpack
 SBPACK_VERSION := 2026.10.21
 
-.PHONY: demo test test-s3 lint install official sbpack sandbox-tool clean
+.PHONY: demo test test-s3 test-toil lint install official sbpack sandbox-tool clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,dev]'
+	$(PY) -m pip install --quiet -e '.[local,dev,toil]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -59,6 +59,11 @@ test: install official sbpack sandbox-tool lint
 # see tests/storage_fixtures.py). `make test` runs only the storage slice on S3 (marker s3).
 test-s3: install official sbpack sandbox-tool
 	SBG_TEST_STORAGE=s3 SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
+
+# The Toil executor's long tests (a workflow with scatter, restarts, unsandboxed aborts); the
+# default run has a small slice of them.
+test-toil: install sandbox-tool
+	SBG_TEST_TOIL=all $(VENV)/bin/pytest -m toil tests/local/test_execution_toil.py
 
 demo: install sandbox-tool
 	$(VENV)/bin/sbg demo

@@ -6,6 +6,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import anyio
 from fastapi import FastAPI, Request
@@ -21,8 +22,10 @@ from sevenbridges_local.automation_pool import AutomationPool
 from sevenbridges_local.bootstrap import make_private_by_default, prepare
 from sevenbridges_local.dataplane import PORT_FILE_NAME, DataPlane
 from sevenbridges_local.db import Database
+from sevenbridges_local.execution.base import Executor
 from sevenbridges_local.execution.cwltool_executor import CwltoolExecutor
-from sevenbridges_local.execution.sandbox import SandboxPolicy, detect_sandbox
+from sevenbridges_local.execution.sandbox import SandboxPolicy, SandboxUnavailable, detect_sandbox
+from sevenbridges_local.execution.toil_executor import TOIL_DIR_NAME, ToilExecutor
 from sevenbridges_local.faults import FaultSwitches
 from sevenbridges_local.middleware import (
     ErrorMiddleware,
@@ -175,7 +178,7 @@ def drs_client_settings(settings: Settings) -> DrsClientSettings:
 def task_sandbox(settings: Settings) -> SandboxPolicy:
     """The isolation tasks get on this machine (:class:`SandboxUnavailable` when required but
     impossible)."""
-    return detect_sandbox(
+    policy = detect_sandbox(
         mode=settings.sandbox,
         data_dir=settings.data_dir,
         bwrap=settings.sandbox_bwrap,
@@ -185,6 +188,13 @@ def task_sandbox(settings: Settings) -> SandboxPolicy:
         extra_paths=settings.sandbox_paths,
         container_engine=settings.container_engine,
     )
+    if settings.executor == "toil" and settings.toil_batch_system != "single_machine":
+        # Jobs run on the cluster's nodes: the sandbox cannot follow them there.
+        problem = f"jobs run on the Toil {settings.toil_batch_system} batch system"
+        if settings.sandbox == "bwrap":
+            raise SandboxUnavailable(f"Task isolation is required but {problem}.")
+        policy = replace(policy, problem=policy.problem or problem)
+    return policy
 
 
 def start_task_pool(app: FastAPI) -> TaskPool:
@@ -195,9 +205,22 @@ def start_task_pool(app: FastAPI) -> TaskPool:
         logger.info("task isolation: %s", sandbox.describe())
     else:
         logger.warning("task isolation %s", sandbox.describe())
-    executor = CwltoolExecutor(
-        app.state.blob_store, container_engine=settings.container_engine, sandbox=sandbox
-    )
+    executor: Executor
+    if settings.executor == "toil":
+        executor = ToilExecutor(
+            app.state.blob_store,
+            settings.toil_job_store or settings.data_dir / TOIL_DIR_NAME,
+            batch_system=settings.toil_batch_system,
+            extra_arguments=settings.toil_args,
+            toil_runner=settings.toil_cwl_runner,
+            container_engine=settings.container_engine,
+            sandbox=sandbox,
+            pass_environment=settings.toil_environment,
+        )
+    else:
+        executor = CwltoolExecutor(
+            app.state.blob_store, container_engine=settings.container_engine, sandbox=sandbox
+        )
     pool = TaskPool(
         app.state.database,
         app.state.blob_store,

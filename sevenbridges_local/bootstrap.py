@@ -63,6 +63,7 @@ PLATFORM_ENTRIES = frozenset(
         "server.lock",
         "storage",
         "tasks",
+        "toil",
         "automation_runs",
         "tls",
     }

@@ -131,6 +131,9 @@ def _serve(args: argparse.Namespace) -> int:
         gcs_endpoint_url=args.gcs_endpoint,
         storage=args.storage,
         tls=True if args.tls else None,
+        executor=args.executor,
+        toil_batch_system=args.toil_batch_system,
+        toil_job_store=args.toil_job_store,
     )
     check_data_dir(settings.data_dir, create=True)
     try:
@@ -557,6 +560,25 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("docker", "podman", "singularity", "none"),
         help="run apps with a DockerRequirement in containers of this engine (default none: "
         "tools run on this machine; also SBG_LOCAL_CONTAINER_ENGINE)",
+    )
+    serve.add_argument(
+        "--executor",
+        choices=("cwltool", "toil"),
+        help="what runs tasks: cwltool on this machine (default) or Toil (toil-cwl-runner, "
+        "also on a cluster with --toil-batch-system; also SBG_LOCAL_EXECUTOR)",
+    )
+    serve.add_argument(
+        "--toil-batch-system",
+        metavar="NAME",
+        help="with --executor toil: where jobs run, e.g. single_machine (default), slurm, "
+        "kubernetes, htcondor, lsf, aws_batch",
+    )
+    serve.add_argument(
+        "--toil-job-store",
+        type=Path,
+        metavar="DIR",
+        help="with --executor toil: where job stores live (default DATA_DIR/toil; on a cluster, "
+        "a directory every node mounts at the same path)",
     )
     serve.add_argument(
         "--s3-endpoint",

@@ -43,8 +43,19 @@ class Settings(BaseSettings):
     # Tasks: how many run at once, with which executor, and whether tools run in containers
     # (None: no containers; "docker", "podman" or "singularity" for apps that ask for one).
     task_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
-    executor: Literal["cwltool"] = "cwltool"
+    executor: Literal["cwltool", "toil"] = "cwltool"
     container_engine: Literal["docker", "podman", "singularity"] | None = None
+    # The Toil executor (execution/toil_executor.py): the batch system its jobs run on
+    # (single_machine, slurm, kubernetes, htcondor, lsf, aws_batch...), where job stores live
+    # (None: DATA_DIR/toil; on a cluster, storage every node mounts at the same path), more
+    # toil-cwl-runner arguments as JSON (SBG_LOCAL_TOIL_ARGS='["--maxCores", "4"]'), the
+    # toil-cwl-runner to use (None: the one installed with this package) and the names of
+    # environment variables the leader may see besides TOIL_* (e.g. a scheduler's settings).
+    toil_batch_system: str = Field(default="single_machine", pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    toil_job_store: Path | None = None
+    toil_args: list[str] = Field(default_factory=list)
+    toil_cwl_runner: str | None = None
+    toil_environment: list[str] = Field(default_factory=list)
     # Keep each task's work directory (DATA_DIR/tasks/<id>) after it ends, for debugging.
     keep_task_dirs: bool = False
     # Task isolation (see execution/sandbox.py): "auto" uses bubblewrap when it works and says

@@ -32,7 +32,8 @@ machine is not enough. A ``ToilExecutor`` would map the steps like this:
   per-job logs of ``--writeLogs``, and ``toil stats`` for job timings.
 * ``progress``: Toil's leader log carries the same ``[step ...]`` / job completion lines.
 
-Choosing the executor is a setting (``Settings.executor``); only ``cwltool`` exists today.
+Choosing the executor is a setting (``Settings.executor``): ``cwltool`` (the default) or ``toil``
+(``toil_executor.py``, which follows the mapping above).
 """
 
 from __future__ import annotations
