@@ -114,7 +114,9 @@ def joiner_tool() -> dict[str, Any]:
                 ],
             },
         ],
-        "hints": [{"class": "DockerRequirement", "dockerPull": "ubuntu:22.04", "dockerImageId": ""}],
+        "hints": [
+            {"class": "DockerRequirement", "dockerPull": "ubuntu:22.04", "dockerImageId": ""}
+        ],
         "baseCommand": ["cat"],
         "arguments": [
             {"position": 1, "valueFrom": "header.txt"},
