@@ -11,9 +11,12 @@ Who may do what:
   a project the caller is not a member of is 404/3002.
 
 Error codes: the platform's 6001-6011 where they fit, plus one chosen here because the platform's
-number is unknown: **400/6013 for an invalid app description** (not parseable, not CWL v1.x,
-naming something outside the document, or refused by cwltool's loader; the message carries the
-reason).
+number is unknown: **400/6013 for an invalid app description** (not parseable, not CWL v1.x or
+sbg:draft-2, naming something outside the document, refused by cwltool's loader, or a draft-2
+construct the translation to v1.0 cannot carry; the message carries the reason).
+
+``sbg:draft-2`` apps are stored as installed and checked (and run) through their CWL v1.0
+translation (:mod:`sevenbridges_local.cwl_draft2`).
 
 Apps must be self-contained: a document that names a file, a URL or another document
 (``cwl_refs``) is refused when it is installed, revised, copied or synced, and a revision stored
