@@ -7,8 +7,9 @@ refused with :class:`Draft2Error` naming where it is (``inputs[#reads].inputBind
 app never runs with part of its description silently ignored.
 
 Semantics carried over from the draft-2 platform (see ``docs/draft2.md``):
-- the command line is run by a shell, so every binding gets ``shellQuote: false`` and the tool
-  gets ``ShellCommandRequirement`` (``&&`` and ``|`` in arguments work as on the platform);
+- the command line is run by a shell (``ShellCommandRequirement``): arguments, ``valueFrom``
+  words and shell-unsafe ``baseCommand`` words go in unquoted (``&&`` and ``|`` work as on the
+  platform), plain input values are quoted;
 - an ``inputBinding`` with ``sbg:cmdInclude: false`` puts nothing on the command line;
 - ``sbg:CPURequirement``/``sbg:MemRequirement`` (MiB) become ``ResourceRequirement``;
 - ``sbg:stageInput`` (``link`` or ``copy``) stages the input in the working directory.
@@ -35,6 +36,8 @@ _PRIMITIVES = frozenset(
 # Keys of a process that mean nothing for running it (editor positions, links to the app).
 _IGNORED = frozenset({"x", "y", "appUrl", "$namespaces", "cwlVersion", "id"})
 _DOC_KEYS = ("label", "description", "doc")
+# Editor flags on parameters; the type already says whether a value is optional.
+_PARAMETER_EXTRAS = ("required",)
 _TOOL_KEYS = frozenset(
     {
         "class",
@@ -59,12 +62,33 @@ _WORKFLOW_KEYS = frozenset(
     {"class", "inputs", "outputs", "steps", "requirements", "hints", *_DOC_KEYS}
 )
 _INPUT_KEYS = frozenset(
-    {"id", "type", "inputBinding", "default", "streamable", "format", "secondaryFiles", *_DOC_KEYS}
+    {
+        "id",
+        "type",
+        "inputBinding",
+        "default",
+        "streamable",
+        "format",
+        "secondaryFiles",
+        *_DOC_KEYS,
+        *_PARAMETER_EXTRAS,
+    }
 )
 _OUTPUT_KEYS = frozenset(
-    {"id", "type", "outputBinding", "streamable", "format", "secondaryFiles", *_DOC_KEYS}
+    {
+        "id",
+        "type",
+        "outputBinding",
+        "streamable",
+        "format",
+        "secondaryFiles",
+        *_DOC_KEYS,
+        *_PARAMETER_EXTRAS,
+    }
 )
-_WORKFLOW_OUTPUT_KEYS = frozenset({"id", "type", "source", "linkMerge", "format", *_DOC_KEYS})
+_WORKFLOW_OUTPUT_KEYS = frozenset(
+    {"id", "type", "source", "linkMerge", "format", *_DOC_KEYS, *_PARAMETER_EXTRAS}
+)
 _BINDING_KEYS = frozenset(
     {
         "position",
@@ -337,8 +361,14 @@ def _input_binding(
             result[key] = binding[key]
     if binding.get("valueFrom") is not None:
         result["valueFrom"] = _value(needs, binding["valueFrom"], _at(path, "valueFrom"))
-    # The platform ran draft-2 command lines through a shell, unquoted.
-    result["shellQuote"] = False
+        # The platform ran draft-2 command lines through a shell: computed words may carry
+        # shell syntax ('&&', '|', '>'), so they go in unquoted. Plain values (file paths,
+        # strings) stay quoted, so a space in a file name cannot split them.
+        result["shellQuote"] = False
+    if binding.get("shellQuote") is not None:
+        if not isinstance(binding["shellQuote"], bool):
+            raise Draft2Error("'shellQuote' must be true or false", _at(path, "shellQuote"))
+        result["shellQuote"] = binding["shellQuote"]
     return result, secondary
 
 

@@ -417,6 +417,10 @@ def _prepare_draft2(document: Mapping[str, Any]) -> PreparedDocument:
         translated = cwl_draft2.translate(document)
     except cwl_draft2.Draft2Error as exc:
         raise errors.bad_request(f"Invalid app: {exc.message}", APP_INVALID)
+    except RecursionError:  # YAML bodies are not depth-limited like JSON ones
+        raise errors.bad_request(
+            "Invalid app: the sbg:draft-2 app is nested too deeply.", APP_INVALID
+        )
     try:
         checked = cwl.validate(translated)
     except cwl.CwlError as exc:

@@ -179,7 +179,13 @@ def count_and_join_workflow() -> dict[str, Any]:
                 "sbg:x": 600,
                 "sbg:y": 100,
             },
-            {"id": "#report", "type": ["File"], "source": "#join.joined", "sbg:x": 600},
+            {
+                "id": "#report",
+                "type": ["File"],
+                "source": "#join.joined",
+                "required": True,
+                "sbg:x": 600,
+            },
         ],
         "steps": [
             {

@@ -68,14 +68,15 @@ def test_a_draft2_tool_is_stored_as_installed_and_runs(owner, project, tmp_path)
     assert fetched.raw["sbg:appVersion"] == ["sbg:draft-2"]
     assert fetched.raw["inputs"][0]["id"] == "#text"
 
-    text = upload(owner, project, tmp_path, "poem.txt", "one two\nthree\nfour five six\n")
+    # A space in the name: plain values stay quoted on the shell command line.
+    text = upload(owner, project, tmp_path, "my poem.txt", "one two\nthree\nfour five six\n")
     task = run(owner, project, app, {"text": text, "words": True})
 
     # '-w' came from the expression on $job.inputs.words, the file name from the stdout one.
     assert task.outputs["number"] == 6
     counted = task.outputs["count"]
     assert isinstance(counted, File)
-    assert counted.name == "poem.txt.count"
+    assert counted.name == "my poem.txt.count"
     assert counted.content().split()[0] == "6"
 
 

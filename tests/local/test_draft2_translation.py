@@ -104,7 +104,7 @@ def test_types_arrays_enums_records_and_unions():
         {
             "type": "array",
             "items": "File",
-            "inputBinding": {"prefix": "-f", "itemSeparator": ",", "shellQuote": False},
+            "inputBinding": {"prefix": "-f", "itemSeparator": ","},
         },
     ]
 
@@ -127,7 +127,7 @@ def test_types_arrays_enums_records_and_unions():
             {
                 "name": "left",
                 "type": "File",
-                "inputBinding": {"position": 1, "shellQuote": False},
+                "inputBinding": {"position": 1},
             },
             {"name": "right", "type": ["null", "int"]},
         ],
@@ -225,6 +225,15 @@ def test_input_bindings_keep_their_fields_unquoted():
     }
     requirements = translate(tool())["requirements"]
     assert "ShellCommandRequirement" in classes(requirements)
+
+
+def test_plain_values_are_quoted_computed_words_are_not():
+    plain = one_input(type="File", inputBinding={"position": 1})["inputBinding"]
+    assert plain == {"position": 1}  # cwltool's default: quoted
+    computed = one_input(type="File", inputBinding={"valueFrom": js("$self.path + ' | wc'")})
+    assert computed["inputBinding"]["shellQuote"] is False
+    chosen = one_input(type="string", inputBinding={"valueFrom": "x", "shellQuote": True})
+    assert chosen["inputBinding"]["shellQuote"] is True
 
 
 def test_cmd_include_false_keeps_only_the_secondary_files():
