@@ -153,6 +153,43 @@ def joiner_tool() -> dict[str, Any]:
     }
 
 
+def stager_tool() -> dict[str, Any]:
+    """Lists its working directory: an input staged there with its secondary file (kept off the
+    command line), a file created from an expression, an environment variable, and a text
+    that looks like a v1 parameter reference but is plain in draft-2."""
+    return {
+        "cwlVersion": "sbg:draft-2",
+        "class": "CommandLineTool",
+        "label": "Stager",
+        "requirements": [
+            _engine_requirement(),
+            {
+                "class": "EnvVarRequirement",
+                "envDef": [{"envName": "GREETING", "envValue": js("'hello ' + $job.inputs.who")}],
+            },
+            {
+                "class": "CreateFileRequirement",
+                "fileDef": [
+                    {"filename": js("$job.inputs.who + '.note'"), "fileContent": "price: $(5)\n"}
+                ],
+            },
+        ],
+        "baseCommand": ["ls"],
+        "arguments": [{"position": 1, "valueFrom": "&& echo $GREETING && cat *.note"}],
+        "inputs": [
+            {
+                "id": "#bam",
+                "type": ["File"],
+                "sbg:stageInput": "link",
+                "inputBinding": {"sbg:cmdInclude": False, "secondaryFiles": [".bai"]},
+            },
+            {"id": "#who", "type": ["string"]},
+        ],
+        "stdout": "listing.txt",
+        "outputs": [{"id": "#listing", "type": ["File"], "outputBinding": {"glob": "listing.txt"}}],
+    }
+
+
 def count_and_join_workflow() -> dict[str, Any]:
     """Counts every file (a scattered step) and joins the counts under a header."""
     return {

@@ -80,6 +80,23 @@ def test_a_draft2_tool_is_stored_as_installed_and_runs(owner, project, tmp_path)
     assert counted.content().split()[0] == "6"
 
 
+def test_staging_secondary_files_environment_and_created_files(owner, project, tmp_path):
+    app = owner.apps.install_app(id=f"{project.id}/stager", raw=docs.stager_tool())
+    bam = upload(owner, project, tmp_path, "reads.bam", "BAM")
+    upload(owner, project, tmp_path, "reads.bam.bai", "BAI")
+
+    task = run(owner, project, app, {"bam": bam, "who": "world"})
+
+    assert task.outputs["listing"].content().splitlines() == [
+        "listing.txt",
+        "reads.bam",
+        "reads.bam.bai",
+        "world.note",
+        "hello world",
+        "price: $(5)",
+    ]
+
+
 def test_a_draft2_workflow_scatters_and_links_steps(owner, project, tmp_path):
     workflow = docs.count_and_join_workflow()
     # The join step's pipe (an argument the shell must see unquoted) upper-cases the report.
@@ -98,16 +115,24 @@ def test_a_draft2_workflow_scatters_and_links_steps(owner, project, tmp_path):
     assert task.execution_status.steps_total == 2
 
 
-def test_a_draft2_revision_is_translated_again(owner, project):
+def test_draft2_revisions_are_checked_and_copies_keep_the_document(owner, project):
     app = owner.apps.install_app(id=f"{project.id}/joiner", raw=docs.joiner_tool())
+    broken = docs.joiner_tool()
+    broken["steps"] = []
+    with pytest.raises(BadRequest) as refused:
+        owner.apps.create_revision(id=app.id, revision=1, raw=broken)
+    assert refused.value.code == APP_INVALID and "construct at steps" in refused.value.message
     changed = docs.joiner_tool()
     changed["label"] = "Joiner, second revision"
 
     revised = owner.apps.create_revision(id=app.id, revision=1, raw=changed)
+    other = owner.projects.create(name=f"draft2 copies {uuid.uuid4().hex[:8]}")
+    copied = revised.copy(project=other.id, name="joiner copy")
 
     assert revised.revision == 1
-    assert revised.raw["label"] == "Joiner, second revision"
-    assert revised.raw["requirements"][1]["class"] == "CreateFileRequirement"
+    assert without_platform_keys(revised.raw) == changed
+    assert without_platform_keys(copied.raw) == {**changed, "label": "joiner copy"}
+    assert copied.raw["sbg:appVersion"] == ["sbg:draft-2"]
 
 
 @pytest.mark.parametrize(

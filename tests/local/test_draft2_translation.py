@@ -47,7 +47,7 @@ def classes(entries: list[dict[str, Any]]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "make", [docs.counter_tool, docs.joiner_tool, docs.count_and_join_workflow]
+    "make", [docs.counter_tool, docs.joiner_tool, docs.stager_tool, docs.count_and_join_workflow]
 )
 def test_sample_apps_translate_to_documents_cwltool_loads(make):
     translated = translate(make())
