@@ -870,6 +870,13 @@ def _step(
         raise Draft2Error(
             "a step must embed the process it runs ('run' as an object)", _at(path, "run")
         )
+    version = run.get("cwlVersion")
+    if version is not None and version not in DRAFT2_VERSIONS:
+        # Mixing dialects would need a packed document; the platform never produced one.
+        raise Draft2Error(
+            f"an embedded process must be sbg:draft-2 too, not {version!r}",
+            _at(_at(path, "run"), "cwlVersion"),
+        )
     process = _process(run, _at(path, "run"))
     if process["class"] == "Workflow":
         needs.subworkflow = True

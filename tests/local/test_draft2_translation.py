@@ -467,6 +467,10 @@ def test_workflow_features_declare_their_requirements():
     [
         (lambda w: w["steps"][0].update(run="counter.cwl"), "steps[#count].run"),
         (
+            lambda w: w["steps"][0]["run"].update(cwlVersion="v1.0"),
+            "steps[#count].run.cwlVersion",
+        ),
+        (
             lambda w: w["steps"][1]["inputs"][0].update(source="#count.missing"),
             "steps[#join].inputs[#join.files].source[0]",
         ),
