@@ -13,6 +13,7 @@ draft-2 but may hold ``$(`` or ``${`` that v1.0 would evaluate; :func:`literal` 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +22,8 @@ from sevenbridges_local.cwl_draft2.errors import Draft2Error
 
 # The engines a draft-2 expression may name; both mean JavaScript on the platform.
 JS_ENGINES = frozenset({"#cwl-js-engine", "cwl-js-engine", "cwl:JsEngine"})
+# CWL draft-2's other engine: a JSON pointer into the job (or ``context``, the bound value).
+JSON_POINTER = "cwl:JsonPointer"
 
 # Replacements applied to a script, most specific first. ``$`` is an identifier character in
 # JavaScript, so a name only matches when no identifier character touches it on either side.
@@ -68,23 +71,52 @@ def script_to_v1(script: str, path: str) -> str:
     return f"$({text})"
 
 
-def expression(value: Mapping[str, Any], path: str) -> str:
-    """The v1.0 text of a draft-2 expression object; :class:`Draft2Error` when it cannot be."""
+def expression(value: Mapping[str, Any], path: str, engines: frozenset[str] = frozenset()) -> str:
+    """The v1.0 text of a draft-2 expression object; :class:`Draft2Error` when it cannot be.
+
+    ``engines`` are further JavaScript engine ids: those of the document's own
+    ``ExpressionEngineRequirement`` entries, which ``engine`` refers to by id.
+    """
     if "$expression" in value:
         script = value["$expression"]
         where = f"{path}.$expression"
+        engine = None
     else:
         engine = value.get("engine")
-        if engine not in JS_ENGINES:
+        if engine not in JS_ENGINES and engine not in engines and engine != JSON_POINTER:
             raise Draft2Error(
-                f"expression engine {engine!r} is not supported (only '#cwl-js-engine')",
+                f"expression engine {engine!r} is not supported "
+                "(JavaScript engines and 'cwl:JsonPointer' are)",
                 f"{path}.engine",
             )
         script = value.get("script")
         where = f"{path}.script"
     if not isinstance(script, str):
         raise Draft2Error("the expression script must be a string", where)
+    if engine == JSON_POINTER:
+        return json_pointer_to_v1(script, where)
     return script_to_v1(script, where)
+
+
+def json_pointer_to_v1(pointer: str, path: str) -> str:
+    """A ``cwl:JsonPointer`` script (``/job/inputs/reads``, ``context``) as ``$(...)``."""
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.strip("/").split("/")]
+    head, rest = parts[0], parts[1:]
+    if head == "context":
+        text = "self"
+    elif head == "job" and rest[:1] == ["inputs"]:
+        text, rest = "inputs", rest[1:]
+    elif head == "job" and rest[:1] == ["allocatedResources"]:
+        text, rest = f"({_RESOURCES})", rest[1:]
+    else:
+        raise Draft2Error(
+            f"the JSON pointer {pointer!r} must start with 'job/inputs', "
+            "'job/allocatedResources' or 'context'",
+            path,
+        )
+    for part in rest:
+        text += f"[{part}]" if part.isdigit() else "[" + json.dumps(part) + "]"
+    return f"$({text})"
 
 
 def literal(text: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,8 +135,33 @@ def translate(document: Any) -> dict[str, Any]:
     """The CWL v1.0 equivalent of a draft-2 tool, expression tool or workflow."""
     if not isinstance(document, Mapping):
         raise Draft2Error("the app must be an object", "")
-    translated = _process(document, "")
+    token = _ENGINES.set(_engine_ids(document))
+    try:
+        translated = _process(document, "")
+    finally:
+        _ENGINES.reset(token)
     return {"cwlVersion": TARGET_VERSION, **translated}
+
+
+# The ids of the document's ExpressionEngineRequirement entries: expressions name their engine
+# by such an id. Set for the duration of one translate() call.
+_ENGINES: ContextVar[frozenset[str]] = ContextVar("draft2_engines", default=frozenset())
+
+
+def _engine_ids(document: Mapping[str, Any]) -> frozenset[str]:
+    found: set[str] = set()
+    pending: list[Any] = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            if node.get("class") == "ExpressionEngineRequirement" and isinstance(
+                node.get("id"), str
+            ):
+                found.add(node["id"])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return frozenset(found)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +230,7 @@ def _value(needs: _Needs, value: Any, path: str) -> Any:
     """A draft-2 value of a field v1.0 evaluates (expression, escaped text or a constant)."""
     if expressions.is_expression(value):
         needs.js = True
-        return expressions.expression(value, path)
+        return expressions.expression(value, path, _ENGINES.get())
     if isinstance(value, str):
         return expressions.literal(value)
     if isinstance(value, (Mapping, list)):

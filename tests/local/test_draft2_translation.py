@@ -188,6 +188,27 @@ def test_expression_objects_and_engines():
     assert refused(tool(stdout=js("  "))).path == "stdout.script"
 
 
+def test_engines_named_by_the_documents_engine_requirement_and_json_pointers():
+    own_engine = tool(
+        requirements=[{"class": "ExpressionEngineRequirement", "id": "#node"}],
+        stdout={"engine": "#node", "script": "$job.inputs.name + '.txt'"},
+    )
+    assert translate(own_engine)["stdout"] == "$(inputs.name + '.txt')"
+    assert refused(tool(stdout={"engine": "#node", "script": "1"})).path == "stdout.engine"
+
+    pointer = one_input(
+        type="File",
+        inputBinding={"valueFrom": {"engine": "cwl:JsonPointer", "script": "/job/inputs/a b/0"}},
+    )
+    assert pointer["inputBinding"]["valueFrom"] == '$(inputs["a b"][0])'
+    context = one_input(
+        type="File", inputBinding={"valueFrom": {"engine": "cwl:JsonPointer", "script": "context"}}
+    )
+    assert context["inputBinding"]["valueFrom"] == "$(self)"
+    bad = {"engine": "cwl:JsonPointer", "script": "/outputs/x"}
+    assert refused(tool(stdout=bad)).path == "stdout.script"
+
+
 def test_inline_javascript_is_required_only_when_a_script_is_used():
     plain = translate(tool(stdout="out.txt"))
     assert "InlineJavascriptRequirement" not in classes(plain["requirements"])
