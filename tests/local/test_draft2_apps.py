@@ -18,6 +18,7 @@ import sevenbridges as sbg
 from sevenbridges.errors import BadRequest
 from sevenbridges.models.enums import TaskStatus
 from sevenbridges.models.file import File
+from sevenbridges_local.services.cwl import to_yaml
 
 APP_INVALID = 6013
 POLL_SECONDS = 0.2
@@ -179,3 +180,20 @@ def test_refusal_has_the_platform_error_shape(platform, http, project, owner):
     assert set(body) == {"status", "code", "message", "more_info"}
     assert "steps[#join].inputs[#join.files].source[0]" in body["message"]
     assert "#nowhere.count" in body["message"]
+
+
+def test_a_yaml_draft2_app_is_installed_and_read_back(platform, http, project, owner):
+    document = docs.stager_tool()
+    headers = {"X-SBG-Auth-Token": owner.token}
+    response = http.post(
+        f"{platform.url}/apps/{project.id}/stager-yaml/raw",
+        data=to_yaml(document).encode(),
+        headers={**headers, "Content-Type": "application/yaml"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+
+    raw = http.get(
+        f"{platform.url}/apps/{project.id}/stager-yaml/raw", headers=headers, timeout=30
+    ).json()
+    assert without_platform_keys(raw) == document
