@@ -71,11 +71,17 @@ def script_to_v1(script: str, path: str) -> str:
     return f"$({text})"
 
 
-def expression(value: Mapping[str, Any], path: str, engines: frozenset[str] = frozenset()) -> str:
+def expression(
+    value: Mapping[str, Any],
+    path: str,
+    engines: frozenset[str] = frozenset(),
+    attach_metadata: bool = False,
+) -> str:
     """The v1.0 text of a draft-2 expression object; :class:`Draft2Error` when it cannot be.
 
     ``engines`` are further JavaScript engine ids: those of the document's own
-    ``ExpressionEngineRequirement`` entries, which ``engine`` refers to by id.
+    ``ExpressionEngineRequirement`` entries, which ``engine`` refers to by id. With
+    ``attach_metadata`` the expression first gives File objects their platform metadata.
     """
     if "$expression" in value:
         script = value["$expression"]
@@ -94,8 +100,52 @@ def expression(value: Mapping[str, Any], path: str, engines: frozenset[str] = fr
     if not isinstance(script, str):
         raise Draft2Error("the expression script must be a string", where)
     if engine == JSON_POINTER:
-        return json_pointer_to_v1(script, where)
-    return script_to_v1(script, where)
+        text = json_pointer_to_v1(script, where)
+    else:
+        text = script_to_v1(script, where)
+    return with_metadata(text) if attach_metadata else text
+
+
+# Name of the function (defined by metadata_library) that gives the job's File objects their
+# platform metadata before an expression reads them.
+_ATTACH = "_sbgAttachMetadata"
+
+
+def with_metadata(text: str) -> str:
+    """A v1 expression that first attaches file metadata to ``inputs`` and ``self``."""
+    if text.startswith("${"):
+        body = text[2:-1]
+    else:
+        body = f" return ({text[2:-1]}); "
+    return "${ " + _ATTACH + "(inputs, self);" + body + "}"
+
+
+def metadata_library(metadata_by_name: Mapping[str, Mapping[str, Any]]) -> str:
+    """``expressionLib`` code defining the attach function over ``{file name: metadata}``.
+
+    cwltool defines ``inputs`` and ``self`` after the library, so the library cannot change
+    them itself; every translated expression calls the function first (:func:`with_metadata`).
+    """
+    table = json.dumps(metadata_by_name, ensure_ascii=True, sort_keys=True)
+    return (
+        f"var _sbgMetadataByName = {table};\n"
+        f"function {_ATTACH}() {{\n"
+        "  var pending = Array.prototype.slice.call(arguments);\n"
+        "  while (pending.length) {\n"
+        "    var value = pending.pop();\n"
+        "    if (value === null || typeof value !== 'object') { continue; }\n"
+        "    if (value['class'] === 'File' && value.metadata === undefined &&\n"
+        "        Object.prototype.hasOwnProperty.call(_sbgMetadataByName, value.basename)) {\n"
+        "      value.metadata = _sbgMetadataByName[value.basename];\n"
+        "    }\n"
+        "    for (var key in value) {\n"
+        "      if (key !== 'metadata' && Object.prototype.hasOwnProperty.call(value, key)) {\n"
+        "        pending.push(value[key]);\n"
+        "      }\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
 
 
 def json_pointer_to_v1(pointer: str, path: str) -> str:

@@ -131,21 +131,32 @@ def is_draft2(document: Any) -> bool:
     return isinstance(document, Mapping) and document.get("cwlVersion") in DRAFT2_VERSIONS
 
 
-def translate(document: Any) -> dict[str, Any]:
-    """The CWL v1.0 equivalent of a draft-2 tool, expression tool or workflow."""
+def translate(
+    document: Any, file_metadata: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The CWL v1.0 equivalent of a draft-2 tool, expression tool or workflow.
+
+    ``file_metadata`` (``{file name: metadata}``, for one task's input files) makes
+    ``$job.inputs.<file>.metadata`` and ``$self.metadata`` readable in expressions, as on the
+    platform; without it (when an app is installed) File objects have no ``metadata``.
+    """
     if not isinstance(document, Mapping):
         raise Draft2Error("the app must be an object", "")
-    token = _ENGINES.set(_engine_ids(document))
+    engines = _ENGINES.set(_engine_ids(document))
+    metadata = _METADATA.set(dict(file_metadata) if file_metadata else None)
     try:
         translated = _process(document, "")
     finally:
-        _ENGINES.reset(token)
+        _ENGINES.reset(engines)
+        _METADATA.reset(metadata)
     return {"cwlVersion": TARGET_VERSION, **translated}
 
 
 # The ids of the document's ExpressionEngineRequirement entries: expressions name their engine
 # by such an id. Set for the duration of one translate() call.
 _ENGINES: ContextVar[frozenset[str]] = ContextVar("draft2_engines", default=frozenset())
+# The task's {file name: metadata} when translating for a run, else None.
+_METADATA: ContextVar[dict[str, Any] | None] = ContextVar("draft2_metadata", default=None)
 
 
 def _engine_ids(document: Mapping[str, Any]) -> frozenset[str]:
@@ -230,7 +241,9 @@ def _value(needs: _Needs, value: Any, path: str) -> Any:
     """A draft-2 value of a field v1.0 evaluates (expression, escaped text or a constant)."""
     if expressions.is_expression(value):
         needs.js = True
-        return expressions.expression(value, path, _ENGINES.get())
+        return expressions.expression(
+            value, path, _ENGINES.get(), attach_metadata=_METADATA.get() is not None
+        )
     if isinstance(value, str):
         return expressions.literal(value)
     if isinstance(value, (Mapping, list)):
@@ -705,14 +718,19 @@ def _finish_requirements(needs: _Needs, requirements: list[dict[str, Any]]) -> l
     listing.extend(needs.staged)
     if listing:
         others.append({"class": "InitialWorkDirRequirement", "listing": listing})
+    metadata = _METADATA.get()
+    javascript: list[dict[str, Any]] = []
+    if needs.js:
+        javascript.append({"class": "InlineJavascriptRequirement"})
+        if metadata is not None:
+            javascript[0]["expressionLib"] = [expressions.metadata_library(metadata)]
     wanted = [
-        (needs.js, "InlineJavascriptRequirement"),
         (needs.scatter, "ScatterFeatureRequirement"),
         (needs.multiple_sources, "MultipleInputFeatureRequirement"),
         (needs.step_expressions, "StepInputExpressionRequirement"),
         (needs.subworkflow, "SubworkflowFeatureRequirement"),
     ]
-    return [{"class": name} for used, name in wanted if used] + others
+    return javascript + [{"class": name} for used, name in wanted if used] + others
 
 
 # ---------------------------------------------------------------------------------------------

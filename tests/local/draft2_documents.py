@@ -155,8 +155,8 @@ def joiner_tool() -> dict[str, Any]:
 
 def stager_tool() -> dict[str, Any]:
     """Lists its working directory: an input staged there with its secondary file (kept off the
-    command line), a file created from an expression, an environment variable, and a text
-    that looks like a v1 parameter reference but is plain in draft-2."""
+    command line), a file created from an expression, an environment variable, a text that
+    looks like a v1 parameter reference but is plain in draft-2, and the input's metadata."""
     return {
         "cwlVersion": "sbg:draft-2",
         "class": "CommandLineTool",
@@ -175,7 +175,13 @@ def stager_tool() -> dict[str, Any]:
             },
         ],
         "baseCommand": ["ls"],
-        "arguments": [{"position": 1, "valueFrom": "&& echo $GREETING && cat *.note"}],
+        "arguments": [
+            {"position": 1, "valueFrom": "&& echo $GREETING && cat *.note"},
+            {
+                "position": 2,
+                "valueFrom": js("'&& echo sample ' + $job.inputs.bam.metadata.sample_id"),
+            },
+        ],
         "inputs": [
             {
                 "id": "#bam",

@@ -84,6 +84,8 @@ def test_a_draft2_tool_is_stored_as_installed_and_runs(owner, project, tmp_path)
 def test_staging_secondary_files_environment_and_created_files(owner, project, tmp_path):
     app = owner.apps.install_app(id=f"{project.id}/stager", raw=docs.stager_tool())
     bam = upload(owner, project, tmp_path, "reads.bam", "BAM")
+    bam.metadata["sample_id"] = "NA12878"
+    bam.save()
     upload(owner, project, tmp_path, "reads.bam.bai", "BAI")
 
     task = run(owner, project, app, {"bam": bam, "who": "world"})
@@ -95,6 +97,7 @@ def test_staging_secondary_files_environment_and_created_files(owner, project, t
         "world.note",
         "hello world",
         "price: $(5)",
+        "sample NA12878",  # $job.inputs.bam.metadata, from the file's platform metadata
     ]
 
 

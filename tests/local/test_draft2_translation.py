@@ -209,6 +209,23 @@ def test_engines_named_by_the_documents_engine_requirement_and_json_pointers():
     assert refused(tool(stdout=bad)).path == "stdout.script"
 
 
+def test_file_metadata_of_a_run_reaches_expressions():
+    document = docs.stager_tool()
+    plain = translate(document)
+    assert "expressionLib" not in plain["requirements"][0]
+
+    translated = translate(document, {"reads.bam": {"sample_id": "NA12878"}, "x": {}})
+
+    javascript = translated["requirements"][0]
+    assert javascript["class"] == "InlineJavascriptRequirement"
+    (library,) = javascript["expressionLib"]
+    assert '{"reads.bam": {"sample_id": "NA12878"}, "x": {}}' in library
+    value = translated["arguments"][-1]["valueFrom"]
+    assert value.startswith("${ _sbgAttachMetadata(inputs, self); return (")
+    assert "inputs.bam.metadata.sample_id" in value
+    assert cwl.validate(translated).process_class == "CommandLineTool"
+
+
 def test_inline_javascript_is_required_only_when_a_script_is_used():
     plain = translate(tool(stdout="out.txt"))
     assert "InlineJavascriptRequirement" not in classes(plain["requirements"])
