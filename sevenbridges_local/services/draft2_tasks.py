@@ -1,10 +1,11 @@
 """What a task runs for an ``sbg:draft-2`` app: its CWL v1.0 translation, with the metadata of
 the task's input files so that expressions can read ``$job.inputs.<file>.metadata`` as they do
-on the platform. Called by :func:`task_state.app_document` for every draft-2 app.
+on the platform. Called by :func:`task_state.app_document` for every app.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session
 
 from sevenbridges_local import cwl_draft2
 from sevenbridges_local.db.files import File
+from sevenbridges_local.db.tasks import Task
+
+logger = logging.getLogger(__name__)
 
 # Enough for any batch of a real task; beyond it the query is split.
 _SQL_CHUNK = 500
@@ -44,6 +48,14 @@ def input_metadata(session: Session, inputs: Mapping[str, Any] | None) -> dict[s
     return found
 
 
-def runnable_document(session: Session, raw: dict[str, Any], inputs: Any) -> dict[str, Any]:
-    """The translation cwltool runs; :class:`cwl_draft2.Draft2Error` when it cannot be made."""
-    return cwl_draft2.translate(raw, input_metadata(session, inputs))
+def runnable_document(session: Session, raw: dict[str, Any], task: Task) -> dict[str, Any]:
+    """What ``task`` runs: ``raw`` itself, or for a draft-2 app its CWL v1.0 translation."""
+    if not cwl_draft2.is_draft2(raw):
+        return raw
+    try:
+        return cwl_draft2.translate(raw, input_metadata(session, task.inputs))
+    except cwl_draft2.Draft2Error as exc:
+        # Only for a revision stored under an older translator: cwltool then refuses the
+        # draft-2 document itself, and the task fails with that reason.
+        logger.warning("stored draft-2 app %s no longer translates: %s", task.app_ref, exc)
+        return raw

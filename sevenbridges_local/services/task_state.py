@@ -8,19 +8,15 @@ is derived from its children's (:func:`refresh_parent`).
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sevenbridges_local import cwl_draft2
 from sevenbridges_local.db.apps import AppRevision
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.services import draft2_tasks
-
-logger = logging.getLogger(__name__)
 
 DRAFT = "DRAFT"
 CREATING = "CREATING"
@@ -64,17 +60,8 @@ def app_document(session: Session, task: Task) -> dict[str, Any] | None:
     if task.app_pk is None:
         return None
     row = session.get(AppRevision, (task.app_pk, task.app_revision))
-    if row is None:
-        return None
-    if not cwl_draft2.is_draft2(row.raw):
-        return row.raw
-    try:
-        # Tasks see what cwltool runs: a draft-2 app's CWL v1.0 translation.
-        return draft2_tasks.runnable_document(session, row.raw, task.inputs)
-    except cwl_draft2.Draft2Error as exc:
-        # Only possible for a revision stored by an older translation; cwltool refuses it.
-        logger.warning("stored draft-2 app %s no longer translates: %s", task.app_ref, exc)
-        return row.raw
+    # What cwltool runs: the document itself, or a draft-2 app's CWL v1.0 translation.
+    return None if row is None else draft2_tasks.runnable_document(session, row.raw, task)
 
 
 def app_name(session: Session, task: Task) -> str:
