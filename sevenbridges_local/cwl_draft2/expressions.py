@@ -89,7 +89,10 @@ def expression(
         engine = None
     else:
         engine = value.get("engine")
-        if engine not in JS_ENGINES and engine not in engines and engine != JSON_POINTER:
+        known = isinstance(engine, str) and (
+            engine in JS_ENGINES or engine in engines or engine == JSON_POINTER
+        )
+        if not known:
             raise Draft2Error(
                 f"expression engine {engine!r} is not supported "
                 "(JavaScript engines and 'cwl:JsonPointer' are)",

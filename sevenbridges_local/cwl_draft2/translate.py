@@ -126,9 +126,14 @@ _SHELL_SAFE = re.compile(r"^[A-Za-z0-9_./=:,+@%-]+$")
 _STAGE_MODES = frozenset({"link", "copy"})
 
 
+def _one_of(value: Any, options: frozenset[str]) -> bool:
+    """``value in options`` for any JSON value (lists and objects are not hashable)."""
+    return isinstance(value, str) and value in options
+
+
 def is_draft2(document: Any) -> bool:
     """Whether ``document`` declares the ``sbg:draft-2`` dialect."""
-    return isinstance(document, Mapping) and document.get("cwlVersion") in DRAFT2_VERSIONS
+    return isinstance(document, Mapping) and _one_of(document.get("cwlVersion"), DRAFT2_VERSIONS)
 
 
 def translate(
@@ -437,7 +442,7 @@ def _tool_input(needs: _Needs, item: Any, path: str, direction: str) -> dict[str
         result["secondaryFiles"] = secondary
     stage = item.get("sbg:stageInput")
     if stage is not None and direction == "in":
-        if stage not in _STAGE_MODES:
+        if not _one_of(stage, _STAGE_MODES):
             raise Draft2Error(
                 f"'sbg:stageInput' must be 'link' or 'copy', not {stage!r}",
                 _at(path, "sbg:stageInput"),
@@ -621,14 +626,16 @@ def _requirement_list(needs: _Needs, value: Any, path: str) -> list[dict[str, An
         where = _at(path, index)
         entry = _mapping(entry, where)
         kind = entry.get("class")
-        where = f"{path}[{kind}]" if isinstance(kind, str) else where
+        if not isinstance(kind, str) or not kind:
+            raise Draft2Error("a requirement needs a 'class' name", _at(where, "class"))
+        where = f"{path}[{kind}]"
         if kind in _DROPPED_CLASSES:
             continue
         if kind == "sbg:CPURequirement":
             resources["coresMin"] = _resource(needs, entry, where)
         elif kind == "sbg:MemRequirement":
             resources["ramMin"] = _resource(needs, entry, where)
-        elif isinstance(kind, str) and kind.startswith("sbg:"):
+        elif kind.startswith("sbg:"):
             continue  # instance types and other platform scheduling hints
         elif kind == "DockerRequirement":
             result.append(_docker(entry, where))
@@ -900,7 +907,7 @@ def _link_merge(item: Mapping[str, Any], target: dict[str, Any], path: str) -> N
     merge = item.get("linkMerge")
     if merge is None:
         return
-    if merge not in _LINK_MERGE:
+    if not _one_of(merge, _LINK_MERGE):
         raise Draft2Error(f"'linkMerge' {merge!r} is not supported", _at(path, "linkMerge"))
     target["linkMerge"] = merge
 
@@ -915,7 +922,7 @@ def _step(
             "a step must embed the process it runs ('run' as an object)", _at(path, "run")
         )
     version = run.get("cwlVersion")
-    if version is not None and version not in DRAFT2_VERSIONS:
+    if version is not None and not _one_of(version, DRAFT2_VERSIONS):
         # Mixing dialects would need a packed document; the platform never produced one.
         raise Draft2Error(
             f"an embedded process must be sbg:draft-2 too, not {version!r}",
@@ -965,7 +972,7 @@ def _step(
         result["scatter"] = names[0] if len(names) == 1 else names
         method = step.get("scatterMethod")
         if method is not None:
-            if method not in _SCATTER_METHODS:
+            if not _one_of(method, _SCATTER_METHODS):
                 raise Draft2Error(
                     f"'scatterMethod' {method!r} is not supported", _at(path, "scatterMethod")
                 )

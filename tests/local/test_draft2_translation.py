@@ -3,6 +3,7 @@ one construct at a time; every translated document is also loaded by cwltool's l
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import draft2_documents as docs
@@ -530,3 +531,40 @@ def test_workflow_problems_are_refused_by_path(change, path):
     workflow = docs.count_and_join_workflow()
     change(workflow)
     assert refused(workflow).path == path
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    children = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else []
+    )
+    for key, child in children:
+        found.extend(_paths(child, (*prefix, key)))
+    return found
+
+
+@pytest.mark.parametrize(
+    "make", [docs.counter_tool, docs.joiner_tool, docs.stager_tool, docs.count_and_join_workflow]
+)
+def test_any_value_anywhere_translates_or_is_refused_by_name(make):
+    """Found this way: a list as a requirement class or an engine crashed the translation
+    (TypeError, a 500 for the client) instead of being refused."""
+    base = make()
+    for path in _paths(base):
+        for odd in (None, 7, "", [], {}, [{}]):
+            document = copy.deepcopy(base)
+            node = document
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = copy.deepcopy(odd)
+            try:
+                translate(document)
+            except Draft2Error as exc:
+                assert exc.path and exc.problem
