@@ -615,11 +615,13 @@ def _requirements_of(
     needs: _Needs, document: Mapping[str, Any], path: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     requirements = _requirement_list(needs, document.get("requirements"), _at(path, "requirements"))
-    hints = _requirement_list(needs, document.get("hints"), _at(path, "hints"))
+    hints = _requirement_list(needs, document.get("hints"), _at(path, "hints"), hints=True)
     return requirements, hints
 
 
-def _requirement_list(needs: _Needs, value: Any, path: str) -> list[dict[str, Any]]:
+def _requirement_list(
+    needs: _Needs, value: Any, path: str, *, hints: bool = False
+) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = []
     resources: dict[str, Any] = {}
     for index, entry in enumerate(_items(value, path)):
@@ -638,7 +640,12 @@ def _requirement_list(needs: _Needs, value: Any, path: str) -> list[dict[str, An
         elif kind.startswith("sbg:"):
             continue  # instance types and other platform scheduling hints
         elif kind == "DockerRequirement":
-            result.append(_docker(entry, where))
+            docker = _docker(entry, where)
+            if len(docker) > 1:
+                result.append(docker)
+            elif not hints:
+                raise Draft2Error("a DockerRequirement needs 'dockerPull'", where)
+            # an empty Docker hint (the editor's placeholder) asks for nothing
         elif kind == "CreateFileRequirement":
             result.append(_create_files(needs, entry, where))
         elif kind == "EnvVarRequirement":
@@ -673,8 +680,6 @@ def _docker(entry: Mapping[str, Any], path: str) -> dict[str, Any]:
             if not isinstance(value, str):
                 raise Draft2Error(f"'{key}' must be a string", _at(path, key))
             result[key] = value
-    if len(result) == 1:
-        raise Draft2Error("a DockerRequirement needs 'dockerPull'", path)
     return result
 
 

@@ -421,12 +421,17 @@ def test_requirements_and_hints_that_matter_for_running():
             {"class": "DockerRequirement", "dockerFile": "FROM x"},
             "hints[DockerRequirement].dockerFile",
         ),
-        ({"class": "DockerRequirement"}, "hints[DockerRequirement]"),
         ({"class": "sbg:CPURequirement", "value": 0}, "hints[sbg:CPURequirement].value"),
     ],
 )
 def test_unsupported_requirements_are_refused(entry, path):
     assert refused(tool(hints=[entry])).path == path
+
+
+def test_an_empty_docker_hint_is_dropped_an_empty_requirement_refused():
+    empty = {"class": "DockerRequirement", "dockerPull": "", "dockerImageId": ""}
+    assert "hints" not in translate(tool(hints=[empty]))
+    assert refused(tool(requirements=[empty])).path == "requirements[DockerRequirement]"
 
 
 def test_expression_tool():
