@@ -11,9 +11,12 @@ Who may do what:
   a project the caller is not a member of is 404/3002.
 
 Error codes: the platform's 6001-6011 where they fit, plus one chosen here because the platform's
-number is unknown: **400/6013 for an invalid app description** (not parseable, not CWL v1.x,
-naming something outside the document, or refused by cwltool's loader; the message carries the
-reason).
+number is unknown: **400/6013 for an invalid app description** (not parseable, not CWL v1.x or
+sbg:draft-2, naming something outside the document, refused by cwltool's loader, or a draft-2
+construct the translation to v1.0 cannot carry; the message carries the reason).
+
+``sbg:draft-2`` apps are stored as installed and checked (and run) through their CWL v1.0
+translation (:mod:`sevenbridges_local.cwl_draft2`).
 
 Apps must be self-contained: a document that names a file, a URL or another document
 (``cwl_refs``) is refused when it is installed, revised, copied or synced, and a revision stored
@@ -42,7 +45,7 @@ from typing import Any
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from sevenbridges_local import errors, json_numbers
+from sevenbridges_local import cwl_draft2, errors, json_numbers
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.apps import App, AppRevision
@@ -400,6 +403,8 @@ def _storable(document: Mapping[str, Any], checked: cwl.CheckedDocument) -> Prep
 
 def prepare_document(document: Any) -> PreparedDocument:
     """Validate with cwltool's loader; an invalid document is 400/6013 with the reason."""
+    if cwl_draft2.is_draft2(document):
+        return _prepare_draft2(document)
     try:
         checked = cwl.validate(document)
     except cwl.CwlError as exc:
@@ -416,8 +421,42 @@ def process_of(raw: Mapping[str, Any]) -> Mapping[str, Any]:
         return {}
 
 
+def _prepare_draft2(document: Mapping[str, Any]) -> PreparedDocument:
+    """A draft-2 app is checked through its CWL v1.0 translation and stored as it came."""
+    try:
+        translated = cwl_draft2.translate(document)
+    except cwl_draft2.Draft2Error as exc:
+        raise errors.bad_request(f"Invalid app: {exc.message}", APP_INVALID)
+    except RecursionError:  # YAML bodies are not depth-limited like JSON ones
+        raise errors.bad_request(
+            "Invalid app: the sbg:draft-2 app is nested too deeply.", APP_INVALID
+        )
+    try:
+        checked = cwl.validate(translated)
+    except cwl.CwlError as exc:
+        raise errors.bad_request(
+            f"Invalid app: its sbg:draft-2 translation to CWL v1.0 is refused: {exc.message}",
+            APP_INVALID,
+        )
+    notes = document.get("sbg:revisionNotes")
+    return PreparedDocument(
+        raw={
+            key: copy.deepcopy(value) for key, value in document.items() if key not in PLATFORM_KEYS
+        },
+        version=str(document["cwlVersion"]),
+        process_class=checked.process_class,
+        notes=notes if isinstance(notes, str) else "",
+    )
+
+
 def outside_reference_problem(raw: Mapping[str, Any]) -> str | None:
     """Why a stored document may not run or be copied (it names something outside itself)."""
+    if cwl_draft2.is_draft2(raw):
+        # cwltool only ever sees the translation; the draft-2 original is never loaded.
+        try:
+            return cwl_refs.problem(cwl_draft2.translate(raw))
+        except cwl_draft2.Draft2Error as exc:
+            return exc.message
     return cwl_refs.problem(raw)
 
 

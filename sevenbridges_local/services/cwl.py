@@ -42,10 +42,11 @@ MAX_DOCUMENT_NODES = 500_000
 _VALIDATION_BASE = "file:///sbg-local-app/"
 _VALIDATION_URI = _VALIDATION_BASE + "app.cwl"
 
+# Only plain CWL draft-2 gets here: sbg:draft-2 apps are translated first (services.apps).
 _DRAFT2_ADVICE = (
-    "cwlVersion 'sbg:draft-2' is not supported: upgrade the app to CWL v1.x first, for example "
-    "with sbg_cwl_upgrader (pip install sevenbridges-cwl-draft2-upgrader) or sbpack, then "
-    "install the upgraded document."
+    "cwlVersion 'draft-2' is not supported (Seven Bridges apps declare 'sbg:draft-2', which is): "
+    "upgrade the app to CWL v1.x first, for example with sbg_cwl_upgrader "
+    "(pip install sevenbridges-cwl-draft2-upgrader) or sbpack, then install the upgraded document."
 )
 _PRE_V1_ADVICE = (
     "cwlVersion {version!r} is not supported: upgrade the document to CWL v1.x first, for "

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sevenbridges_local.db.apps import AppRevision
 from sevenbridges_local.db.tasks import Task
+from sevenbridges_local.services import draft2_tasks
 
 DRAFT = "DRAFT"
 CREATING = "CREATING"
@@ -59,7 +60,8 @@ def app_document(session: Session, task: Task) -> dict[str, Any] | None:
     if task.app_pk is None:
         return None
     row = session.get(AppRevision, (task.app_pk, task.app_revision))
-    return None if row is None else row.raw
+    # What cwltool runs: the document itself, or a draft-2 app's CWL v1.0 translation.
+    return None if row is None else draft2_tasks.runnable_document(session, row.raw, task)
 
 
 def app_name(session: Session, task: Task) -> str:

@@ -130,9 +130,10 @@ def test_invalid_cwl_raises_bad_request_with_the_reason(owner, project):
 
     with pytest.raises(BadRequest) as draft2:
         owner.apps.install_app(
-            id=f"{project.id}/old", raw=tool(cwlVersion="sbg:draft-2", inputs=[], outputs=[])
+            id=f"{project.id}/old", raw=tool(cwlVersion="sbg:draft-2", inputs=[], outputs={})
         )
-    assert "upgrade" in draft2.value.message
+    assert draft2.value.code == 6013
+    assert "sbg:draft-2 construct at outputs" in draft2.value.message
 
 
 def test_install_app_twice_is_a_conflict(owner, app):

@@ -562,6 +562,62 @@ def check_apps_and_tasks(checks: Checks, api: sbg.Api, project: Any) -> None:
     )
 
 
+# An sbg:draft-2 tool (the dialect of the platform's older apps): '#' ids, a JavaScript
+# expression object on $job, stdout and a glob output read back with outputEval.
+DRAFT2_APP: dict[str, Any] = {
+    "cwlVersion": "sbg:draft-2",
+    "class": "CommandLineTool",
+    "label": "Draft-2 word count",
+    "requirements": [{"class": "ExpressionEngineRequirement", "id": "#cwl-js-engine"}],
+    "hints": [{"class": "sbg:CPURequirement", "value": 1}],
+    "baseCommand": ["wc", "-w"],
+    "inputs": [
+        {"id": "#text", "type": ["File"], "inputBinding": {"position": 1, "sbg:cmdInclude": True}}
+    ],
+    "stdout": "words.txt",
+    "outputs": [
+        {
+            "id": "#words",
+            "type": ["null", "int"],
+            "outputBinding": {
+                "glob": "words.txt",
+                "loadContents": True,
+                "outputEval": {
+                    "class": "Expression",
+                    "engine": "#cwl-js-engine",
+                    "script": "parseInt($self[0].contents.trim().split(' ')[0], 10)",
+                },
+            },
+        }
+    ],
+}
+
+
+def check_draft2_apps(checks: Checks, api: sbg.Api, project: Any) -> None:
+    app = api.apps.install_app(id=f"{project.id}/draft2-words", raw=DRAFT2_APP)
+    raw = api.apps.get(app.id).raw
+    checks.equal("a draft-2 app's raw comes back as installed", raw["inputs"], DRAFT2_APP["inputs"])
+    checks.equal("the draft-2 raw keeps its version", raw["cwlVersion"], "sbg:draft-2")
+    path = os.path.abspath("seven words.txt")
+    with open(path, "w") as handle:
+        handle.write("one two three\nfour five six seven\n")
+    text = _upload(api, path, project, "seven words.txt").result()
+    task = api.tasks.create(
+        name="compat draft-2", project=project.id, app=app.id, inputs={"text": text}, run=True
+    )
+    task.wait(period=TASK_POLL_SECONDS)
+    checks.equal("a draft-2 task completes", task.status, "COMPLETED")
+    checks.equal("its JavaScript output is computed", task.outputs.get("words"), 7)
+    checks.raises(
+        "an untranslatable draft-2 app is refused (400/6013)",
+        BadRequest,
+        lambda: api.apps.install_app(
+            id=f"{project.id}/draft2-bad", raw={**DRAFT2_APP, "hints": [{"class": "Nope"}]}
+        ),
+        status=400,
+    )
+
+
 def check_volumes(checks: Checks, api: sbg.Api, member_api: sbg.Api, member: str) -> None:
     bucket = _env("SBG_COMPAT_S3_BUCKET")
     key_id, secret = _env("SBG_COMPAT_S3_KEY_ID"), _env("SBG_COMPAT_S3_SECRET")
@@ -1066,6 +1122,7 @@ def run(checks: Checks) -> None:
     check_members(checks, api, member_api, project, member, outsider)
     check_files(checks, api, project, group)
     check_apps_and_tasks(checks, api, project)
+    check_draft2_apps(checks, api, project)
     check_volumes(checks, api, member_api, member)
     check_imports_exports(checks, api, project)
     check_drs_imports(checks, api, url, project)

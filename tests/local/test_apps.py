@@ -347,7 +347,9 @@ def test_empty_keys_are_refused_not_a_server_error(
     assert_error(alice.get(f"/apps/{project['id']}/empty-key"), 404, 6002)
 
 
-def test_draft2_is_refused_with_the_upgrade_path(alice: Caller, project: dict[str, Any]) -> None:
+def test_draft2_is_accepted_but_plain_draft_versions_are_refused(
+    alice: Caller, project: dict[str, Any]
+) -> None:
     draft2 = {
         "cwlVersion": "sbg:draft-2",
         "class": "CommandLineTool",
@@ -355,8 +357,14 @@ def test_draft2_is_refused_with_the_upgrade_path(alice: Caller, project: dict[st
         "inputs": [],
         "outputs": [],
     }
-    body = assert_error(install(alice, f"{project['id']}/old", draft2), 400, APP_INVALID)
-    assert "sbg:draft-2" in body["message"]
+    body = installed(alice, f"{project['id']}/sbg-draft", draft2)
+    assert body["cwlVersion"] == "sbg:draft-2" and body["sbg:appVersion"] == ["sbg:draft-2"]
+
+    body = assert_error(
+        install(alice, f"{project['id']}/old", {**draft2, "cwlVersion": "draft-2"}),
+        400,
+        APP_INVALID,
+    )
     assert "sbg_cwl_upgrader" in body["message"] and "v1" in body["message"]
 
 

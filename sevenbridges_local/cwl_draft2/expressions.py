@@ -1,0 +1,183 @@
+"""Draft-2 values that may hold JavaScript, rewritten as CWL v1.0 expressions.
+
+In ``sbg:draft-2`` an expression is an object, ``{"class": "Expression", "engine":
+"#cwl-js-engine", "script": "..."}`` (``class`` may be missing; ``{"$expression": "..."}`` is
+accepted as the same thing). A script that starts with ``{`` is a function body (it ``return``s
+its value); any other script is a single JavaScript expression. Scripts see the job as ``$job``
+(``$job.inputs``, ``$job.allocatedResources.cpu``/``.mem``) and the bound value as ``$self``.
+
+CWL v1.0 writes the same as ``${...}`` (a body) or ``$(...)`` (an expression) with ``inputs``,
+``runtime`` (``cores``, ``ram``) and ``self`` in scope. Every other string is plain text in
+draft-2 but may hold ``$(`` or ``${`` that v1.0 would evaluate; :func:`literal` escapes those.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sevenbridges_local.cwl_draft2.errors import Draft2Error
+
+# The engines a draft-2 expression may name; both mean JavaScript on the platform.
+JS_ENGINES = frozenset({"#cwl-js-engine", "cwl-js-engine", "cwl:JsEngine"})
+# CWL draft-2's other engine: a JSON pointer into the job (or ``context``, the bound value).
+JSON_POINTER = "cwl:JsonPointer"
+
+# Replacements applied to a script, most specific first. ``$`` is an identifier character in
+# JavaScript, so a name only matches when no identifier character touches it on either side.
+_NAME_START = r"(?<![\w$])"
+_NAME_END = r"(?![\w$])"
+_RESOURCES = '{"cpu": runtime.cores, "mem": runtime.ram}'
+_REWRITES = (
+    (re.compile(_NAME_START + r"\$job\.allocatedResources\.cpu" + _NAME_END), "runtime.cores"),
+    (re.compile(_NAME_START + r"\$job\.allocatedResources\.mem" + _NAME_END), "runtime.ram"),
+    (re.compile(_NAME_START + r"\$job\.allocatedResources" + _NAME_END), f"({_RESOURCES})"),
+    (re.compile(_NAME_START + r"\$job\.inputs" + _NAME_END), "inputs"),
+    (
+        re.compile(_NAME_START + r"\$job" + _NAME_END),
+        f'({{"inputs": inputs, "allocatedResources": {_RESOURCES}}})',
+    ),
+    (re.compile(_NAME_START + r"\$self" + _NAME_END), "self"),
+)
+
+
+def is_expression(value: Any) -> bool:
+    """Whether ``value`` is a draft-2 expression object."""
+    if not isinstance(value, Mapping):
+        return False
+    if "$expression" in value:
+        return True
+    return value.get("class") == "Expression" or ("script" in value and "engine" in value)
+
+
+def rewrite_script(script: str) -> str:
+    """A draft-2 script with the draft-2 names replaced by their v1.0 equivalents."""
+    for pattern, replacement in _REWRITES:
+        script = pattern.sub(replacement, script)
+    return script
+
+
+def script_to_v1(script: str, path: str) -> str:
+    """``${...}`` or ``$(...)`` text for a draft-2 script."""
+    text = rewrite_script(script).strip()
+    if not text:
+        raise Draft2Error("an empty expression script", path)
+    if text.startswith("{") and text.endswith("}"):
+        return "$" + text
+    # A trailing semicolon ends a statement; inside $(...) it would be a syntax error.
+    text = text.rstrip(";").rstrip()
+    return f"$({text})"
+
+
+def expression(
+    value: Mapping[str, Any],
+    path: str,
+    engines: frozenset[str] = frozenset(),
+    attach_metadata: bool = False,
+) -> str:
+    """The v1.0 text of a draft-2 expression object; :class:`Draft2Error` when it cannot be.
+
+    ``engines`` are further JavaScript engine ids: those of the document's own
+    ``ExpressionEngineRequirement`` entries, which ``engine`` refers to by id. With
+    ``attach_metadata`` the expression first gives File objects their platform metadata.
+    """
+    if "$expression" in value:
+        script = value["$expression"]
+        where = f"{path}.$expression"
+        engine = None
+    else:
+        engine = value.get("engine")
+        known = isinstance(engine, str) and (
+            engine in JS_ENGINES or engine in engines or engine == JSON_POINTER
+        )
+        if not known:
+            raise Draft2Error(
+                f"expression engine {engine!r} is not supported "
+                "(JavaScript engines and 'cwl:JsonPointer' are)",
+                f"{path}.engine",
+            )
+        script = value.get("script")
+        where = f"{path}.script"
+    if not isinstance(script, str):
+        raise Draft2Error("the expression script must be a string", where)
+    if engine == JSON_POINTER:
+        text = json_pointer_to_v1(script, where)
+    else:
+        text = script_to_v1(script, where)
+    return with_metadata(text) if attach_metadata else text
+
+
+# Name of the function (defined by metadata_library) that gives the job's File objects their
+# platform metadata before an expression reads them.
+_ATTACH = "_sbgAttachMetadata"
+
+
+def with_metadata(text: str) -> str:
+    """A v1 expression that first attaches file metadata to ``inputs`` and ``self``."""
+    if text.startswith("${"):
+        body = text[2:-1]
+    else:
+        body = f" return ({text[2:-1]}); "
+    return "${ " + _ATTACH + "(inputs, self);" + body + "}"
+
+
+def metadata_library(metadata_by_name: Mapping[str, Mapping[str, Any]]) -> str:
+    """``expressionLib`` code defining the attach function over ``{file name: metadata}``.
+
+    cwltool defines ``inputs`` and ``self`` after the library, so the library cannot change
+    them itself; every translated expression calls the function first (:func:`with_metadata`).
+    """
+    table = json.dumps(metadata_by_name, ensure_ascii=True, sort_keys=True)
+    return (
+        f"var _sbgMetadataByName = {table};\n"
+        f"function {_ATTACH}() {{\n"
+        "  var pending = Array.prototype.slice.call(arguments);\n"
+        "  while (pending.length) {\n"
+        "    var value = pending.pop();\n"
+        "    if (value === null || typeof value !== 'object') { continue; }\n"
+        "    if (value['class'] === 'File' && value.metadata === undefined &&\n"
+        "        Object.prototype.hasOwnProperty.call(_sbgMetadataByName, value.basename)) {\n"
+        "      value.metadata = _sbgMetadataByName[value.basename];\n"
+        "    }\n"
+        "    for (var key in value) {\n"
+        "      if (key !== 'metadata' && Object.prototype.hasOwnProperty.call(value, key)) {\n"
+        "        pending.push(value[key]);\n"
+        "      }\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def json_pointer_to_v1(pointer: str, path: str) -> str:
+    """A ``cwl:JsonPointer`` script (``/job/inputs/reads``, ``context``) as ``$(...)``."""
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.strip("/").split("/")]
+    head, rest = parts[0], parts[1:]
+    if head == "context":
+        text = "self"
+    elif head == "job" and rest[:1] == ["inputs"]:
+        text, rest = "inputs", rest[1:]
+    elif head == "job" and rest[:1] == ["allocatedResources"]:
+        text, rest = f"({_RESOURCES})", rest[1:]
+    else:
+        raise Draft2Error(
+            f"the JSON pointer {pointer!r} must start with 'job/inputs', "
+            "'job/allocatedResources' or 'context'",
+            path,
+        )
+    for part in rest:
+        text += f"[{part}]" if part.isdigit() else "[" + json.dumps(part) + "]"
+    return f"$({text})"
+
+
+def literal(text: str) -> str:
+    """Plain draft-2 text made safe for a v1.0 field that evaluates ``$(...)``/``${...}``.
+
+    cwltool (v1.0 rules) only interprets a string that contains ``$(`` or ``${``; in such a
+    string a backslash takes the next character literally.
+    """
+    if "$(" not in text and "${" not in text:
+        return text
+    return text.replace("\\", "\\\\").replace("$(", "\\$(").replace("${", "\\${")
