@@ -319,12 +319,12 @@ def finish_task(database: Database, store: BlobStore, task_id: str, result: RunR
         logger.exception("collecting the results of task %s failed", task_id)
         fail_task(database, task_id, f"The task's results could not be stored: {exc}")
         return FAILED
-    moment = now()
     try:
         with database.write_session() as session:
             task = session.get(Task, task_id)
             if task is None:
                 raise LookupError(task_id)
+            moment = now()  # with the write lock held (see task_queue.claim_next)
             project = task.project
             recorder = _OutputRecorder(session, task.id)
             outputs: dict[str, Any] = {}

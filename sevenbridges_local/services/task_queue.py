@@ -44,7 +44,6 @@ MAX_RUN_ATTEMPTS = 2
 
 def claim_next(database: Database, worker: str) -> str | None:
     """The oldest QUEUED task, now CREATING and claimed by ``worker``; None when idle."""
-    moment = now()
     with database.write_session() as session:
         task_id = session.scalar(
             select(Task.id)
@@ -60,6 +59,9 @@ def claim_next(database: Database, worker: str) -> str | None:
             return None
         task = session.get(Task, task_id)
         assert task is not None
+        # Stamped once the write lock is held: a moment taken before waiting for it could be
+        # older than the transitions of the writer it waited for.
+        moment = now()
         transition(task, CREATING, moment)
         task.claimed_by = worker
         task.run_attempts += 1
@@ -127,12 +129,12 @@ def build_spec(
 
 def mark_running(database: Database, task_id: str) -> bool:
     """CREATING -> RUNNING as the process starts; False when an abort came first."""
-    moment = now()
     with database.write_session() as session:
         task = session.get(Task, task_id)
         if task is None or task.status != CREATING or task.abort_requested:
             session.rollback()
             return False
+        moment = now()
         transition(task, RUNNING, moment)
         task.message = "Running."
         if task.parent_id:
@@ -167,12 +169,12 @@ def finish_status(task: Task, succeeded: bool) -> str:
 
 def fail_task(database: Database, task_id: str, message: str) -> None:
     """End a task that could not be run at all (nothing to collect)."""
-    moment = now()
     with database.write_session() as session:
         task = session.get(Task, task_id)
         if task is None or task.status in TERMINAL:
             session.rollback()
             return
+        moment = now()
         transition(task, finish_status(task, False), moment)
         task.message = "Aborted." if task.status == ABORTED else message
         if task.parent_id:
