@@ -8,7 +8,7 @@ OFFICIAL_VERSION := 2.11.2
 SBPACK_VENV := .venv-sbpack
 SBPACK_VERSION := 2026.10.21
 
-.PHONY: demo test lint install official sbpack sandbox-tool clean
+.PHONY: demo test lint install official sbpack sandbox-tool clean conformance
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,19 @@ lint: install
 
 test: install official sbpack sandbox-tool lint
 	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
+
+# CWL conformance through the REST API (not part of `make test`; see docs/conformance.md):
+#   make conformance TAGS=required            platform (embedded, started for the run)
+#   make conformance ENGINE=cwltool-direct    plain cwltool on the same tests
+SUITE ?= ../shared/cwl-v1.2
+TAGS ?= required
+ENGINE ?= platform
+JOBS ?= 2
+CONFORMANCE_ARGS ?=
+conformance: install
+	$(PY) -m pip install --quiet -e '.[conformance]'
+	$(PY) tools/conformance.py --suite $(SUITE) --tags $(TAGS) --engine $(ENGINE) -j $(JOBS) \
+	  $(CONFORMANCE_ARGS)
 
 demo: install sandbox-tool
 	$(VENV)/bin/sbg demo
