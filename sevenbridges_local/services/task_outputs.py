@@ -54,6 +54,8 @@ class _StoredFile:
     key: str
     size: int
     secondary: list[_StoredFile] = field(default_factory=list)
+    # The CWL format the tool's output declares (an IRI), kept in the task's outputs.
+    format: str | None = None
 
 
 @dataclass
@@ -173,6 +175,8 @@ class _OutputImporter:
             stored = self.store_file(real, name)
             if stored is None:
                 return None
+            if isinstance(value.get("format"), str):
+                stored.format = value["format"]
             for extra in value.get("secondaryFiles") or []:
                 converted = self.convert(extra)
                 if isinstance(converted, _StoredFile):
@@ -278,6 +282,8 @@ class _OutputRecorder:
                 "name": record.name,
                 "size": record.size,
             }
+            if value.format is not None:
+                result["format"] = value.format
             if value.secondary:
                 result["secondaryFiles"] = [self.record(extra, folder) for extra in value.secondary]
             return result
