@@ -227,6 +227,7 @@ def _short(text: str) -> str:
 # Engines
 
 
+_PACK_LOCK = threading.Lock()
 _CWLTOOL_MAIN = "import sys; from cwltool.main import main; sys.exit(main())"
 
 
@@ -288,7 +289,11 @@ class PlatformEngine:
         from cwl_utils.pack import pack
 
         logging.getLogger("cwl_utils").setLevel(logging.ERROR)
-        document = pack(str(self.suite / path))
+        with _PACK_LOCK:  # cwl_utils' YAML parser is shared and not thread-safe
+            try:
+                document = pack(str(self.suite / path))
+            except SystemExit as exit_:  # it exits on a malformed file
+                raise RuntimeError(f"cwl_utils could not pack {path} (exit {exit_.code})")
         return _inline_local_files(document, (self.suite / path).parent)
 
     # -- the job's files
