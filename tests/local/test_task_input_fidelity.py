@@ -170,9 +170,14 @@ def test_file_and_folder_literals_are_created_for_the_tool(
     text = task.outputs["listing"].content()
     assert "./inner/deep.txt" in text and "./whale.txt" in text
     assert "deep\n" in text and "Call me Ishmael." in text and text.endswith("a literal note\n")
-    # Kept as given in the task's inputs: a literal names no platform file.
+    # Kept as given in the task's inputs: a literal names no platform file, so the client shows
+    # it as the plain CWL object (not a File without an id), and it can be sent again as it is.
     stored = api.get(url=f"/tasks/{task.id}").json()["inputs"]["note"]
     assert stored["contents"] == "a literal note\n" and "path" not in stored
+    fetched = api.tasks.get(task.id)
+    assert fetched.inputs["note"] == note
+    again = run(api, project, "literals-again", LITERALS_TOOL, dict(fetched.inputs))
+    assert again.status == "COMPLETED", failure(again)
 
 
 def test_literal_contents_are_bounded_and_a_file_object_needs_an_id_or_contents(
