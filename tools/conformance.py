@@ -477,20 +477,74 @@ class PlatformEngine:
         return True, self._download(outputs, self.workdir / slot / "out"), ""
 
 
+def _local_literal(value: dict[str, Any], base: Path) -> dict[str, Any] | None:
+    """A File or Directory object that names a local file or folder, as a literal."""
+    where = value.get("location") or value.get("path")
+    if not isinstance(where, str) or "://" in where or "$(" in where:
+        return None
+    local = base / urllib.parse.unquote(where)
+    literal = {key: item for key, item in value.items() if key not in ("location", "path")}
+    literal.setdefault("basename", local.name)
+    if value.get("class") == "File" and local.is_file():
+        text = local.read_text()
+        literal.update(contents=text, size=len(text.encode()))
+    elif value.get("class") == "Directory" and local.is_dir():
+        literal["listing"] = [
+            _local_literal(
+                {"class": "Directory" if child.is_dir() else "File", "location": str(child)}, base
+            )
+            for child in sorted(local.iterdir())
+        ]
+    else:
+        return None
+    if isinstance(value.get("secondaryFiles"), list):
+        literal["secondaryFiles"] = [
+            _inline_local_files(extra, base) for extra in value["secondaryFiles"]
+        ]
+    return literal
+
+
+def _pattern_names(name: str, patterns: Any) -> list[str]:
+    """Names of the secondary files plain patterns (``.bai``, ``^.bai``) give for ``name``."""
+    names = []
+    for entry in patterns if isinstance(patterns, list) else [patterns]:
+        pattern = entry.get("pattern") if isinstance(entry, dict) else entry
+        if not isinstance(pattern, str) or "$" in pattern:
+            continue
+        pattern, stem = pattern.rstrip("?"), name
+        while pattern.startswith("^"):
+            pattern, stem = pattern[1:], stem.rsplit(".", 1)[0]
+        names.append(stem + pattern)
+    return names
+
+
 def _inline_local_files(document: Any, base: Path) -> Any:
-    """File defaults that name a file next to the tool become literals (``contents``): an app
-    is one document, it cannot point at files on the machine that installed it."""
+    """Files and folders next to the tool that it names (defaults, initial work dir listings)
+    become literals: an app is one document, it cannot point at files on the machine that
+    installed it. A default's secondary files found by the input's patterns come along."""
     if isinstance(document, dict):
-        if document.get("class") == "File" and "contents" not in document:
-            where = document.get("location") or document.get("path")
-            if isinstance(where, str) and "://" not in where and (base / where).is_file():
-                literal = {
-                    key: value for key, value in document.items() if key not in ("location", "path")
-                }
-                literal.setdefault("basename", Path(where).name)
-                literal["contents"] = (base / where).read_text()
+        if document.get("class") in ("File", "Directory") and "contents" not in document:
+            literal = _local_literal(document, base)
+            if literal is not None:
                 return literal
-        return {key: _inline_local_files(value, base) for key, value in document.items()}
+        result = {key: _inline_local_files(value, base) for key, value in document.items()}
+        default = result.get("default")
+        original = document.get("default")
+        if (
+            isinstance(default, dict)
+            and isinstance(original, dict)
+            and "contents" in default
+            and "secondaryFiles" not in default
+            and "secondaryFiles" in document
+        ):
+            where = base / str(original.get("location") or original.get("path"))
+            extras = [
+                _local_literal({"class": "File", "location": str(where.parent / name)}, base)
+                for name in _pattern_names(where.name, document["secondaryFiles"])
+            ]
+            if any(extras):
+                default["secondaryFiles"] = [extra for extra in extras if extra]
+        return result
     if isinstance(document, list):
         return [_inline_local_files(item, base) for item in document]
     return document
