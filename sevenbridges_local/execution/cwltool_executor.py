@@ -199,14 +199,24 @@ def _staged_job_order(value: Any, files: dict[str, InputFile], stager: _Stager) 
         for key in _CARRIED_KEYS:  # not basename: the staged name is the platform file's
             if value.get(key) is not None:
                 staged[key] = value[key]
-        extras = [
-            {
+        given = [extra for extra in value.get("secondaryFiles") or [] if _is_file_object(extra)]
+        # An explicit secondary file may be renamed (``basename``): cwltool stages it so.
+        renamed = {
+            str(extra["path"]): extra["basename"]
+            for extra in given
+            if extra.get("path") and isinstance(extra.get("basename"), str)
+        }
+        extras = []
+        for extra in item.secondary:
+            entry = {
                 "class": "Directory" if extra.is_folder else "File",
                 "path": str(stager.staged[extra.file_id]),
             }
-            for extra in item.secondary
-        ]
-        extras += _staged_job_order(list(value.get("secondaryFiles") or []), files, stager)
+            if extra.file_id in renamed:
+                entry["basename"] = renamed[extra.file_id]
+            extras.append(entry)
+        literals = [extra for extra in given if not extra.get("path")]
+        extras += _staged_job_order(literals, files, stager)
         if extras:
             staged["secondaryFiles"] = extras
         return staged

@@ -793,7 +793,16 @@ def job_order(specs: Mapping[str, InputSpec], inputs: Mapping[str, Any]) -> dict
     """The inputs cwltool gets: only the app's own ids; files as ``{"class", "path": id}`` with
     the CWL fields they carry (``format``, ``contents``, ``checksum``); literals whole, with
     what they list. Secondary files with ids reach cwltool through the staged files
-    (:class:`InputFile.secondary`); literal ones are kept here."""
+    (:class:`InputFile.secondary`); the explicit ones are listed here too, for their
+    ``basename`` and for literals."""
+
+    def secondary(value: Mapping[str, Any]) -> Any:
+        """An explicit secondary file: a literal whole; one with an id keeps the ``basename``
+        it is to be staged under (a folder ``testdir`` given as ``xtestdir``)."""
+        result = plain(value)
+        if not is_literal(value) and isinstance(value.get("basename"), str):
+            result["basename"] = value["basename"]
+        return result
 
     def plain(value: Any) -> Any:
         if is_file_object(value):
@@ -807,9 +816,9 @@ def job_order(specs: Mapping[str, InputSpec], inputs: Mapping[str, Any]) -> dict
             for key in _CARRIED_FILE_KEYS:
                 if value.get(key) is not None:
                     result[key] = value[key]
-            extras = [item for item in value.get("secondaryFiles") or [] if is_literal(item)]
+            extras = [item for item in value.get("secondaryFiles") or [] if is_file_object(item)]
             if extras:
-                result["secondaryFiles"] = [plain(item) for item in extras]
+                result["secondaryFiles"] = [secondary(item) for item in extras]
             if literal and cls == "Directory":
                 result["listing"] = [plain(item) for item in value.get("listing") or []]
             return result

@@ -228,3 +228,30 @@ def test_secondary_files_a_workflow_step_declares_are_staged(
     upload(api, project, tmp_path, "reads.txt.idx", "index")
     task = run(api, project, "step-secondary", STEP_WORKFLOW, {"reads": reads})
     assert task.status == "COMPLETED", failure(task)
+
+
+# Fails unless the renamed secondary folder sits next to the file, with its content.
+RENAMED_TOOL: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "baseCommand": ["test", "-f"],
+    "inputs": {"reads": "File"},
+    "arguments": ["$(inputs.reads.dirname)/index_dir/part.idx"],
+    "outputs": {},
+}
+
+
+def test_an_explicit_secondary_file_is_staged_under_the_basename_it_is_given(
+    api: sbg.Api, project: Any, tmp_path: Path
+) -> None:
+    reads = upload(api, project, tmp_path, "reads.bam", "r")
+    folder = api.files.create_folder(name="stored_index", project=project)
+    (tmp_path / "part.idx").write_text("i")
+    assert api.files.upload(str(tmp_path / "part.idx"), parent=folder, wait=True).result()
+    value = {
+        "class": "File",
+        "path": reads.id,
+        "secondaryFiles": [{"class": "Directory", "path": folder.id, "basename": "index_dir"}],
+    }
+    task = run(api, project, "renamed", RENAMED_TOOL, {"reads": value})
+    assert task.status == "COMPLETED", failure(task)
