@@ -53,6 +53,7 @@ CONTAINER_TAGS = ("docker", "networkaccess")
 TERMINAL = ("COMPLETED", "FAILED", "ABORTED")
 UNLIMITED_RATE = 1_000_000_000
 REASON_MAX_CHARS = 600
+JOB_REQUIREMENTS = "cwl:requirements"
 
 log = logging.getLogger("tools.conformance")
 
@@ -385,7 +386,17 @@ class PlatformEngine:
                 return {key: convert(item) for key, item in value.items()}
             return value
 
-        return {key: convert(value) for key, value in job.items()}
+        # Requirements given with the job are part of the app on the platform (see run()).
+        return {key: convert(value) for key, value in job.items() if key != JOB_REQUIREMENTS}
+
+    def job_requirements(self, test: ConformanceTest) -> list[Any]:
+        if not test.job:
+            return []
+        import yaml
+
+        job = yaml.safe_load((self.suite / test.job).read_text()) or {}
+        found = job.get(JOB_REQUIREMENTS) if isinstance(job, dict) else None
+        return list(found) if isinstance(found, list) else []
 
     # -- the outputs
 
@@ -446,6 +457,7 @@ class PlatformEngine:
             document = self.app_document(test)
         except Exception as error:  # the packer's own failure: the suite's file, not the API
             return False, None, f"packing failed: {error}"
+        _add_job_requirements(document, self.job_requirements(test))
         try:
             app = self.api.apps.install_app(id=f"{project.id}/{slug}", raw=document)
         except SbgError as error:
@@ -475,6 +487,19 @@ class PlatformEngine:
         raw = self.api.get(url=f"/tasks/{task.id}").json()
         outputs = raw.get("outputs") or {}
         return True, self._download(outputs, self.workdir / slot / "out"), ""
+
+
+def _add_job_requirements(document: dict[str, Any], requirements: list[Any]) -> None:
+    """A job's ``cwl:requirements`` put into the app, replacing the app's own of the same class
+    (cwltool gives the job's precedence); a task's inputs cannot carry requirements."""
+    if not requirements:
+        return
+    own = document.get("requirements") or []
+    if isinstance(own, dict):
+        own = [{"class": name, **(body or {})} for name, body in own.items()]
+    classes = {item.get("class") for item in requirements if isinstance(item, dict)}
+    kept = [item for item in own if not (isinstance(item, dict) and item.get("class") in classes)]
+    document["requirements"] = kept + requirements
 
 
 def _local_literal(value: dict[str, Any], base: Path) -> dict[str, Any] | None:
