@@ -255,3 +255,27 @@ def test_an_explicit_secondary_file_is_staged_under_the_basename_it_is_given(
     }
     task = run(api, project, "renamed", RENAMED_TOOL, {"reads": value})
     assert task.status == "COMPLETED", failure(task)
+
+
+# Two outputs that name the same file.
+TWICE_TOOL: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "baseCommand": ["echo", "once"],
+    "inputs": {},
+    "stdout": "same.txt",
+    "outputs": {
+        "first": {"type": "File", "outputBinding": {"glob": "same.txt"}},
+        "second": {"type": "File", "outputBinding": {"glob": "same.txt"}},
+    },
+}
+
+
+def test_a_file_two_outputs_name_is_stored_once(api: sbg.Api, project: Any) -> None:
+    task = run(api, project, "twice", TWICE_TOOL, {})
+    assert task.status == "COMPLETED", failure(task)
+    outputs = api.get(url=f"/tasks/{task.id}").json()["outputs"]
+    assert outputs["first"]["path"] == outputs["second"]["path"]
+    assert outputs["first"]["name"] == "same.txt"
+    names = [item.name for item in api.files.query(project=project).all()]
+    assert sorted(names) == [".task-logs", "same.txt"]
