@@ -252,11 +252,25 @@ def is_literal(value: Any) -> bool:
 
 
 def _contents_problem(value: Any) -> str | None:
-    """Why the ``contents`` given anywhere in ``value`` cannot be kept (None: they can)."""
+    """Why a file object anywhere in ``value`` cannot be kept (None: they all can): its
+    ``contents`` too large, a ``basename`` that is not a plain name (cwltool creates literals
+    and renamed secondary files under it: it must not climb out of its folder), CWL fields of
+    the wrong type."""
     pending = [value]
     while pending:
         item = pending.pop()
         if is_file_object(item):
+            basename = item.get("basename")
+            if basename is not None and (
+                not isinstance(basename, str)
+                or basename in ("", ".", "..")
+                or "/" in basename
+                or "\x00" in basename
+            ):
+                return "a file's 'basename' must be a plain name (no '/', not '.' or '..')"
+            for key in ("format", "checksum"):
+                if item.get(key) is not None and not isinstance(item[key], str):
+                    return f"a file's '{key}' must be a string"
             contents = item.get("contents")
             if contents is not None and not isinstance(contents, str):
                 return "a file's 'contents' must be a string"

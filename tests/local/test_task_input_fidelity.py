@@ -197,6 +197,17 @@ def test_literal_contents_are_bounded_and_a_file_object_needs_an_id_or_contents(
     errors = refused.value.task.errors
     assert [error["code"] for error in errors] == [7024]
     assert "at most 1048576 bytes" in errors[0]["message"]
+    for name in ("../escape.txt", "..", "a/b"):
+        climbing = {"class": "File", "basename": name, "contents": "x"}
+        with pytest.raises(TaskValidationError) as refused:
+            api.tasks.create(
+                name="climb",
+                project=project,
+                app=app,
+                inputs={"folder": folder, "note": climbing},
+                run=True,
+            )
+        assert "must be a plain name" in refused.value.task.errors[0]["message"]
     nothing = {"class": "File", "basename": "nothing.txt"}
     with pytest.raises(TaskValidationError) as refused:
         api.tasks.create(
