@@ -8,7 +8,7 @@ OFFICIAL_VERSION := 2.11.2
 SBPACK_VENV := .venv-sbpack
 SBPACK_VERSION := 2026.10.21
 
-.PHONY: demo test test-s3 test-toil lint install official sbpack sandbox-tool clean
+.PHONY: demo test test-s3 test-toil lint install official sbpack sandbox-tool clean conformance
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,19 @@ test-s3: install official sbpack sandbox-tool
 # default run has a small slice of them.
 test-toil: install sandbox-tool
 	SBG_TEST_TOIL=all $(VENV)/bin/pytest -m toil tests/local/test_execution_toil.py
+
+# CWL conformance through the REST API (not part of `make test`; see docs/conformance.md):
+#   make conformance TAGS=required            platform (embedded, started for the run)
+#   make conformance ENGINE=cwltool-direct    plain cwltool on the same tests
+SUITE ?= ../shared/cwl-v1.2
+TAGS ?= required
+ENGINE ?= platform
+JOBS ?= 2
+CONFORMANCE_ARGS ?=
+conformance: install
+	$(PY) -c 'import cwltest' 2>/dev/null || $(PY) -m pip install --quiet 'cwltest>=2.5'
+	$(PY) tools/conformance.py --suite $(SUITE) --tags $(TAGS) --engine $(ENGINE) -j $(JOBS) \
+	  $(CONFORMANCE_ARGS)
 
 demo: install sandbox-tool
 	$(VENV)/bin/sbg demo

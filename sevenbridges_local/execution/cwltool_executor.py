@@ -190,7 +190,19 @@ def _is_file_object(value: Any) -> bool:
     return isinstance(value, dict) and str(value.get("class", "")).lower() in ("file", "directory")
 
 
+# CWL fields of a job's file object that pass through staging unchanged.
+_CARRIED_KEYS = ("format", "contents", "checksum")
+
+
 def _staged_job_order(value: Any, files: dict[str, InputFile], stager: _Stager) -> Any:
+    if _is_file_object(value) and not value.get("path"):
+        # A literal: cwltool creates it; platform files it lists are staged.
+        literal = {key: item for key, item in value.items() if key not in ("listing", "path")}
+        if "listing" in value:
+            literal["listing"] = _staged_job_order(value["listing"], files, stager)
+        if "secondaryFiles" in value:
+            literal["secondaryFiles"] = _staged_job_order(value["secondaryFiles"], files, stager)
+        return literal
     if _is_file_object(value):
         file_id = str(value.get("path"))
         item = files.get(file_id)
@@ -200,14 +212,29 @@ def _staged_job_order(value: Any, files: dict[str, InputFile], stager: _Stager) 
             "class": "Directory" if item.is_folder else "File",
             "location": file_location(stager.stage(item)),
         }
-        if item.secondary:
-            staged["secondaryFiles"] = [
-                {
-                    "class": "Directory" if extra.is_folder else "File",
-                    "location": file_location(stager.staged[extra.file_id]),
-                }
-                for extra in item.secondary
-            ]
+        for key in _CARRIED_KEYS:  # not basename: the staged name is the platform file's
+            if value.get(key) is not None:
+                staged[key] = value[key]
+        given = [extra for extra in value.get("secondaryFiles") or [] if _is_file_object(extra)]
+        # An explicit secondary file may be renamed (``basename``): cwltool stages it so.
+        renamed = {
+            str(extra["path"]): extra["basename"]
+            for extra in given
+            if extra.get("path") and isinstance(extra.get("basename"), str)
+        }
+        extras = []
+        for extra in item.secondary:
+            entry = {
+                "class": "Directory" if extra.is_folder else "File",
+                "location": file_location(stager.staged[extra.file_id]),
+            }
+            if extra.file_id in renamed:
+                entry["basename"] = renamed[extra.file_id]
+            extras.append(entry)
+        literals = [extra for extra in given if not extra.get("path")]
+        extras += _staged_job_order(literals, files, stager)
+        if extras:
+            staged["secondaryFiles"] = extras
         return staged
     if isinstance(value, list):
         return [_staged_job_order(item, files, stager) for item in value]

@@ -147,7 +147,9 @@ class SandboxPolicy:
         mounts.fresh("--dev", "/dev")
         mounts.fresh("--proc", "/proc")
         mounts.fresh("--tmpfs", "/tmp", "--perms", "1777", "--size", str(PRIVATE_TMP_BYTES))
-        for path in self.readonly_paths:
+        # Outer folders first: binding /a/b first would make /a an empty directory that then
+        # counts as visible, and /a (named in sandbox_paths) would never be shown.
+        for path in sorted(self.readonly_paths):
             if not mounts.visible(path) and os.path.isdir(path):
                 mounts.bind(path)
         for path in self.hidden_paths:

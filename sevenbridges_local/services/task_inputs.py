@@ -18,6 +18,15 @@ whatever the input's type (:func:`file_references`: records, maps, ``Any``, unio
 batch inputs, explicit ``secondaryFiles``, a folder's ``listing``). The same check runs again
 when a worker starts the task (:func:`resolve_files`), for the user who ran it.
 
+A file object without an id is a *literal* (CWL's file literal, ``{"class": "File", "basename":
+"a.txt", "contents": "..."}``, or a folder literal with a ``listing``): cwltool creates it in the
+task's work dir, so nothing is read from the project; what it lists is checked like any value.
+The CWL fields a file object carries (``format``, ``contents``, ``checksum``, explicit
+``secondaryFiles``) reach the job cwltool gets (:func:`job_order`); name and size always come
+from the platform's file. Secondary files named by patterns are looked up next to their file
+for the input's own ``secondaryFiles``, for the fields of a record input, and, in a workflow,
+for the inputs of the steps (inline ``run``) that a workflow input feeds.
+
 An input is optional when its type admits ``null`` (``File?``, ``["null", ...]``) or it has a
 default. Types the checker cannot judge (named schema types, expressions) accept any value;
 cwltool has the last word when the task runs.
@@ -46,6 +55,11 @@ INVALID_INPUT = 7024
 _PRIMITIVES = {"string", "int", "long", "float", "double", "boolean", "null", "Any"}
 _FILE_CLASSES = {"file": "File", "directory": "Directory"}
 _SQL_CHUNK = 500
+# A file literal's ``contents`` (and contents given with a file) are kept in the task's inputs:
+# bounded, larger content is uploaded as a file.
+LITERAL_CONTENTS_MAX_BYTES = 1024 * 1024
+# CWL fields of a file object passed on to cwltool as given.
+_CARRIED_FILE_KEYS = ("format", "contents", "checksum")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,9 +157,53 @@ def app_inputs(document: Mapping[str, Any]) -> dict[str, InputSpec]:
             id=input_id,
             type=kind,
             optional=has_default or _admits_null(kind),
-            secondary_files=secondary,
+            secondary_files=secondary + _step_patterns(document, input_id, secondary),
         )
     return specs
+
+
+def _entries(raw: Any, key: str = "id") -> list[tuple[str, Any]]:
+    """(short id, definition) of a CWL list-or-map field (``inputs``, ``steps``, ``in``)."""
+    if isinstance(raw, Mapping):
+        return [(short_id(str(name)), value) for name, value in raw.items()]
+    if isinstance(raw, list):
+        return [
+            (short_id(str(entry.get(key, ""))), entry)
+            for entry in raw
+            if isinstance(entry, Mapping)
+        ]
+    return []
+
+
+def _step_patterns(
+    document: Mapping[str, Any], input_id: str, known: tuple[SecondaryPattern, ...]
+) -> tuple[SecondaryPattern, ...]:
+    """Secondary file patterns that the steps fed directly by workflow input ``input_id``
+    declare on their own inputs (steps with an inline ``run``), so those files are staged even
+    when the workflow input does not repeat the patterns. Found files are passed on as optional
+    ones: only the step's own check decides whether one is required."""
+    if document.get("class") != "Workflow":
+        return ()
+    found: list[SecondaryPattern] = []
+    seen = {pattern.pattern for pattern in known}
+    for _step_id, step in _entries(document.get("steps")):
+        run = step.get("run") if isinstance(step, Mapping) else None
+        if not isinstance(run, Mapping):
+            continue
+        tool_inputs = dict(_entries(run.get("inputs")))
+        for in_id, link in _entries(step.get("in")):
+            sources = link.get("source") if isinstance(link, Mapping) else link
+            names = sources if isinstance(sources, list) else [sources]
+            if input_id not in {short_id(str(name)) for name in names if name}:
+                continue
+            definition = tool_inputs.get(in_id)
+            if not isinstance(definition, Mapping):
+                continue
+            for pattern in _secondary_patterns(definition.get("secondaryFiles")):
+                if pattern.pattern not in seen:
+                    seen.add(pattern.pattern)
+                    found.append(SecondaryPattern(pattern.pattern, False))
+    return tuple(found)
 
 
 def step_names(document: Mapping[str, Any]) -> list[str]:
@@ -183,6 +241,55 @@ def _reference_id(value: Mapping[str, Any]) -> str | None:
     return raw if isinstance(raw, str) and raw.strip() else None
 
 
+def is_literal(value: Any) -> bool:
+    """A file object without an id that says what it holds: a File with ``contents``, a
+    Directory with a ``listing`` (CWL's literals, created where the task runs)."""
+    if not is_file_object(value) or value.get("path") or value.get("location"):
+        return False
+    if str(value.get("class")).lower() == "file":
+        return isinstance(value.get("contents"), str)
+    return isinstance(value.get("listing"), list)
+
+
+def _contents_problem(value: Any) -> str | None:
+    """Why a file object anywhere in ``value`` cannot be kept (None: they all can): its
+    ``contents`` too large, a ``basename`` that is not a plain name (cwltool creates literals
+    and renamed secondary files under it: it must not climb out of its folder), CWL fields of
+    the wrong type."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if is_file_object(item):
+            basename = item.get("basename")
+            if basename is not None and (
+                not isinstance(basename, str)
+                or basename in ("", ".", "..")
+                or "/" in basename
+                or "\x00" in basename
+            ):
+                return "a file's 'basename' must be a plain name (no '/', not '.' or '..')"
+            for key in ("format", "checksum"):
+                if item.get(key) is not None and not isinstance(item[key], str):
+                    return f"a file's '{key}' must be a string"
+            contents = item.get("contents")
+            if contents is not None and not isinstance(contents, str):
+                return "a file's 'contents' must be a string"
+            if isinstance(contents, str):
+                if len(contents.encode("utf-8", "surrogatepass")) > LITERAL_CONTENTS_MAX_BYTES:
+                    return (
+                        f"a file's 'contents' may hold at most {LITERAL_CONTENTS_MAX_BYTES} "
+                        "bytes; upload larger content as a file"
+                    )
+            for key in ("listing", "secondaryFiles"):
+                nested = item.get(key)
+                pending.extend(nested if isinstance(nested, list) else [])
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, Mapping):
+            pending.extend(item.values())
+    return None
+
+
 class _Checker:
     """Whether values fit CWL types. It judges shapes only: which files a value names is the
     business of :func:`file_references`, whatever the type says."""
@@ -209,7 +316,7 @@ class _Checker:
         if kind in ("File", "Directory"):
             if is_file_object(value):
                 wanted = _FILE_CLASSES[str(value.get("class")).lower()]
-                return wanted == kind and _reference_id(value) is not None
+                return wanted == kind and (_reference_id(value) is not None or is_literal(value))
             return isinstance(value, str) and bool(value)
         if kind == "string":
             return isinstance(value, str)
@@ -278,7 +385,8 @@ def file_references(value: Any, bare_ids: str | None = None) -> Iterator[FileRef
     while pending:
         item, kind = pending.pop()
         if is_file_object(item):
-            yield FileReference(_reference_id(item), _FILE_CLASSES[str(item["class"]).lower()])
+            if not is_literal(item):  # a literal names no platform file, what it lists may
+                yield FileReference(_reference_id(item), _FILE_CLASSES[str(item["class"]).lower()])
             for key, nested in item.items():
                 if key not in ("class", "path", "location"):
                     pending.append((nested, "File" if key == "secondaryFiles" else None))
@@ -380,7 +488,9 @@ def _stored_value(value: Any, records: Mapping[str, File], bare_ids: str | None)
             cls = _FILE_CLASSES[str(value.get("class")).lower()]
         else:
             file_id, cls = value.strip() or None, bare_ids
-        stored: dict[str, Any] = {"class": cls, "path": file_id}
+        stored: dict[str, Any] = {"class": cls}
+        if file_id is not None or not is_literal(value):
+            stored["path"] = file_id
         record = records.get(file_id) if file_id else None
         if record is not None:
             stored["name"] = record.name
@@ -462,6 +572,12 @@ def check_inputs(
                     f"Input '{input_id}' expects {_type_label(spec.type)}; "
                     f"the value given does not fit.",
                 )
+            )
+            continue
+        contents_problem = _contents_problem(value)
+        if contents_problem is not None:
+            errors.append(
+                _problem(INVALID_INPUT, input_id, f"Input '{input_id}': {contents_problem}.")
             )
             continue
         references[input_id] = list(file_references(value, id_kind_of(kind)))
@@ -591,7 +707,13 @@ def resolve_files(
             raise InputNotUsable(f"Input file '{file_id}' was not checked; it is not used.")
         return records[file_id]
 
-    def walk(value: Any, spec: InputSpec | None) -> None:
+    def walk(value: Any, kind: Any, patterns: Sequence[SecondaryPattern]) -> None:
+        if is_literal(value):
+            # Created by cwltool; the platform files it lists are staged like any input.
+            for key in ("listing", "secondaryFiles"):
+                for nested in value.get(key) or []:
+                    walk(nested, None, ())
+            return
         if is_file_object(value):
             record = resolved(value)
             if record.id in found:
@@ -599,21 +721,65 @@ def resolve_files(
             item = _input_file(session, record)
             if not record.is_folder:
                 for extra in value.get("secondaryFiles") or []:
-                    if is_file_object(extra):
+                    if is_file_object(extra) and not is_literal(extra):
                         item.secondary.append(_input_file(session, resolved(extra)))
-                if spec is not None and spec.secondary_files:
-                    item.secondary.extend(_find_secondary(session, record, spec.secondary_files))
+                if patterns:
+                    given = {extra.file_id for extra in item.secondary}
+                    item.secondary.extend(
+                        extra
+                        for extra in _find_secondary(session, record, patterns)
+                        if extra.file_id not in given
+                    )
             found[record.id] = item
         elif isinstance(value, list):
+            items = _array_items(kind)
             for element in value:
-                walk(element, spec)
+                walk(element, items, patterns)
         elif isinstance(value, Mapping):
-            for element in value.values():
-                walk(element, None)
+            fields = _record_fields(kind)
+            for key, element in value.items():
+                field_kind, field_patterns = fields.get(key, (None, ()))
+                walk(element, field_kind, field_patterns)
 
     for input_id, value in used.items():
-        walk(value, specs[input_id])
+        spec = specs[input_id]
+        walk(value, spec.type, spec.secondary_files)
     return found
+
+
+def _array_items(kind: Any) -> Any:
+    """The item type of the array type in ``kind`` (a union may hold one), else None."""
+    if isinstance(kind, list):
+        for member in kind:
+            found = _array_items(member)
+            if found is not None:
+                return found
+        return None
+    if isinstance(kind, Mapping) and kind.get("type") == "array":
+        return kind.get("items")
+    return None
+
+
+def _record_fields(kind: Any) -> dict[str, tuple[Any, tuple[SecondaryPattern, ...]]]:
+    """Field name -> (type, secondary file patterns) of the record type in ``kind``."""
+    if isinstance(kind, list):
+        for member in kind:
+            found = _record_fields(member)
+            if found:
+                return found
+        return {}
+    if not isinstance(kind, Mapping) or kind.get("type") != "record":
+        return {}
+    fields: dict[str, tuple[Any, tuple[SecondaryPattern, ...]]] = {}
+    for name, definition in _entries(kind.get("fields"), key="name"):
+        if isinstance(definition, Mapping) and "type" in definition:
+            fields[name] = (
+                normalize_type(definition.get("type")),
+                _secondary_patterns(definition.get("secondaryFiles")),
+            )
+        else:
+            fields[name] = (normalize_type(definition), ())
+    return fields
 
 
 def _find_secondary(
@@ -638,12 +804,38 @@ def _find_secondary(
 
 
 def job_order(specs: Mapping[str, InputSpec], inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The inputs cwltool gets: only the app's own ids; files as ``{"class", "path": id}``
-    (secondary files reach cwltool through the staged files, not through the job order)."""
+    """The inputs cwltool gets: only the app's own ids; files as ``{"class", "path": id}`` with
+    the CWL fields they carry (``format``, ``contents``, ``checksum``); literals whole, with
+    what they list. Secondary files with ids reach cwltool through the staged files
+    (:class:`InputFile.secondary`); the explicit ones are listed here too, for their
+    ``basename`` and for literals."""
+
+    def secondary(value: Mapping[str, Any]) -> Any:
+        """An explicit secondary file: a literal whole; one with an id keeps the ``basename``
+        it is to be staged under (a folder ``testdir`` given as ``xtestdir``)."""
+        result = plain(value)
+        if not is_literal(value) and isinstance(value.get("basename"), str):
+            result["basename"] = value["basename"]
+        return result
 
     def plain(value: Any) -> Any:
         if is_file_object(value):
-            return {"class": value.get("class"), "path": value.get("path")}
+            cls = _FILE_CLASSES[str(value.get("class")).lower()]
+            result: dict[str, Any] = {"class": cls}
+            literal = is_literal(value)
+            if not literal:
+                result["path"] = value.get("path")
+            elif isinstance(value.get("basename"), str):
+                result["basename"] = value["basename"]
+            for key in _CARRIED_FILE_KEYS:
+                if value.get(key) is not None:
+                    result[key] = value[key]
+            extras = [item for item in value.get("secondaryFiles") or [] if is_file_object(item)]
+            if extras:
+                result["secondaryFiles"] = [secondary(item) for item in extras]
+            if literal and cls == "Directory":
+                result["listing"] = [plain(item) for item in value.get("listing") or []]
+            return result
         if isinstance(value, list):
             return [plain(item) for item in value]
         if isinstance(value, Mapping):

@@ -53,6 +53,8 @@ class _StoredFile:
     key: str
     size: int
     secondary: list[_StoredFile] = field(default_factory=list)
+    # The CWL format the tool's output declares (an IRI), kept in the task's outputs.
+    format: str | None = None
 
 
 @dataclass
@@ -101,6 +103,8 @@ class _OutputImporter:
         self.keys: list[str] = []
         self.output_dir = os.path.realpath(output_dir) if output_dir is not None else None
         self.input_paths = {os.path.realpath(path) for path in input_paths}
+        # A file two outputs name (a glob both match, a file passed on twice) is stored once.
+        self.by_path: dict[tuple[str, str], _StoredFile] = {}
 
     def _local_path(self, value: Mapping[str, Any]) -> Path | None:
         raw = value.get("path") or value.get("location")
@@ -157,9 +161,15 @@ class _OutputImporter:
             name = str(value.get("basename") or path.name)
             if str(value.get("class")).lower() == "directory":
                 return self._folder(real, name) if os.path.isdir(real) else None
+            known = self.by_path.get((real, name))
+            if known is not None:
+                return known
             stored = self.store_file(real, name)
             if stored is None:
                 return None
+            self.by_path[(real, name)] = stored
+            if isinstance(value.get("format"), str):
+                stored.format = value["format"]
             for extra in value.get("secondaryFiles") or []:
                 converted = self.convert(extra)
                 if isinstance(converted, _StoredFile):
@@ -247,8 +257,11 @@ class _OutputRecorder:
     def __init__(self, session: Session, task_id: str) -> None:
         self.session = session
         self.origin = {"task": task_id}
+        self.recorded: dict[int, dict[str, Any]] = {}
 
     def record(self, value: Any, folder: File) -> Any:
+        if isinstance(value, _StoredFile) and id(value) in self.recorded:
+            return dict(self.recorded[id(value)])  # the same file, named by another output
         if isinstance(value, _StoredFile):
             record = _new_entry(
                 self.session,
@@ -265,8 +278,11 @@ class _OutputRecorder:
                 "name": record.name,
                 "size": record.size,
             }
+            if value.format is not None:
+                result["format"] = value.format
             if value.secondary:
                 result["secondaryFiles"] = [self.record(extra, folder) for extra in value.secondary]
+            self.recorded[id(value)] = result
             return result
         if isinstance(value, _StoredFolder):
             record = _new_entry(

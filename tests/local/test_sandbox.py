@@ -353,6 +353,24 @@ def test_sandbox_policy_describes_what_it_gives() -> None:
     assert listed[listed.index("/d/b/x") - 1] == "--ro-bind"
 
 
+def test_an_extra_read_only_folder_is_shown_whole_even_when_it_holds_the_interpreter(
+    tmp_path: Path,
+) -> None:
+    """``sandbox_paths`` may name a folder that contains a tree already shown (a Python
+    installation under it, as with pyenv): the whole folder must be bound, not only the empty
+    parent directories made for the inner tree."""
+    outer = tmp_path / "tools"
+    inner = outer / "versions" / "3.11"
+    (outer / "shims").mkdir(parents=True)
+    inner.mkdir(parents=True)
+    policy = SandboxPolicy(
+        bwrap="/usr/bin/bwrap", readonly_paths=(str(inner), str(outer)), hidden_paths=()
+    )
+    listed = policy._arguments("/d/tasks/t", [], [])
+    bound = [listed[at + 1] for at, item in enumerate(listed) if item == "--ro-bind"]
+    assert str(outer) in bound
+
+
 def test_tasks_do_not_inherit_the_servers_environment(
     start_platform: Callable[..., EmbeddedServer], http: Any
 ) -> None:

@@ -50,6 +50,10 @@ def map_input_output(item: Any, api: Any) -> Any:
     kind = _cwl_class(item)
     if kind is None:
         return item
+    if not item.get("path") and not item.get("location"):
+        # A literal (``contents`` or a ``listing``, no id): no platform file to point at, so
+        # it stays the CWL object, which can be sent back in a new task as it is.
+        return item
     from sevenbridges.models.file import File
 
     data = {key: value for key, value in item.items() if key not in _CONSUMED_KEYS}
