@@ -28,6 +28,8 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     overrides = {key: value for key, value in extra.items() if value is not None}
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
+    if getattr(args, "database", None):
+        overrides["database_url"] = args.database
     return Settings(**overrides)
 
 
@@ -503,6 +505,14 @@ def build_parser() -> argparse.ArgumentParser:
             help="where the database, secret key and files live (default ~/.sevenbridges/local)",
         )
 
+    def database_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--database",
+            metavar="URL",
+            help="the database: postgresql://USER:PASSWORD@HOST:PORT/NAME for PostgreSQL "
+            "(also SBG_LOCAL_DATABASE_URL; default: SQLite in DATA_DIR/platform.db)",
+        )
+
     serve = commands.add_parser("serve", help="start the platform (Ctrl-C stops it)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
@@ -512,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="port of the data plane for uploads and downloads (default: a free one)",
     )
     data_dir_option(serve)
+    database_option(serve)
     serve.add_argument("--rate-limit", type=int, help="requests per user and window (default 1000)")
     serve.add_argument(
         "--rate-limit-window", type=int, help="rate-limit window in seconds (default 300)"
@@ -561,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("username", nargs="?", default="admin", help="default: admin")
     data_dir_option(token)
+    database_option(token)
     token.add_argument(
         "--create",
         action="store_true",
@@ -570,6 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     users_command = commands.add_parser("users", help="list the users")
     data_dir_option(users_command)
+    database_option(users_command)
     users_command.set_defaults(handler=_users)
 
     division = commands.add_parser(
@@ -600,6 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     list_command.add_argument("slug", nargs="?")
     for command in (create, add_member, remove_member, list_command):
         data_dir_option(command)
+        database_option(command)
         command.set_defaults(handler=_division)
 
     status = commands.add_parser(
@@ -608,6 +622,7 @@ def build_parser() -> argparse.ArgumentParser:
         "task isolation and container engine",
     )
     data_dir_option(status)
+    database_option(status)
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(handler=_status)
 

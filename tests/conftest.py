@@ -2,14 +2,21 @@
 
 Tests talk to it over HTTP exactly as users do. Tests that need a platform of their own (different
 limits, restarts) start another ``EmbeddedServer`` with ``start_platform``.
+
+The database: SQLite by default. ``--sbg-database=postgresql`` (or ``SBG_TEST_DATABASE=postgresql``)
+starts a throw-away PostgreSQL cluster for the session (tests/pg_cluster.py) and gives every
+platform the tests start a fresh database of its own in it; ``make test`` runs the tests marked
+``postgres`` that way, ``make test-postgres`` all of them.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
+from pg_cluster import PostgresCluster, PostgresUnavailable
 
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -17,6 +24,84 @@ from sevenbridges_local.embedded import EmbeddedServer
 pytest_plugins = ("cloud_fixtures",)
 
 _user_numbers = itertools.count(1)
+
+DATABASES = ("sqlite", "postgresql")
+# The session's PostgreSQL cluster, or why there is none (a reason to skip with).
+_cluster: PostgresCluster | None = None
+_cluster_problem: str | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sbg-database",
+        choices=DATABASES,
+        default=None,
+        help="database of the platforms the tests start (default: $SBG_TEST_DATABASE or sqlite)",
+    )
+
+
+def test_database(config: pytest.Config) -> str:
+    chosen = config.getoption("--sbg-database") or os.environ.get("SBG_TEST_DATABASE") or "sqlite"
+    if chosen not in DATABASES:
+        raise pytest.UsageError(f"SBG_TEST_DATABASE must be one of {', '.join(DATABASES)}")
+    return chosen
+
+
+test_database.__test__ = False  # a helper, not a test
+
+
+def postgres_cluster_or_none() -> PostgresCluster | None:
+    """The session's cluster, started on first use; None (see ``_cluster_problem``) when
+    PostgreSQL cannot run here."""
+    global _cluster, _cluster_problem
+    if _cluster is None and _cluster_problem is None:
+        try:
+            _cluster = PostgresCluster().start()
+        except (PostgresUnavailable, OSError) as exc:
+            _cluster_problem = f"PostgreSQL cannot be started here: {exc}"
+    return _cluster
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "postgres: a database-dependent test that `make test` also runs on PostgreSQL "
+        "(`pytest -m postgres --sbg-database=postgresql`)",
+    )
+    if test_database(config) == "postgresql":
+        cluster = postgres_cluster_or_none()
+        if cluster is not None:
+            EmbeddedServer.database_factory = lambda _data_dir: cluster.new_database()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if test_database(config) == "postgresql" and _cluster is None:
+        skip = pytest.mark.skip(reason=_cluster_problem or "PostgreSQL is not available")
+        for item in items:
+            item.add_marker(skip)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _cluster
+    EmbeddedServer.database_factory = None
+    if _cluster is not None:
+        _cluster.stop()
+        _cluster = None
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> PostgresCluster:
+    """A running PostgreSQL cluster (the session's), for tests of PostgreSQL itself."""
+    cluster = postgres_cluster_or_none()
+    if cluster is None:
+        pytest.skip(_cluster_problem or "PostgreSQL is not available")
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def sbg_database(pytestconfig: pytest.Config) -> str:
+    """``sqlite`` or ``postgresql``: the database of the platforms in this run."""
+    return test_database(pytestconfig)
 
 
 @pytest.fixture(scope="session")

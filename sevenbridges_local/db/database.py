@@ -4,6 +4,11 @@ SQLite runs in WAL mode with a busy timeout and foreign keys on. Writers open th
 with ``BEGIN IMMEDIATE``: a deferred transaction that reads first and writes later can fail at
 once with "database is locked" when another connection committed meanwhile, whereas an immediate
 one simply waits for the write lock. Readers keep plain deferred transactions and never block.
+
+PostgreSQL (``postgresql://...``, driven by psycopg 3) needs none of that: its transactions run
+at READ COMMITTED with row locks, so readers and writers share one engine. Its sessions use UTC
+(the models store naive UTC datetimes) and a ``lock_timeout`` equal to SQLite's busy timeout, so
+a writer stuck behind a lock gives up after as long and the API answers the same retryable 503.
 """
 
 from __future__ import annotations
@@ -21,6 +26,32 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def normalize_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` name psycopg 3 (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_postgresql(url: str) -> bool:
+    return url.startswith(("postgresql", "postgres:"))
+
+
+def _postgresql_engine(url: str, *, lock_timeout_ms: int) -> Engine:
+    return create_engine(
+        url,
+        # Several API processes share the server: keep each one's share of connections modest.
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={
+            "options": f"-c timezone=UTC -c lock_timeout={lock_timeout_ms}",
+            "application_name": "sevenbridges-local",
+        },
+    )
 
 
 def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> Engine:
@@ -57,15 +88,24 @@ class Database:
     def __init__(self, url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
         """``busy_timeout_ms``: how long a writer waits for the lock before "database is locked"
         (the API then answers 503, see middleware.py)."""
+        url = normalize_url(url)
         self.url = url
         if _is_sqlite(url):
             self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
             self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
+        elif is_postgresql(url):
+            self.read_engine = _postgresql_engine(url, lock_timeout_ms=busy_timeout_ms)
+            self.write_engine = self.read_engine
         else:
             self.read_engine = create_engine(url, pool_pre_ping=True)
             self.write_engine = self.read_engine
         self._readers = sessionmaker(bind=self.read_engine, expire_on_commit=False)
         self._writers = sessionmaker(bind=self.write_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql`` (SQLAlchemy's dialect name)."""
+        return self.write_engine.dialect.name
 
     def read_session(self) -> Session:
         return self._readers()

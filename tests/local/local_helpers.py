@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -71,11 +73,26 @@ def database_path(server: EmbeddedServer) -> Path:
 
 
 def run_sql(server: EmbeddedServer, statement: str, parameters: tuple = ()) -> list[tuple]:
-    """Direct SQL on a platform's database, for states the API cannot create (yet)."""
-    with closing(sqlite3.connect(database_path(server), timeout=30)) as connection:
-        with connection:
-            rows = connection.execute(statement, parameters).fetchall()
-    return rows
+    """Direct SQL on a platform's database, for states the API cannot create (yet).
+
+    ``?`` placeholders, as sqlite3 takes them, on whichever database the platform uses."""
+    if server.database_url.startswith("sqlite"):
+        with closing(sqlite3.connect(database_path(server), timeout=30)) as connection:
+            with connection:
+                rows = connection.execute(statement, parameters).fetchall()
+        return rows
+    pieces = statement.split("?")
+    assert len(pieces) == len(parameters) + 1, "one parameter per ? placeholder"
+    named = pieces[0] + "".join(f":p{n}{piece}" for n, piece in enumerate(pieces[1:]))
+    engine = create_engine(server.database_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(
+                text(named), {f"p{n}": value for n, value in enumerate(parameters)}
+            )
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
 
 
 def claimed_by_a_dead_process(kind: str, payload: dict[str, Any]) -> Any:
