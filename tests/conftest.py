@@ -63,11 +63,6 @@ def postgres_cluster_or_none() -> PostgresCluster | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "postgres: a database-dependent test that `make test` also runs on PostgreSQL "
-        "(`pytest -m postgres --sbg-database=postgresql`)",
-    )
     if test_database(config) == "postgresql":
         cluster = postgres_cluster_or_none()
         if cluster is not None:
