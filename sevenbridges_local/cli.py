@@ -477,6 +477,12 @@ def _reset(args: argparse.Namespace) -> int:
             return 1
     removed = reset_data_dir(data_dir)
     print(f"Deleted {data_dir} ({removed} files). `sbg local serve` starts a fresh platform.")
+    if not (settings.database_url or "").startswith("sqlite"):
+        # Its users' tokens came from the deleted secret key: the rows must go as well.
+        print(
+            "The database named by SBG_LOCAL_DATABASE_URL was not touched: drop and recreate it "
+            "before serving again."
+        )
     return 0
 
 

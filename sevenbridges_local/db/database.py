@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,22 @@ class Database:
         from sevenbridges_local.db.migrate import upgrade_to_head
 
         upgrade_to_head(self.write_engine)
+        if self.dialect == "postgresql":
+            self._check_collation()
+
+    def _check_collation(self) -> None:
+        # SQLite compares text by code point; so does PostgreSQL under the C collation only.
+        with self.read_engine.connect() as connection:
+            collation = connection.execute(
+                text("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+            ).scalar()
+        if collation not in ("C", "POSIX") and not str(collation).startswith("C."):
+            logger.warning(
+                "the PostgreSQL database's collation is %s: names sort by its rules, not by code "
+                "point as with SQLite; create the database with LC_COLLATE 'C' (TEMPLATE "
+                "template0) for the same order",
+                collation,
+            )
 
     def dispose(self) -> None:
         self.read_engine.dispose()
