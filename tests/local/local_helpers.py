@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy.engine import make_url
 
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -81,18 +80,19 @@ def run_sql(server: EmbeddedServer, statement: str, parameters: tuple = ()) -> l
             with connection:
                 rows = connection.execute(statement, parameters).fetchall()
         return rows
-    pieces = statement.split("?")
-    assert len(pieces) == len(parameters) + 1, "one parameter per ? placeholder"
-    named = pieces[0] + "".join(f":p{n}{piece}" for n, piece in enumerate(pieces[1:]))
-    engine = create_engine(server.database_url, poolclass=NullPool)
-    try:
-        with engine.begin() as connection:
-            result = connection.execute(
-                text(named), {f"p{n}": value for n, value in enumerate(parameters)}
-            )
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        engine.dispose()
+    import psycopg
+    from psycopg.types.string import TextLoader
+
+    dsn = make_url(server.database_url).set(drivername="postgresql")
+    with psycopg.connect(dsn.render_as_string(hide_password=False)) as connection:
+        # JSON columns come back as text, as sqlite3 gives them.
+        for json_type in ("json", "jsonb"):
+            connection.adapters.register_loader(json_type, TextLoader)
+        cursor = connection.execute(
+            statement.replace("%", "%%").replace("?", "%s"),  # type: ignore[arg-type]
+            parameters,
+        )
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
 
 def claimed_by_a_dead_process(kind: str, payload: dict[str, Any]) -> Any:

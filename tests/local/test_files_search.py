@@ -54,6 +54,7 @@ def names(body: dict) -> list[str]:
     return sorted(item["name"] for item in body["result_set"])
 
 
+@pytest.mark.postgres
 def test_search_conditions(alice: Caller, corpus: dict) -> None:
     scope = f'IN "{corpus["id"]}"'
     everything = search(alice, scope)

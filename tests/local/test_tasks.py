@@ -152,6 +152,7 @@ def test_other_users_files_are_not_valid_inputs(
     assert task["errors"] and task["errors"][0]["code"] == 7024
 
 
+@pytest.mark.postgres
 def test_a_run_goes_through_every_status_and_then_refuses_draft_actions(
     alice: Caller, platform: EmbeddedServer, project: dict[str, Any], text_file: str
 ) -> None:
@@ -330,6 +331,7 @@ def test_clone_copies_a_task_as_draft_or_runs_it(
     assert third["outputs"]["line_count"]["name"] == "_2_notes.txt.lines.txt"
 
 
+@pytest.mark.postgres
 def test_listing_filters_order_and_paging(
     alice: Caller, platform: EmbeddedServer, project: dict[str, Any], text_file: str
 ) -> None:
