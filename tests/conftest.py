@@ -70,10 +70,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if test_database(config) == "postgresql" and _cluster is None:
-        skip = pytest.mark.skip(reason=_cluster_problem or "PostgreSQL is not available")
-        for item in items:
-            item.add_marker(skip)
+    if test_database(config) != "postgresql":
+        return
+    unavailable = pytest.mark.skip(reason=_cluster_problem or "PostgreSQL is not available")
+    for item in items:
+        if _cluster is None:
+            item.add_marker(unavailable)
+        elif item.get_closest_marker("sqlite_only") is not None:
+            item.add_marker(pytest.mark.skip(reason="tests SQLite itself; run on SQLite only"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

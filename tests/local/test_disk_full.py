@@ -202,6 +202,7 @@ def test_completing_an_upload_on_a_full_disk_is_507_and_can_be_retried(small_dis
 # --- a database locked for longer than the busy timeout -----------------------------------------
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's lock timeout: tests/local/test_postgres.py
 def test_a_database_locked_too_long_answers_503_and_reads_go_on(start_platform) -> None:
     server = start_platform(settings={"db_busy_timeout": 1})
     alice = _caller(server, "alice")
