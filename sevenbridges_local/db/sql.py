@@ -92,3 +92,12 @@ def _number_param_postgresql(element: _NumberParam, compiler: Any, **kw: Any) ->
 
 def number_param(value: float) -> ColumnElement[float]:
     return _NumberParam(bindparam(None, value, unique=True))
+
+
+def order_key(column: Any, *, descending: bool = False) -> Any:
+    """An ORDER BY key that puts NULLs where SQLite does (first ascending, last descending);
+    PostgreSQL's default is the opposite."""
+    nullable = bool(getattr(getattr(column, "expression", column), "nullable", True))
+    if descending:
+        return column.desc().nulls_last() if nullable else column.desc()
+    return column.asc().nulls_first() if nullable else column.asc()

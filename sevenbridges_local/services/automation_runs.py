@@ -31,6 +31,7 @@ from sevenbridges_local.db import Database
 from sevenbridges_local.db.automations import Automation, AutomationPackage, AutomationRun
 from sevenbridges_local.db.files import File
 from sevenbridges_local.db.models import User
+from sevenbridges_local.db.sql import order_key
 from sevenbridges_local.security import hash_token
 from sevenbridges_local.services import automations
 from sevenbridges_local.services.context import Actor, Page, PageRequest, ServiceContext, paginate
@@ -213,9 +214,7 @@ def list_runs(
             errors.BAD_REQUEST,
         )
     descending = (filters.get("order") or "asc").lower() == "desc"
-    statement = statement.order_by(
-        order_column.desc() if descending else order_column.asc(), AutomationRun.id
-    )
+    statement = statement.order_by(order_key(order_column, descending=descending), AutomationRun.id)
     return paginate(ctx.session, statement, page)
 
 
