@@ -354,6 +354,9 @@ def test_listing_filters_order_and_paging(
     assert ids(project=project["id"], status="draft") == [task["id"] for task in drafts]
     assert ids(project=project["id"], order_by="name", order="desc")[0] == ran["id"]
     assert ids(project=project["id"], order="desc") == list(reversed(in_project))
+    # Tasks that never ended come first ascending, last descending (on every database).
+    assert ids(project=project["id"], order_by="end_time")[-1] == ran["id"]
+    assert ids(project=project["id"], order_by="end_time", order="desc")[0] == ran["id"]
     assert ids(project=project["id"], batch="False") == in_project
     assert ids(project=project["id"], batch="True") == []
     created_time = get_task(alice, ran["id"])["created_time"][:-1]  # without the Z
