@@ -19,6 +19,9 @@ from volume_support import GCS_EMAIL, private_key_pem
 from sevenbridges_local.embedded import EmbeddedServer
 
 TOKEN_LINE = re.compile(r"^[0-9a-f]{32}$")
+# The commands here work on a data directory and the database it holds by default (SQLite);
+# `--database` with PostgreSQL is tested in test_postgres.py.
+pytestmark = pytest.mark.sqlite_only
 
 
 def _environment(home: Path) -> dict[str, str]:

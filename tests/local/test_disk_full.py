@@ -89,6 +89,7 @@ def _folder(caller: Caller, project: dict, name: str) -> requests.Response:
     return caller.post("/files", json={"name": name, "type": "folder", "project": project["id"]})
 
 
+@pytest.mark.sqlite_only  # fills the data directory's disk, where only SQLite's database lives
 def test_a_full_disk_answers_507_keeps_reads_and_recovers(small_disk) -> None:
     server = small_disk(32)
     alice = _caller(server, "alice")
