@@ -353,12 +353,16 @@ def recover_interrupted(database: Database) -> tuple[int, int]:
 
 def claim_next(database: Database) -> str | None:
     with database.write_session() as session:
-        run = session.scalar(
-            select(AutomationRun)
+        run_id = session.scalar(
+            select(AutomationRun.id)
             .where(AutomationRun.status == QUEUED)
             .order_by(AutomationRun.created_on, AutomationRun.id)
             .limit(1)
+            # SQLite serialises writers; on PostgreSQL two runners must not take the same run.
+            # Only the id: the run's eager joins cannot be locked FOR UPDATE.
+            .with_for_update(skip_locked=True)
         )
+        run = session.get(AutomationRun, run_id) if run_id is not None else None
         if run is None:
             session.rollback()
             return None
