@@ -2,8 +2,8 @@
 
 SQLite reports both through ``sqlite3.OperationalError`` (wrapped by SQLAlchemy); the primary
 result code tells them apart, not the message text. PostgreSQL (psycopg) gives a SQLSTATE: a
-serialization failure, a deadlock or a lock wait past ``lock_timeout`` count as "locked" (the
-client may retry), a full disk as full.
+serialization failure, a deadlock, a lock wait past ``lock_timeout`` or a unique violation left
+to the middleware count as "locked" (the client may retry), a full disk as full.
 """
 
 from __future__ import annotations
@@ -23,7 +23,15 @@ PG_SERIALIZATION_FAILURE = "40001"
 PG_DEADLOCK_DETECTED = "40P01"
 PG_LOCK_NOT_AVAILABLE = "55P03"
 PG_DISK_FULL = "53100"
-_PG_RETRYABLE = (PG_SERIALIZATION_FAILURE, PG_DEADLOCK_DETECTED, PG_LOCK_NOT_AVAILABLE)
+# A unique key taken between a check and the insert by a concurrent transaction (SQLite's single
+# writer never lets that happen): trying again runs the check again and sees the other row.
+PG_UNIQUE_VIOLATION = "23505"
+_PG_RETRYABLE = (
+    PG_SERIALIZATION_FAILURE,
+    PG_DEADLOCK_DETECTED,
+    PG_LOCK_NOT_AVAILABLE,
+    PG_UNIQUE_VIOLATION,
+)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -63,7 +71,8 @@ def is_disk_full(exc: BaseException) -> bool:
 
 def is_locked(exc: BaseException) -> bool:
     """SQLite's "database is locked" (busy timeout over) or "database table is locked";
-    PostgreSQL's serialization failure, deadlock, or lock not available (lock_timeout over)."""
+    PostgreSQL's serialization failure, deadlock, lock not available (lock_timeout over) or a
+    unique violation that no service turned into its own answer (a lost race)."""
     return any(
         _sqlite_code(item) in (SQLITE_BUSY, SQLITE_LOCKED) or _sqlstate(item) in _PG_RETRYABLE
         for item in _chain(exc)
