@@ -95,6 +95,13 @@ def run_sql(server: EmbeddedServer, statement: str, parameters: tuple = ()) -> l
         return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
 
+def json_field(server: EmbeddedServer, column: str, key: str) -> str:
+    """SQL for a JSON column's top-level text value, in the platform's database's dialect."""
+    if server.database_url.startswith("sqlite"):
+        return f"json_extract({column}, '$.{key}')"
+    return f"({column} ->> '{key}')"
+
+
 def claimed_by_a_dead_process(kind: str, payload: dict[str, Any]) -> Any:
     """A work item as a server killed mid-run leaves it: claimed, running, one attempt used."""
     from sevenbridges_local.clock import utcnow
