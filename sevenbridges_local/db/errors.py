@@ -26,6 +26,8 @@ PG_DISK_FULL = "53100"
 # A unique key taken between a check and the insert by a concurrent transaction (SQLite's single
 # writer never lets that happen): trying again runs the check again and sees the other row.
 PG_UNIQUE_VIOLATION = "23505"
+# Text with a NUL character: refused by psycopg before sending (no SQLSTATE) or by the server.
+PG_CHARACTER_NOT_IN_REPERTOIRE = "22021"
 _PG_RETRYABLE = (
     PG_SERIALIZATION_FAILURE,
     PG_DEADLOCK_DETECTED,
@@ -77,3 +79,14 @@ def is_locked(exc: BaseException) -> bool:
         _sqlite_code(item) in (SQLITE_BUSY, SQLITE_LOCKED) or _sqlstate(item) in _PG_RETRYABLE
         for item in _chain(exc)
     )
+
+
+def is_nul_in_text(exc: BaseException) -> bool:
+    """PostgreSQL cannot store U+0000 in text (SQLite can): the value is refused, not a bug."""
+    for item in _chain(exc):
+        if _sqlstate(item) == PG_CHARACTER_NOT_IN_REPERTOIRE and "0x00" in str(item):
+            return True
+        # psycopg's own check, before anything is sent: a DataError without a SQLSTATE.
+        if type(item).__name__ == "DataError" and "NUL (0x00)" in str(item):
+            return True
+    return False

@@ -150,7 +150,9 @@ def _hold_table_lock(dsn: str, table: str, seconds: float, held: threading.Event
         connection.rollback()
 
 
-def test_a_write_waiting_on_a_lock_is_a_retryable_503(start_platform, postgres_cluster) -> None:
+def test_a_lock_wait_is_a_retryable_503_and_nul_text_a_400(
+    start_platform, postgres_cluster
+) -> None:
     url = postgres_cluster.new_database("busy")
     server = start_platform(database_url=url, settings={"db_busy_timeout": 1})
     headers = {"X-SBG-Auth-Token": server.token("alice")}
@@ -175,6 +177,14 @@ def test_a_write_waiting_on_a_lock_is_a_retryable_503(start_platform, postgres_c
     assert created.status_code == 201, created.text
     names = [p["name"] for p in http.get(f"{server.url}/projects", headers=headers).json()["items"]]
     assert names == ["after"]
+    # PostgreSQL keeps no U+0000 in text: such a value is a 400, not a 500.
+    for response in (
+        http.get(f"{server.url}/projects/%00", headers=headers),
+        http.patch(
+            f"{server.url}/projects/alice/after", json={"description": "a\u0000b"}, headers=headers
+        ),
+    ):
+        assert "NUL" in assert_error(response, 400, 90000)["message"]
 
 
 def test_command_line_database_option_reaches_postgresql(postgres_cluster, tmp_path) -> None:
