@@ -604,10 +604,12 @@ def test_stale_uploads_are_cleaned_up_at_start(
     (orphan / f"00001-{EMPTY_MD5}").write_bytes(b"")
 
     eight_days_ago = time.time() - 8 * 24 * 3600
+    # Naive UTC text, as the platform stores times on SQLite and PostgreSQL reads it.
+    stale = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(eight_days_ago))
     run_sql(
         server,
-        "UPDATE uploads SET touched_on = datetime('now', '-8 days') WHERE id = ?",
-        (old["upload_id"],),
+        "UPDATE uploads SET touched_on = ? WHERE id = ?",
+        (stale, old["upload_id"]),
     )
     for directory in (staging_dir(server, old["upload_id"]), orphan):
         os.utime(directory, (eight_days_ago, eight_days_ago))
