@@ -67,9 +67,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 # The whole suite on SQLite, then the tests marked `postgres` (a database-dependent slice) again
-# on PostgreSQL.
+# on PostgreSQL; the tests of PostgreSQL itself (test_postgres.py) run in that second pass only.
 test: install official sbpack sandbox-tool postgres-server lint
-	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
+	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest \
+	  --ignore=tests/local/test_postgres.py
 	SBG_TEST_DATABASE=postgresql $(VENV)/bin/pytest -q -m postgres
 
 # The whole suite with every platform on PostgreSQL (long: not part of `make test`).
