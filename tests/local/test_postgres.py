@@ -201,3 +201,17 @@ def test_command_line_database_option_reaches_postgresql(postgres_cluster, tmp_p
     with psycopg.connect(url) as connection:
         rows = connection.execute("SELECT username FROM users ORDER BY username").fetchall()
     assert ("carol",) in rows
+
+
+def test_a_database_url_of_another_kind_is_refused_without_echoing_it(tmp_path) -> None:
+    url = "mysql://someone:hunter2secret@127.0.0.1/sbg"
+    refused = subprocess.run(
+        [sys.executable, "-m", "sevenbridges_local", "token", "--data-dir", str(tmp_path)]
+        + ["--database", url, "--create"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2
+    assert "database_url" in refused.stderr and "postgresql://" in refused.stderr
+    assert "hunter2secret" not in refused.stderr + refused.stdout
