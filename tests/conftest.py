@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -40,14 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def test_database(config: pytest.Config) -> str:
+def selected_database(config: pytest.Config) -> str:
     chosen = config.getoption("--sbg-database") or os.environ.get("SBG_TEST_DATABASE") or "sqlite"
     if chosen not in DATABASES:
         raise pytest.UsageError(f"SBG_TEST_DATABASE must be one of {', '.join(DATABASES)}")
     return chosen
-
-
-test_database.__test__ = False  # a helper, not a test
 
 
 def postgres_cluster_or_none() -> PostgresCluster | None:
@@ -57,20 +55,20 @@ def postgres_cluster_or_none() -> PostgresCluster | None:
     if _cluster is None and _cluster_problem is None:
         try:
             _cluster = PostgresCluster().start()
-        except (PostgresUnavailable, OSError) as exc:
+        except (PostgresUnavailable, OSError, subprocess.SubprocessError) as exc:
             _cluster_problem = f"PostgreSQL cannot be started here: {exc}"
     return _cluster
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if test_database(config) == "postgresql":
+    if selected_database(config) == "postgresql":
         cluster = postgres_cluster_or_none()
         if cluster is not None:
             EmbeddedServer.database_factory = lambda _data_dir: cluster.new_database()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if test_database(config) != "postgresql":
+    if selected_database(config) != "postgresql":
         return
     unavailable = pytest.mark.skip(reason=_cluster_problem or "PostgreSQL is not available")
     for item in items:
@@ -95,12 +93,6 @@ def postgres_cluster() -> PostgresCluster:
     if cluster is None:
         pytest.skip(_cluster_problem or "PostgreSQL is not available")
     return cluster
-
-
-@pytest.fixture(scope="session")
-def sbg_database(pytestconfig: pytest.Config) -> str:
-    """``sqlite`` or ``postgresql``: the database of the platforms in this run."""
-    return test_database(pytestconfig)
 
 
 @pytest.fixture(scope="session")

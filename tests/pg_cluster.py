@@ -32,20 +32,25 @@ class PostgresUnavailable(RuntimeError):
 
 
 def find_bin_dir() -> Path:
-    """The newest ``/usr/lib/postgresql/*/bin`` holding initdb, or the one on PATH."""
+    """``$SBG_TEST_PG_BIN``, else the newest ``/usr/lib/postgresql/*/bin`` holding initdb, else
+    the directory of the initdb on PATH."""
     override = os.environ.get("SBG_TEST_PG_BIN")
-    candidates = [override] if override else []
-    candidates += sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"),
-        key=lambda path: [int(p) for p in Path(path).parent.name.split(".") if p.isdigit()],
-        reverse=True,
-    )
-    on_path = shutil.which("initdb")
-    if on_path:
-        candidates.append(str(Path(on_path).parent))
+    if override:  # the only place to look when given
+        candidates = [override]
+    else:
+        candidates = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin"),
+            key=lambda path: [int(p) for p in Path(path).parent.name.split(".") if p.isdigit()],
+            reverse=True,
+        )
+        on_path = shutil.which("initdb")
+        if on_path:
+            candidates.append(str(Path(on_path).parent))
     for candidate in candidates:
         if (Path(candidate) / "initdb").is_file() and (Path(candidate) / "pg_ctl").is_file():
             return Path(candidate)
+    if override:
+        raise PostgresUnavailable(f"SBG_TEST_PG_BIN={override} holds no initdb and pg_ctl")
     raise PostgresUnavailable(
         "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin "
         "or on PATH; install the 'postgresql' package (make postgres-server) or set "
