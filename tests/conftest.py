@@ -74,8 +74,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if _cluster is None:
             item.add_marker(unavailable)
-        elif item.get_closest_marker("sqlite_only") is not None:
-            item.add_marker(pytest.mark.skip(reason="tests SQLite itself; run on SQLite only"))
+        elif (marker := item.get_closest_marker("sqlite_only")) is not None:
+            reason = marker.kwargs.get("reason", "tests SQLite itself")
+            item.add_marker(pytest.mark.skip(reason=f"{reason}; run on SQLite only"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
