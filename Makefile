@@ -8,7 +8,7 @@ OFFICIAL_VERSION := 2.11.2
 SBPACK_VENV := .venv-sbpack
 SBPACK_VERSION := 2026.10.21
 
-.PHONY: demo test test-s3 test-toil lint install official sbpack sandbox-tool clean conformance
+.PHONY: demo test test-s3 test-toil test-postgres lint install official sbpack sandbox-tool postgres-server clean conformance
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,11 +49,34 @@ sandbox-tool:
 	      "install it (sudo apt-get install bubblewrap)"; \
 	  fi; }
 
+# The tests start a throw-away PostgreSQL cluster (initdb + pg_ctl, tests/pg_cluster.py): install
+# the server when its binaries are missing and we may (root with apt-get), otherwise say so (the
+# PostgreSQL runs then skip with the reason).
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing postgresql (the tests' database server)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; \
+	  else \
+	    echo "warning: PostgreSQL (initdb, pg_ctl) is not installed: its tests will be skipped;" \
+	      "install it (sudo apt-get install postgresql)"; \
+	  fi; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install official sbpack sandbox-tool lint
-	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
+# The whole suite on SQLite, then the tests marked `postgres` (a database-dependent slice) again
+# on PostgreSQL; the tests of PostgreSQL itself (test_postgres.py) run in that second pass only.
+test: install official sbpack sandbox-tool postgres-server lint
+	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest \
+	  --ignore=tests/local/test_postgres.py
+	SBG_TEST_DATABASE=postgresql $(VENV)/bin/pytest -q -m postgres
+
+# The whole suite with every platform on PostgreSQL (long: not part of `make test`).
+test-postgres: install official sbpack sandbox-tool postgres-server
+	SBG_TEST_DATABASE=postgresql SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python \
+	  $(VENV)/bin/pytest
 
 # The whole server suite with every platform's files in S3 (moto's server, started by the tests;
 # see tests/storage_fixtures.py). `make test` runs only the storage slice on S3 (marker s3).

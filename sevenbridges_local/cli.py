@@ -28,6 +28,8 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     overrides = {key: value for key, value in extra.items() if value is not None}
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
+    if getattr(args, "database", None):
+        overrides["database_url"] = args.database
     return Settings(**overrides)
 
 
@@ -494,6 +496,12 @@ def _reset(args: argparse.Namespace) -> int:
             return 1
     removed = reset_data_dir(data_dir)
     print(f"Deleted {data_dir} ({removed} files). `sbg local serve` starts a fresh platform.")
+    if not (settings.database_url or "").startswith("sqlite"):
+        # Its users' tokens came from the deleted secret key: the rows must go as well.
+        print(
+            "The database named by SBG_LOCAL_DATABASE_URL was not touched: drop and recreate it "
+            "before serving again."
+        )
     return 0
 
 
@@ -522,6 +530,14 @@ def build_parser() -> argparse.ArgumentParser:
             help="where the database, secret key and files live (default ~/.sevenbridges/local)",
         )
 
+    def database_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--database",
+            metavar="URL",
+            help="the database: postgresql://USER:PASSWORD@HOST:PORT/NAME for PostgreSQL "
+            "(also SBG_LOCAL_DATABASE_URL; default: SQLite in DATA_DIR/platform.db)",
+        )
+
     serve = commands.add_parser("serve", help="start the platform (Ctrl-C stops it)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
@@ -531,6 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="port of the data plane for uploads and downloads (default: a free one)",
     )
     data_dir_option(serve)
+    database_option(serve)
     serve.add_argument("--rate-limit", type=int, help="requests per user and window (default 1000)")
     serve.add_argument(
         "--rate-limit-window", type=int, help="rate-limit window in seconds (default 300)"
@@ -611,6 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("username", nargs="?", default="admin", help="default: admin")
     data_dir_option(token)
+    database_option(token)
     token.add_argument(
         "--create",
         action="store_true",
@@ -620,6 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     users_command = commands.add_parser("users", help="list the users")
     data_dir_option(users_command)
+    database_option(users_command)
     users_command.set_defaults(handler=_users)
 
     division = commands.add_parser(
@@ -650,6 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
     list_command.add_argument("slug", nargs="?")
     for command in (create, add_member, remove_member, list_command):
         data_dir_option(command)
+        database_option(command)
         command.set_defaults(handler=_division)
 
     status = commands.add_parser(
@@ -658,6 +678,7 @@ def build_parser() -> argparse.ArgumentParser:
         "task isolation and container engine",
     )
     data_dir_option(status)
+    database_option(status)
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(handler=_status)
 

@@ -55,6 +55,10 @@ class EmbeddedServer:
     defaults: ClassVar[
         Callable[[Mapping[str, object]], tuple[Mapping[str, object], Mapping[str, str]]] | None
     ] = None
+    # For test suites that run every platform on another database (tests/conftest.py with
+    # SBG_TEST_DATABASE=postgresql): given a new server's data directory, returns the URL of a
+    # fresh database for it. None: SQLite in the data directory.
+    database_factory: ClassVar[Callable[[Path], str] | None] = None
 
     def __init__(
         self,
@@ -67,11 +71,13 @@ class EmbeddedServer:
         settings: Mapping[str, object] | None = None,
         tls: bool = False,
         environment: Mapping[str, str] | None = None,
+        database_url: str | None = None,
     ) -> None:
         """``settings``: other ``Settings`` fields for the server (e.g. ``{"db_busy_timeout": 1}``),
         passed to it as ``SBG_LOCAL_*`` environment variables; ``environment``: any other
         variables for the server process; ``tls``: serve HTTPS (``sbg local serve --tls``),
-        clients trust :attr:`ca_bundle`."""
+        clients trust :attr:`ca_bundle`; ``database_url``: e.g. ``postgresql://...`` (default:
+        :attr:`database_factory`'s, or SQLite in the data directory)."""
         self.data_dir = Path(data_dir).resolve()
         base_settings: dict[str, object] = {}
         base_environment: dict[str, str] = {}
@@ -81,6 +87,14 @@ class EmbeddedServer:
             base_environment.update(defaults_environment)
         base_settings.update(settings or {})
         base_environment.update(environment or {})
+        factory = type(self).database_factory
+        if database_url is None:
+            database_url = (
+                factory(self.data_dir)
+                if factory is not None
+                else f"sqlite:///{self.data_dir / 'platform.db'}"
+            )
+        self.database_url = database_url
         self.extra_settings = {
             name: str(value).lower() if isinstance(value, bool) else str(value)
             for name, value in base_settings.items()
@@ -132,7 +146,7 @@ class EmbeddedServer:
             host=self.host,
             port=self.port or 0,
             data_dir=self.data_dir,
-            database_url=f"sqlite:///{self.data_dir / 'platform.db'}",
+            database_url=self.database_url,
             rate_limit=self.rate_limit or 1000,
             rate_limit_window=self.rate_limit_window or 300,
             maintenance=self.maintenance,
@@ -163,6 +177,8 @@ class EmbeddedServer:
             self.port = _free_port(self.host)
         environment = {k: v for k, v in os.environ.items() if not k.startswith("SBG_LOCAL_")}
         environment.update(self.environment)
+        # In the environment, not on the command line: a URL may hold a password.
+        environment["SBG_LOCAL_DATABASE_URL"] = self.database_url
         environment.update(
             {f"SBG_LOCAL_{name.upper()}": value for name, value in self.extra_settings.items()}
         )

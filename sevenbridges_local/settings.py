@@ -147,6 +147,22 @@ class Settings(BaseSettings):
             raise ValueError("expected s3://bucket or s3://bucket/prefix")
         return value.rstrip("/")
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> object:
+        # SQLite or PostgreSQL only; the message never repeats the URL (it may hold a password).
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return None  # an empty variable means SQLite in the data directory
+        scheme = value.split(":", 1)[0].lower()
+        if not scheme.startswith(("sqlite", "postgres")):
+            raise ValueError(
+                "expected postgresql://USER:PASSWORD@HOST:PORT/NAME (or sqlite:///PATH)"
+            )
+        return value
+
     @field_validator("container_engine", mode="before")
     @classmethod
     def _no_engine(cls, value: object) -> object:

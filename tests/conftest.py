@@ -2,14 +2,22 @@
 
 Tests talk to it over HTTP exactly as users do. Tests that need a platform of their own (different
 limits, restarts) start another ``EmbeddedServer`` with ``start_platform``.
+
+The database: SQLite by default. ``--sbg-database=postgresql`` (or ``SBG_TEST_DATABASE=postgresql``)
+starts a throw-away PostgreSQL cluster for the session (tests/pg_cluster.py) and gives every
+platform the tests start a fresh database of its own in it; ``make test`` runs the tests marked
+``postgres`` that way, ``make test-postgres`` all of them.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
+from pg_cluster import PostgresCluster, PostgresUnavailable
 
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -18,6 +26,75 @@ from sevenbridges_local.embedded import EmbeddedServer
 pytest_plugins = ("cloud_fixtures", "storage_fixtures")
 
 _user_numbers = itertools.count(1)
+
+DATABASES = ("sqlite", "postgresql")
+# The session's PostgreSQL cluster, or why there is none (a reason to skip with).
+_cluster: PostgresCluster | None = None
+_cluster_problem: str | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sbg-database",
+        choices=DATABASES,
+        default=None,
+        help="database of the platforms the tests start (default: $SBG_TEST_DATABASE or sqlite)",
+    )
+
+
+def selected_database(config: pytest.Config) -> str:
+    chosen = config.getoption("--sbg-database") or os.environ.get("SBG_TEST_DATABASE") or "sqlite"
+    if chosen not in DATABASES:
+        raise pytest.UsageError(f"SBG_TEST_DATABASE must be one of {', '.join(DATABASES)}")
+    return chosen
+
+
+def postgres_cluster_or_none() -> PostgresCluster | None:
+    """The session's cluster, started on first use; None (see ``_cluster_problem``) when
+    PostgreSQL cannot run here."""
+    global _cluster, _cluster_problem
+    if _cluster is None and _cluster_problem is None:
+        try:
+            _cluster = PostgresCluster().start()
+        except (PostgresUnavailable, OSError, subprocess.SubprocessError) as exc:
+            _cluster_problem = f"PostgreSQL cannot be started here: {exc}"
+    return _cluster
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if selected_database(config) == "postgresql":
+        cluster = postgres_cluster_or_none()
+        if cluster is not None:
+            EmbeddedServer.database_factory = lambda _data_dir: cluster.new_database()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if selected_database(config) != "postgresql":
+        return
+    unavailable = pytest.mark.skip(reason=_cluster_problem or "PostgreSQL is not available")
+    for item in items:
+        if _cluster is None:
+            item.add_marker(unavailable)
+        elif (marker := item.get_closest_marker("sqlite_only")) is not None:
+            reason = marker.kwargs.get("reason", "tests SQLite itself")
+            item.add_marker(pytest.mark.skip(reason=f"{reason}; run on SQLite only"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _cluster
+    EmbeddedServer.database_factory = None
+    if _cluster is not None:
+        _cluster.stop()
+        _cluster = None
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> PostgresCluster:
+    """A running PostgreSQL cluster (the session's), for tests of PostgreSQL itself."""
+    cluster = postgres_cluster_or_none()
+    if cluster is None:
+        pytest.skip(_cluster_problem or "PostgreSQL is not available")
+    return cluster
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,11 @@ SQLite runs in WAL mode with a busy timeout and foreign keys on. Writers open th
 with ``BEGIN IMMEDIATE``: a deferred transaction that reads first and writes later can fail at
 once with "database is locked" when another connection committed meanwhile, whereas an immediate
 one simply waits for the write lock. Readers keep plain deferred transactions and never block.
+
+PostgreSQL (``postgresql://...``, driven by psycopg 3) needs none of that: its transactions run
+at READ COMMITTED with row locks, so readers and writers share one engine. Its sessions use UTC
+(the models store naive UTC datetimes) and a ``lock_timeout`` equal to SQLite's busy timeout, so
+a writer stuck behind a lock gives up after as long and the API answers the same retryable 503.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from sevenbridges_local import json_numbers
@@ -28,6 +33,32 @@ _JSON_CODEC: dict[str, Any] = {
 
 def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def normalize_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` name psycopg 3 (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_postgresql(url: str) -> bool:
+    return url.startswith(("postgresql", "postgres:"))
+
+
+def _postgresql_engine(url: str, *, lock_timeout_ms: int) -> Engine:
+    return create_engine(
+        url,
+        # Several API processes share the server: keep each one's share of connections modest.
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={
+            "options": f"-c timezone=UTC -c lock_timeout={lock_timeout_ms}",
+            "application_name": "sevenbridges-local",
+        },
+    )
 
 
 def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> Engine:
@@ -65,15 +96,24 @@ class Database:
     def __init__(self, url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
         """``busy_timeout_ms``: how long a writer waits for the lock before "database is locked"
         (the API then answers 503, see middleware.py)."""
+        url = normalize_url(url)
         self.url = url
         if _is_sqlite(url):
             self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
             self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
+        elif is_postgresql(url):
+            self.read_engine = _postgresql_engine(url, lock_timeout_ms=busy_timeout_ms)
+            self.write_engine = self.read_engine
         else:
             self.read_engine = create_engine(url, pool_pre_ping=True, **_JSON_CODEC)
             self.write_engine = self.read_engine
         self._readers = sessionmaker(bind=self.read_engine, expire_on_commit=False)
         self._writers = sessionmaker(bind=self.write_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql`` (SQLAlchemy's dialect name)."""
+        return self.write_engine.dialect.name
 
     def read_session(self) -> Session:
         return self._readers()
@@ -85,6 +125,22 @@ class Database:
         from sevenbridges_local.db.migrate import upgrade_to_head
 
         upgrade_to_head(self.write_engine)
+        if self.dialect == "postgresql":
+            self._check_collation()
+
+    def _check_collation(self) -> None:
+        # SQLite compares text by code point; so does PostgreSQL under the C collation only.
+        with self.read_engine.connect() as connection:
+            collation = connection.execute(
+                text("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+            ).scalar()
+        if collation not in ("C", "POSIX") and not str(collation).startswith("C."):
+            logger.warning(
+                "the PostgreSQL database's collation is %s: names sort by its rules, not by code "
+                "point as with SQLite; create the database with LC_COLLATE 'C' (TEMPLATE "
+                "template0) for the same order",
+                collation,
+            )
 
     def dispose(self) -> None:
         self.read_engine.dispose()

@@ -31,6 +31,7 @@ from sevenbridges_local.db import Database
 from sevenbridges_local.db.automations import Automation, AutomationPackage, AutomationRun
 from sevenbridges_local.db.files import File
 from sevenbridges_local.db.models import User
+from sevenbridges_local.db.sql import order_key
 from sevenbridges_local.security import hash_token
 from sevenbridges_local.services import automations
 from sevenbridges_local.services.context import Actor, Page, PageRequest, ServiceContext, paginate
@@ -213,9 +214,7 @@ def list_runs(
             errors.BAD_REQUEST,
         )
     descending = (filters.get("order") or "asc").lower() == "desc"
-    statement = statement.order_by(
-        order_column.desc() if descending else order_column.asc(), AutomationRun.id
-    )
+    statement = statement.order_by(order_key(order_column, descending=descending), AutomationRun.id)
     return paginate(ctx.session, statement, page)
 
 
@@ -354,12 +353,16 @@ def recover_interrupted(database: Database) -> tuple[int, int]:
 
 def claim_next(database: Database) -> str | None:
     with database.write_session() as session:
-        run = session.scalar(
-            select(AutomationRun)
+        run_id = session.scalar(
+            select(AutomationRun.id)
             .where(AutomationRun.status == QUEUED)
             .order_by(AutomationRun.created_on, AutomationRun.id)
             .limit(1)
+            # SQLite serialises writers; on PostgreSQL two runners must not take the same run.
+            # Only the id: the run's eager joins cannot be locked FOR UPDATE.
+            .with_for_update(skip_locked=True)
         )
+        run = session.get(AutomationRun, run_id) if run_id is not None else None
         if run is None:
             session.rollback()
             return None

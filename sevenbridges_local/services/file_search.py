@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, func, not_, or_, select
+from sqlalchemy import and_, func, not_, or_, select
 
 from sevenbridges_local import errors, strict_json
 from sevenbridges_local.clock import naive_utc
 from sevenbridges_local.db.files import File, FileMetadata, FileTag
 from sevenbridges_local.db.models import Project, User
+from sevenbridges_local.db.sql import as_number, like_ci, number_param
 from sevenbridges_local.limits import MAX_SEARCH_QUERY_LENGTH
 from sevenbridges_local.services.context import ServiceContext
 from sevenbridges_local.services.files import (
@@ -102,7 +103,8 @@ def metadata_condition(key: str, operator: str, value: Any) -> Any:
         return File.id.in_(matched) if operator == "=" else not_(File.id.in_(matched))
     column: Any = FileMetadata.match_value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        column = func.cast(FileMetadata.match_value, Float())
+        column = as_number(FileMetadata.match_value)
+        value = number_param(value)
     return File.id.in_(rows.where(_compare(column, operator, value)))
 
 
@@ -130,7 +132,7 @@ def _compare(column: Any, operator: str, value: Any) -> Any:
         ">=": column.__ge__,
     }
     if operator == "LIKE":
-        return column.like(value)
+        return like_ci(column, value)
     return comparisons[operator](value)
 
 
@@ -382,7 +384,7 @@ def _name_condition(operator: str, value: Any) -> Any:
         for variant in (name_variants(item) if isinstance(item, str) else [item])
     ]
     if operator == "LIKE":
-        return or_(*[File.name.like(pattern) for pattern in spellings])
+        return or_(*[like_ci(File.name, pattern) for pattern in spellings])
     if operator in ("=", "IN"):
         return File.name.in_(spellings)
     if operator in ("!=", "NOT IN"):

@@ -59,6 +59,9 @@ def slugify(name: str) -> str:
 
 
 def _unique_slug(session: Session, owner_id: int, base: str) -> str:
+    # The owner's row is held until commit, so an owner's concurrent creations pick their slugs
+    # one after the other on PostgreSQL too (SQLite serialises writers; the clause is dropped).
+    session.execute(select(User.id).where(User.id == owner_id).with_for_update())
     # Slugs hold only [a-z0-9-], so LIKE needs no escaping.
     taken = set(
         session.scalars(

@@ -186,6 +186,13 @@ def _child_named(session: Session, folder: File, name: str) -> File | None:
     return session.scalars(files.same_name_in_folder(folder.project_id, folder.id, name)).first()
 
 
+def _lock_folder(session: Session, folder: File) -> None:
+    """Hold the folder's row until commit, so tasks ending together pick their free names one
+    after the other. SQLite serialises writers anyway (the clause is dropped there); on
+    PostgreSQL two transactions would otherwise both find a name free and one would fail."""
+    session.execute(select(File.id).where(File.id == folder.id).with_for_update())
+
+
 def _free_name(session: Session, folder: File, raw_name: str) -> str:
     """``name``, or ``_1_name``, ``_2_name``... as the platform names repeated outputs.
 
@@ -195,6 +202,7 @@ def _free_name(session: Session, folder: File, raw_name: str) -> str:
     write ``count.txt`` would otherwise cost a query per name tried, for every output.
     """
     name = files.safe_name(raw_name)
+    _lock_folder(session, folder)
     stored = session.scalars(
         select(File.name).where(
             File.project_id == folder.project_id,
@@ -241,6 +249,7 @@ def _folder_path(session: Session, project: Project, location: str | None) -> Fi
         session.flush()
     for part in [piece for piece in (location or "").split("/") if piece.strip()]:
         name = files.safe_name(part)
+        _lock_folder(session, folder)
         existing = _child_named(session, folder, name)
         if existing is not None and existing.is_folder:
             folder = existing

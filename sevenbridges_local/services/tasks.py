@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors
 from sevenbridges_local.db.models import Project, User
+from sevenbridges_local.db.sql import order_key
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.services import access, apps, batch, task_inputs
 from sevenbridges_local.services.access import Access
@@ -710,8 +711,7 @@ def list_tasks(ctx: ServiceContext, filters: TaskFilters, page: PageRequest) -> 
     if direction not in ("asc", "desc"):
         raise errors.bad_request(f"Invalid order {filters.order!r}; use 'asc' or 'desc'.")
     keys = [column, Task.position, Task.id]
-    if direction == "desc":
-        keys = [key.desc() for key in keys]
+    keys = [order_key(key, descending=direction == "desc") for key in keys]
     return paginate(ctx.session, statement.order_by(*keys), page)
 
 

@@ -215,7 +215,7 @@ def _seed_charges(server, group_id: str, started: datetime) -> None:
 
     from sevenbridges_local.db.models import AnalysisCharge, EgressCharge
 
-    engine = create_engine(f"sqlite:///{server.data_dir}/platform.db")
+    engine = create_engine(server.database_url)
     try:
         with Session(engine) as session:
             session.add(

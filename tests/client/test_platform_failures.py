@@ -25,6 +25,7 @@ def _hold_write_lock(database: str, seconds: float, held: threading.Event) -> No
         connection.execute("ROLLBACK")
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's lock timeout: tests/local/test_postgres.py
 def test_a_busy_database_is_service_unavailable_and_idempotent_calls_retry(start_platform):
     server = start_platform(settings={"db_busy_timeout": 1})
     api = sbg.Api(url=server.url, token=server.token("alice"))

@@ -26,7 +26,7 @@ _databases: dict[str, Database] = {}
 
 
 def database_for(server: EmbeddedServer) -> Database:
-    url = f"sqlite:///{server.data_dir / 'platform.db'}"
+    url = server.database_url
     if url not in _databases:
         _databases[url] = Database(url)
     return _databases[url]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy.engine import make_url
 
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -71,11 +72,34 @@ def database_path(server: EmbeddedServer) -> Path:
 
 
 def run_sql(server: EmbeddedServer, statement: str, parameters: tuple = ()) -> list[tuple]:
-    """Direct SQL on a platform's database, for states the API cannot create (yet)."""
-    with closing(sqlite3.connect(database_path(server), timeout=30)) as connection:
-        with connection:
-            rows = connection.execute(statement, parameters).fetchall()
-    return rows
+    """Direct SQL on a platform's database, for states the API cannot create (yet).
+
+    ``?`` placeholders, as sqlite3 takes them, on whichever database the platform uses."""
+    if server.database_url.startswith("sqlite"):
+        with closing(sqlite3.connect(database_path(server), timeout=30)) as connection:
+            with connection:
+                rows = connection.execute(statement, parameters).fetchall()
+        return rows
+    import psycopg
+    from psycopg.types.string import TextLoader
+
+    dsn = make_url(server.database_url).set(drivername="postgresql")
+    with psycopg.connect(dsn.render_as_string(hide_password=False)) as connection:
+        # JSON columns come back as text, as sqlite3 gives them.
+        for json_type in ("json", "jsonb"):
+            connection.adapters.register_loader(json_type, TextLoader)
+        cursor = connection.execute(
+            statement.replace("%", "%%").replace("?", "%s"),  # type: ignore[arg-type]
+            parameters,
+        )
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
+
+def json_field(server: EmbeddedServer, column: str, key: str) -> str:
+    """SQL for a JSON column's top-level text value, in the platform's database's dialect."""
+    if server.database_url.startswith("sqlite"):
+        return f"json_extract({column}, '$.{key}')"
+    return f"({column} ->> '{key}')"
 
 
 def claimed_by_a_dead_process(kind: str, payload: dict[str, Any]) -> Any:

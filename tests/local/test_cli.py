@@ -19,6 +19,9 @@ from volume_support import GCS_EMAIL, private_key_pem
 from sevenbridges_local.embedded import EmbeddedServer
 
 TOKEN_LINE = re.compile(r"^[0-9a-f]{32}$")
+# The commands here work on a data directory and the database it holds by default (SQLite);
+# `--database` with PostgreSQL is tested in test_postgres.py.
+pytestmark = pytest.mark.sqlite_only(reason="the commands' default database (the data dir's)")
 
 
 def _environment(home: Path) -> dict[str, str]:
@@ -349,6 +352,8 @@ def test_division_commands_work_on_the_data_dir_of_a_running_server(
         assert gone.status_code == 404  # out of the division, out of its teams
         assert division("remove-member", "genomics-lab", "dora").returncode == 1
         assert "dora" not in division("ls", "genomics-lab").stdout
+
+
 def _start_serve(home: Path, *arguments: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "sevenbridges_local", "serve", "--log-level", "warning"]
     return subprocess.Popen(

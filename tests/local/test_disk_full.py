@@ -89,6 +89,7 @@ def _folder(caller: Caller, project: dict, name: str) -> requests.Response:
     return caller.post("/files", json={"name": name, "type": "folder", "project": project["id"]})
 
 
+@pytest.mark.sqlite_only  # fills the data directory's disk, where only SQLite's database lives
 def test_a_full_disk_answers_507_keeps_reads_and_recovers(small_disk) -> None:
     server = small_disk(32)
     alice = _caller(server, "alice")
@@ -202,6 +203,7 @@ def test_completing_an_upload_on_a_full_disk_is_507_and_can_be_retried(small_dis
 # --- a database locked for longer than the busy timeout -----------------------------------------
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's lock timeout: tests/local/test_postgres.py
 def test_a_database_locked_too_long_answers_503_and_reads_go_on(start_platform) -> None:
     server = start_platform(settings={"db_busy_timeout": 1})
     alice = _caller(server, "alice")

@@ -61,6 +61,7 @@ def submit(caller: Caller, kind: str, items: list[dict]) -> dict:
 # --- the jobs ------------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_async_copy_of_files_and_folder_trees(
     platform: EmbeddedServer, alice: Caller, bob: Caller, project: dict
 ) -> None:
@@ -109,6 +110,7 @@ def test_async_copy_of_files_and_folder_trees(
     ]
 
 
+@pytest.mark.postgres
 def test_async_move_across_projects_and_name_conflicts(
     platform: EmbeddedServer, alice: Caller, project: dict
 ) -> None:
@@ -165,6 +167,7 @@ def test_moving_files_to_another_project_needs_the_copy_permission(
     assert done["result"][0]["resource"]["project"] == mine["id"]
 
 
+@pytest.mark.postgres
 def test_async_delete_removes_non_empty_folders_and_their_blobs(
     platform: EmbeddedServer, alice: Caller, bob: Caller, project: dict
 ) -> None:

@@ -82,6 +82,7 @@ def test_file_json_has_every_documented_key(
     assert listed["items"] == [{"href": body["href"], "id": file_id, "name": "NA12878.bam"}]
 
 
+@pytest.mark.postgres
 def test_list_paginates_with_links_and_total(
     platform: EmbeddedServer, alice: Caller, project: dict
 ) -> None:
@@ -117,6 +118,7 @@ def test_list_by_parent_lists_only_that_folder(
     assert by_parent["items"][0]["parent"] == folder["id"]
 
 
+@pytest.mark.postgres
 def test_filters_by_name_metadata_tag_and_origin(
     platform: EmbeddedServer, alice: Caller, project: dict
 ) -> None:
@@ -337,6 +339,7 @@ def test_write_permission_is_needed_to_change(
 # --- copy ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_copy_to_another_project_keeps_content_metadata_and_tags(
     platform: EmbeddedServer, alice: Caller, project: dict
 ) -> None:
@@ -448,6 +451,7 @@ def test_move_to_folder_and_rename(platform: EmbeddedServer, alice: Caller, proj
     assert back.json()["parent"] == project["root_folder"]
 
 
+@pytest.mark.postgres
 def test_move_rules(platform: EmbeddedServer, alice: Caller, bob: Caller, project: dict) -> None:
     other = alice.create_project(f"move-other-{uuid.uuid4().hex[:6]}")
     file_id = seed_file(platform, project=project["id"], name="m.txt")
@@ -489,6 +493,7 @@ def test_move_rules(platform: EmbeddedServer, alice: Caller, bob: Caller, projec
 # --- delete --------------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_delete_file_and_release_blob_with_last_reference(
     platform: EmbeddedServer, alice: Caller, project: dict
 ) -> None:

@@ -22,6 +22,9 @@ from sevenbridges_local.services import files, folders, projects
 from sevenbridges_local.services.context import Actor, ServiceContext
 from sevenbridges_local.settings import Settings
 
+# Seeds SQLite directly and checks its query plans.
+pytestmark = pytest.mark.sqlite_only
+
 FILE_COUNT = 100_000
 SPECIAL = 77_777  # the one file every filter below should find
 TASK = "6f1c2a9e-0000-4000-8000-000000000001"

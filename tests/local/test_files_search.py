@@ -54,6 +54,7 @@ def names(body: dict) -> list[str]:
     return sorted(item["name"] for item in body["result_set"])
 
 
+@pytest.mark.postgres
 def test_search_conditions(alice: Caller, corpus: dict) -> None:
     scope = f'IN "{corpus["id"]}"'
     everything = search(alice, scope)
@@ -137,3 +138,29 @@ def test_search_argument_errors(alice: Caller, corpus: dict) -> None:
         400,
         5033,
     )
+
+
+@pytest.mark.postgres
+def test_like_ignores_ascii_case_and_numbers_skip_text(platform: EmbeddedServer, alice: Caller):
+    # The same answers on SQLite and PostgreSQL: LIKE ignores ASCII case and has no escape
+    # character; a numeric comparison reads numbers of any size and never fails on text.
+    pid = alice.create_project(f"portable-{uuid.uuid4().hex[:8]}")["id"]
+    seed_file(platform, project=pid, name="Reads_1.FASTQ", metadata={"depth": "1e400"})
+    seed_file(platform, project=pid, name="reads_2.fastq", metadata={"depth": 12.5})
+    seed_file(platform, project=pid, name="x\\y.txt", metadata={"depth": "deep"})
+    seed_file(platform, project=pid, name="notes.txt", metadata={"depth": 3})
+    scope = f'IN "{pid}"'
+    assert names(search(alice, f'{scope} WHERE name LIKE "reads*.fastq"')) == [
+        "Reads_1.FASTQ",
+        "reads_2.fastq",
+    ]
+    assert names(search(alice, f'{scope} WHERE name LIKE "X\\\\Y*"')) == ["x\\y.txt"]
+    assert names(search(alice, f"{scope} WHERE metadata.depth > 12.25")) == [
+        "Reads_1.FASTQ",
+        "reads_2.fastq",
+    ]
+    assert names(search(alice, f"{scope} WHERE metadata.depth >= 3 AND size > 0")) == [
+        "Reads_1.FASTQ",
+        "notes.txt",
+        "reads_2.fastq",
+    ]

@@ -440,7 +440,7 @@ def test_restart_during_a_prefix_import_loses_nothing_and_duplicates_nothing(
     tmp_path, moto_cloud, gcs_emulator, http
 ) -> None:
     from cloud_fixtures import PLATFORM_VOLUME_TIMEOUT, REGION
-    from local_helpers import run_sql
+    from local_helpers import json_field, run_sql
 
     server = EmbeddedServer(
         tmp_path / "restart",
@@ -486,8 +486,8 @@ def test_restart_during_a_prefix_import_loses_nothing_and_duplicates_nothing(
         assert job["state"] == "COMPLETED", job
         files = run_sql(
             server,
-            "SELECT COUNT(*), COUNT(DISTINCT json_extract(storage, '$.location')) FROM files "
-            "WHERE volume_id IS NOT NULL AND type = 'file'",
+            f"SELECT COUNT(*), COUNT(DISTINCT {json_field(server, 'storage', 'location')}) "
+            "FROM files WHERE volume_id IS NOT NULL AND type = 'file'",
         )
         assert files[0] == (100, 100)
         assert len(folder_items(user, job["result"]["id"])) == 10
@@ -495,7 +495,7 @@ def test_restart_during_a_prefix_import_loses_nothing_and_duplicates_nothing(
         item = run_sql(
             server,
             "SELECT state, attempts, last_error FROM work_items WHERE kind = ? "
-            "AND json_extract(payload, '$.import_id') = ?",
+            f"AND {json_field(server, 'payload', 'import_id')} = ?",
             ("volume_import.run", job_id),
         )
         assert item == [("done", 1, None)], item

@@ -114,6 +114,7 @@ def test_only_admin_members_manage_members(
     assert bob.delete(f"{path}/{carol.username}").status_code == 204
 
 
+@pytest.mark.postgres
 def test_patch_permissions_changes_only_given_keys(
     alice: Caller, bob: Caller, project: dict
 ) -> None:
@@ -150,6 +151,7 @@ def test_owner_keeps_admin_and_membership(alice: Caller, bob: Caller, project: d
     assert alice.get(f"{path}/{alice.username}").json()["permissions"] == ALL
 
 
+@pytest.mark.postgres
 def test_removed_members_lose_access(alice: Caller, bob: Caller, project: dict) -> None:
     path = _members_path(project)
     alice.post(path, json={"username": bob.username})
@@ -159,6 +161,7 @@ def test_removed_members_lose_access(alice: Caller, bob: Caller, project: dict) 
     assert_error(alice.delete(f"{path}/{bob.username}"), 404, 3002)
 
 
+@pytest.mark.postgres
 def test_member_list_is_paginated(alice: Caller, caller_for, new_username, project: dict) -> None:
     path = _members_path(project)
     for _ in range(3):

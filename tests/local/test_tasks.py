@@ -152,6 +152,7 @@ def test_other_users_files_are_not_valid_inputs(
     assert task["errors"] and task["errors"][0]["code"] == 7024
 
 
+@pytest.mark.postgres
 def test_a_run_goes_through_every_status_and_then_refuses_draft_actions(
     alice: Caller, platform: EmbeddedServer, project: dict[str, Any], text_file: str
 ) -> None:
@@ -330,6 +331,7 @@ def test_clone_copies_a_task_as_draft_or_runs_it(
     assert third["outputs"]["line_count"]["name"] == "_2_notes.txt.lines.txt"
 
 
+@pytest.mark.postgres
 def test_listing_filters_order_and_paging(
     alice: Caller, platform: EmbeddedServer, project: dict[str, Any], text_file: str
 ) -> None:
@@ -352,6 +354,9 @@ def test_listing_filters_order_and_paging(
     assert ids(project=project["id"], status="draft") == [task["id"] for task in drafts]
     assert ids(project=project["id"], order_by="name", order="desc")[0] == ran["id"]
     assert ids(project=project["id"], order="desc") == list(reversed(in_project))
+    # Tasks that never ended come first ascending, last descending (on every database).
+    assert ids(project=project["id"], order_by="end_time")[-1] == ran["id"]
+    assert ids(project=project["id"], order_by="end_time", order="desc")[0] == ran["id"]
     assert ids(project=project["id"], batch="False") == in_project
     assert ids(project=project["id"], batch="True") == []
     created_time = get_task(alice, ran["id"])["created_time"][:-1]  # without the Z

@@ -185,6 +185,7 @@ def test_init_answers_the_upload(alice: Caller, project: dict) -> None:
     [(2 * PART, PART, 2), (2 * PART + 3, PART, 3), (PART - 1, PART, 1)],
     ids=["exact-multiple", "short-last-part", "single-part"],
 )
+@pytest.mark.postgres
 def test_upload_round_trip(
     alice: Caller, project: dict, platform: EmbeddedServer, size: int, part_size: int, parts: int
 ) -> None:
@@ -237,6 +238,7 @@ def test_unicode_names_and_folders(alice: Caller, project: dict) -> None:
     assert download(alice, created["id"]) == data
 
 
+@pytest.mark.postgres
 def test_parts_can_be_sent_in_parallel_and_in_any_order(alice: Caller, project: dict) -> None:
     data = os.urandom(3 * PART + 11)
     upload = start_upload(alice, "parallel.bin", len(data), project=project["id"])
@@ -431,6 +433,7 @@ def test_init_validation(alice: Caller, project: dict) -> None:
     assert upload_rules.part_count(5 * 1024**4, huge["part_size"]) <= 10_000
 
 
+@pytest.mark.postgres
 def test_overwrite(alice: Caller, project: dict) -> None:
     first = upload_bytes(alice, project["id"], "data.txt", b"first version")
     error = assert_error(
@@ -601,10 +604,12 @@ def test_stale_uploads_are_cleaned_up_at_start(
     (orphan / f"00001-{EMPTY_MD5}").write_bytes(b"")
 
     eight_days_ago = time.time() - 8 * 24 * 3600
+    # Naive UTC text, as the platform stores times on SQLite and PostgreSQL reads it.
+    stale = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(eight_days_ago))
     run_sql(
         server,
-        "UPDATE uploads SET touched_on = datetime('now', '-8 days') WHERE id = ?",
-        (old["upload_id"],),
+        "UPDATE uploads SET touched_on = ? WHERE id = ?",
+        (stale, old["upload_id"]),
     )
     for directory in (staging_dir(server, old["upload_id"]), orphan):
         os.utime(directory, (eight_days_ago, eight_days_ago))

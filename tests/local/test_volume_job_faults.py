@@ -20,7 +20,7 @@ import pytest
 import requests
 from cloud_fixtures import PLATFORM_VOLUME_TIMEOUT, REGION
 from files_support import seed_file
-from local_helpers import Caller, run_sql
+from local_helpers import Caller, json_field, run_sql
 from volume_support import s3_body
 
 from sevenbridges_local.embedded import EmbeddedServer
@@ -92,7 +92,7 @@ def work_item(server: EmbeddedServer, kind: str, key: str, value: str) -> tuple:
     rows = run_sql(
         server,
         "SELECT state, attempts, last_error FROM work_items "
-        f"WHERE kind = ? AND json_extract(payload, '$.{key}') = ?",
+        f"WHERE kind = ? AND {json_field(server, 'payload', key)} = ?",
         (kind, value),
     )
     assert len(rows) == 1, rows
