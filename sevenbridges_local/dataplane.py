@@ -4,8 +4,9 @@ The API (uvicorn) hands out signed URLs; the bytes themselves go through this se
 loopback port, started and stopped with the API in the same process:
 
 - ``PUT /parts/<upload id>/<part number>?expires=..&signature=..`` streams exactly
-  ``Content-Length`` bytes into the blob store's staging area (never a whole part in memory) and
-  answers 200 with ``ETag: "<md5 hex>"``, as S3 does;
+  ``Content-Length`` bytes into the blob store (for the multipart API: straight into the part's
+  place in the final file; never a whole part in memory) and answers 200 with
+  ``ETag: "<md5 hex>"``, as S3 does, once the part is on disk;
 - ``GET|HEAD /objects/<blob key>?expires=..&signature=..`` serves an object, whole (200) or one
   ``Range`` (206 with ``Content-Range``; 416 when unsatisfiable), with ``socket.sendfile`` so the
   kernel copies the bytes.
@@ -41,6 +42,7 @@ from sevenbridges_local.storage import (
     BlobStore,
     IncompleteBody,
     ObjectNotFound,
+    PartDoesNotFit,
     StorageError,
     StorageFull,
     UploadNotFound,
@@ -292,6 +294,11 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
         """507 for a part there is no room for. A body of usual part size is read and dropped
         first, so the client gets to read the answer instead of a reset connection."""
         logger.warning("refused a part of %d bytes: %s", unread, exc)
+        self._drain(unread)
+        self._error(507, errors.UNEXPECTED, str(exc), close=True)
+
+    def _drain(self, unread: int) -> None:
+        """Read and drop a refused body of usual part size, so the client sees the answer."""
         if unread <= _DRAIN_LIMIT:
             with contextlib.suppress(OSError):
                 while unread:
@@ -299,7 +306,6 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
                     if not chunk:
                         break
                     unread -= len(chunk)
-        self._error(507, errors.UNEXPECTED, str(exc), close=True)
 
     def do_PUT(self) -> None:
         self._pause_if_asked()
@@ -329,6 +335,10 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
             part = store.write_part(upload_id, part_number, body, length)
         except IncompleteBody as exc:
             self._error(400, errors.BAD_REQUEST, f"Incomplete body: {exc}.", close=True)
+            return
+        except PartDoesNotFit as exc:
+            self._drain(length)  # refused before a byte was read
+            self._error(400, errors.BAD_REQUEST, str(exc), close=True)
             return
         except UploadNotFound:
             self._error(404, UPLOAD_NOT_FOUND, "The upload does not exist.", close=True)
