@@ -118,6 +118,43 @@ class _FlipFirstByte:
         return data
 
 
+class _Pacer:
+    """Holds one request's bytes to a rate (WAN emulation): sleeps when ahead of schedule."""
+
+    def __init__(self, bytes_per_second: float) -> None:
+        self.rate = bytes_per_second
+        self._started = time.monotonic()
+        self._moved = 0
+        # Small steps keep the flow smooth; 50 per second is plenty for the emulation.
+        self.step = max(16 * 1024, int(bytes_per_second / 50))
+
+    def moved(self, count: int) -> None:
+        self._moved += count
+        ahead = self._moved / self.rate - (time.monotonic() - self._started)
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+class _PacedReader:
+    """A request body reader that never goes faster than its pacer allows."""
+
+    def __init__(self, inner: BinaryIO, pacer: _Pacer) -> None:
+        self._inner = inner
+        self._pacer = pacer
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:
+        view = memoryview(buffer)[: self._pacer.step]
+        count = self._inner.readinto(view) or 0
+        self._pacer.moved(count)
+        return count
+
+    def read(self, size: int = -1, /) -> bytes:
+        step = self._pacer.step if size is None or size < 0 else min(size, self._pacer.step)
+        data = self._inner.read(step)
+        self._pacer.moved(len(data))
+        return data
+
+
 class DataPlaneServer(ThreadingHTTPServer):
     """One thread per connection; threads are daemons so a stuck client never blocks shutdown."""
 
@@ -230,9 +267,15 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _pause_if_asked(self) -> None:
-        delay_ms = self.server.switches.state.transfer_delay_ms
+        state = self.server.switches.state
+        delay_ms = state.transfer_delay_ms + state.wan_latency_ms
         if delay_ms > 0:
             time.sleep(delay_ms / 1000)
+
+    def _pacer(self) -> _Pacer | None:
+        """A pacer for this request when WAN emulation caps the bandwidth."""
+        mbps = self.server.switches.state.wan_bandwidth_mbps
+        return _Pacer(mbps * 1_000_000 / 8) if mbps > 0 else None
 
     def _query(self) -> dict[str, str]:
         return dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
@@ -328,9 +371,12 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
         if self.server.switches.consume("drop_transfers"):
             self._drop_upload(length)
             return
-        body: BinaryIO | _FlipFirstByte = self.rfile
+        body: BinaryIO | _FlipFirstByte | _PacedReader = self.rfile
+        pacer = self._pacer()
+        if pacer is not None:
+            body = _PacedReader(self.rfile, pacer)
         if length and self.server.switches.consume("corrupt_parts"):
-            body = _FlipFirstByte(self.rfile)
+            body = _FlipFirstByte(body)  # type: ignore[arg-type]
         try:
             part = store.write_part(upload_id, part_number, body, length)
         except IncompleteBody as exc:
@@ -456,9 +502,18 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
     def _send_file(self, source: BinaryIO, offset: int, count: int) -> None:
         if count <= 0:
             return
+        pacer = self._pacer()
         try:
-            # os.sendfile underneath for regular files: the kernel copies, no Python loop.
-            self.connection.sendfile(source, offset, count)
+            if pacer is None:
+                # os.sendfile underneath for regular files: the kernel copies, no Python loop.
+                self.connection.sendfile(source, offset, count)
+                return
+            end = offset + count
+            while offset < end:  # WAN emulation: the kernel still copies, in paced steps
+                step = min(pacer.step, end - offset)
+                self.connection.sendfile(source, offset, step)
+                offset += step
+                pacer.moved(step)
         except OSError as exc:  # the client went away or stalled past the timeout
             logger.debug("download of %s bytes interrupted: %s", count, exc)
             self.close_connection = True
