@@ -172,6 +172,9 @@ class _SizedUpload:
     part_size: int
     parts: dict[int, StoredPart]
     lock: threading.Lock = field(default_factory=threading.Lock)  # registration, assembly
+    # One pwrite at a time into the data file: the kernel serializes them on the inode anyway,
+    # and many threads contending there spin on the CPU; waiting here sleeps instead.
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
     part_locks: dict[int, threading.Lock] = field(default_factory=dict)
     writers: dict[int, int] = field(default_factory=dict)  # part -> generation now writing
     active: int = 0
@@ -485,9 +488,10 @@ class LocalBlobStore(BlobStore):
                     if sized.writers.get(part_number) != mine:
                         raise _Superseded
                     pending, where = chunk, offset + received
-                    while pending:  # pwrite may write less than offered
-                        written = os.pwrite(fd, pending, where)
-                        pending, where = pending[written:], where + written
+                    with sized.write_lock:
+                        while pending:  # pwrite may write less than offered
+                            written = os.pwrite(fd, pending, where)
+                            pending, where = pending[written:], where + written
                 digest.update(chunk)  # hashlib drops the GIL for blocks this large
                 received += len(chunk)
                 if received - flushed >= WRITEBACK_EVERY:
