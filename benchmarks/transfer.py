@@ -439,7 +439,9 @@ def render(
                 throughput[(scenario, direction, client.name)] = rate
                 if client.name == "ours":
                     ours_rss[(scenario, direction)] = median.rss_mib
-                label = client.name + (f" ({client.version})" if client.version else "")
+                # Ours reports the official version number it is compatible with: name it instead.
+                version = "sevenbridges-toolkit" if client.name == "ours" else client.version
+                label = client.name + (f" ({version})" if version else "")
                 runs = " / ".join(f"{m.seconds:.2f}" for m in measures)
                 lines.append(
                     f"| {scenario} | {direction} | {label} | {runs} | {median.seconds:.2f} | "

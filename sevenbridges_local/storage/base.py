@@ -2,7 +2,9 @@
 
 Objects are immutable: a file's content is written once under a fresh key and never changed in
 place, so a reader never sees half-written data and copies may share content. Multipart uploads
-stage their parts under the upload id until they are assembled into one object.
+stage their parts under the upload id until they are assembled into one object (a store that
+knows the upload's geometry may write parts in their final places and assemble without a copy;
+see ``begin_sized_upload``).
 """
 
 from __future__ import annotations
