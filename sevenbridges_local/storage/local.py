@@ -457,15 +457,13 @@ class LocalBlobStore(BlobStore):
     ) -> StoredPart:
         offset, _ = sized.slot(part_number)
         lock = sized.part_lock(part_number)
-        try:
-            with lock:
-                replacing = part_number in sized.parts or part_number in sized.writers
+        with lock:
+            replacing = part_number in sized.parts or part_number in sized.writers
+            if not replacing:
                 sized.writers[part_number] = mine
-                if replacing:
-                    # Before a byte of the old part is overwritten: a crash from here on must
-                    # not leave the old record vouching for mixed bytes.
-                    self._journal_append(upload_id, _journal_line("X", part_number))
-                    sized.parts.pop(part_number, None)
+        if replacing:
+            return self._replace_part(sized, upload_id, part_number, body, length, fd, mine)
+        try:
             digest = hashlib.md5(usedforsecurity=False)
             buffer = bytearray(min(IN_PLACE_CHUNK, max(length, 1)))
             view = memoryview(buffer)
@@ -521,6 +519,66 @@ class LocalBlobStore(BlobStore):
             if isinstance(exc, OSError):
                 raise self._failed(exc, f"store part {part_number}") from exc
             raise
+
+    def _replace_part(
+        self,
+        sized: _SizedUpload,
+        upload_id: str,
+        part_number: int,
+        body: Readable,
+        length: int,
+        fd: int,
+        mine: int,
+    ) -> StoredPart:
+        """A part stored (or being received) already: receive the new copy aside first.
+
+        The old copy stays valid until the new one has fully arrived and is on disk, as on S3: a
+        client that gives up halfway (or dies) leaves the acknowledged part as it was. Then, under
+        the part's lock, the journal withdraws the part, the range is overwritten from the copy
+        (in the kernel), synced, and the part recorded again; a writer still filling the range in
+        place stops at its next block.
+        """
+        offset, _ = sized.slot(part_number)
+        lock = sized.part_lock(part_number)
+        tmp = self._new_tmp()
+        try:
+            with _create_private(tmp) as out:
+                etag = _receive(body, out, length, part_number)
+                os.fsync(out.fileno())
+            with open(tmp, "rb") as copy, lock:
+                if os.fstat(fd).st_nlink == 0:
+                    raise UploadNotFound(upload_id)  # aborted while we received
+                sized.writers[part_number] = mine  # supersedes a writer still filling in place
+                self._journal_append(upload_id, _journal_line("X", part_number))
+                sized.parts.pop(part_number, None)
+                with sized.write_lock:
+                    done = 0
+                    while done < length:
+                        chunk = os.pread(copy.fileno(), min(CHUNK, length - done), done)
+                        if not chunk:
+                            raise StorageError(f"part {part_number}: the received copy is short")
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[os.pwrite(fd, view, offset + done) :]
+                        done += len(chunk)
+                _datasync(fd)
+                part = StoredPart(number=part_number, size=length, etag=etag)
+                self._journal_append(
+                    upload_id, _journal_line("P", part_number, part.size, part.etag)
+                )
+                sized.parts[part_number] = part
+                if sized.writers.get(part_number) == mine:
+                    del sized.writers[part_number]
+            return part
+        except BaseException as exc:
+            with lock:
+                if sized.writers.get(part_number) == mine:
+                    del sized.writers[part_number]
+            if isinstance(exc, OSError):
+                raise self._failed(exc, f"store part {part_number}") from exc
+            raise
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def upload_exists(self, upload_id: str) -> bool:
         try:

@@ -74,9 +74,12 @@ def test_parts_land_in_one_file_and_complete_is_a_link(
     upload_id = upload["upload_id"]
     staged = staging_dir(platform, upload_id)
     assert os.stat(staged / "data").st_size == len(data)  # the final size from the start
-    # Parts in any order, the first one twice with other bytes before the right ones.
-    put_part(alice, upload_id, 1, os.urandom(PART))
+    # Parts in any order, the first one twice with other bytes before the right ones: the
+    # second copy rewrites the range.
+    wrong = os.urandom(PART)
+    assert put_part(alice, upload_id, 1, wrong).headers["ETag"].strip('"') == md5(wrong)
     send_parts(alice, upload, data)
+    assert stored_parts(alice, upload_id)[1] == md5(data[:PART])
     assert sorted(os.listdir(staged)) == ["data", "journal"]  # no per-part files
     inode = os.stat(staged / "data").st_ino
 
@@ -128,20 +131,22 @@ def test_a_killed_server_keeps_exactly_the_acknowledged_parts(
         partial_put(url_2, PART, os.urandom(PART // 2)),
         partial_put(url_3, PART, chunks[2][: PART // 2]),
     ):
-        # The rewrite first withdraws the old part 2: its range is about to hold other bytes.
-        wait_for(lambda: 2 not in stored_parts(alice, upload_id))
+        staged = staging_dir(server, upload_id) / "data"
+        # Part 3's first half has reached its place in the file.
+        wait_for(lambda: os.stat(staged).st_blocks * 512 >= 2 * PART + PART // 4)
+        # A half-sent new copy never replaces an acknowledged part.
+        assert stored_parts(alice, upload_id) == {1: md5(chunks[0]), 2: md5(chunks[1])}
         assert server.pid is not None
         os.kill(server.pid, signal.SIGKILL)
         wait_for(lambda: not server.running)
     server.stop()
     server.start()
 
-    assert stored_parts(alice, upload_id) == {1: md5(chunks[0])}
+    assert stored_parts(alice, upload_id) == {1: md5(chunks[0]), 2: md5(chunks[1])}
     # The resumed upload sends what is missing and finishes with the right bytes.
-    for number in (2, 3):
-        response = put_part(alice, upload_id, number, chunks[number - 1])
-        assert response.status_code == 200
-        report(alice, upload_id, number, response.headers["ETag"])
+    response = put_part(alice, upload_id, 3, chunks[2])
+    assert response.status_code == 200
+    report(alice, upload_id, 3, response.headers["ETag"])
     created = complete(alice, upload_id)
     assert created.status_code == 200, created.text
     assert download(alice, created.json()["id"]) == data
