@@ -11,12 +11,13 @@ Layout under the root::
 Sized uploads (``begin_sized_upload``: what the multipart API uses) write each part with
 ``os.pwrite`` at its offset in one file of the final size, fsync it, then append the part's number,
 size and MD5 to the journal and fsync that before the part is acknowledged: after a crash the
-journal names exactly the acknowledged parts. Sending a part again first marks it gone in the
-journal (so a crash halfway through a rewrite never passes old bytes off as the part), and a later
-writer of the same part wins over an earlier one still sending. Assembly is a hard link of the data
-file into ``objects/`` (no copy); from then on the staging refuses writes (its link count shows it)
-until it is discarded. These guarantees rely on one process writing a given upload (the data plane
-and the API share one process).
+journal names exactly the acknowledged parts. A part sent again is received aside (``tmp/``)
+and copied into its range only once complete, so the acknowledged copy stays valid meanwhile;
+the journal withdraws the part just before that copy, so a crash inside it never passes mixed
+bytes off as the part. The later writer of a part wins over an earlier one still sending.
+Assembly is a hard link of the data file into ``objects/`` (no copy); from then on the staging
+refuses writes (its link count shows it) until it is discarded. These guarantees rely on one
+process writing a given upload (the data plane and the API share one process).
 
 Uploads of unknown geometry (internal staging) keep the older scheme: every write goes to
 ``tmp/``, is fsynced and then renamed, so a crash or a full disk never leaves a partial object or
