@@ -1,5 +1,5 @@
 """Transfer benchmark: upload then download a big file with our client, the official client and
-curl, against one local platform.
+curl, against one local platform, on loopback and with WAN emulation.
 
 Run by hand (never from pytest), from the repository root, after ``make install official``:
 
@@ -16,6 +16,12 @@ peak RSS. curl is the single-stream reference: one ``PUT`` of the whole file to 
 (init, report and complete are done outside the timing) and one ``GET`` of the signed download
 URL, measured from outside (``wait4``). Medians of ``--runs`` runs; the client order rotates from
 run to run so that a burst of load elsewhere does not always hit the same client.
+
+Two scenarios: ``loopback`` (the bare data plane) and ``wan``: the data plane's WAN emulation
+(``wan_latency_ms``, ``wan_bandwidth_mbps`` through ``/_local/faults``; default 20 ms and
+200 Mbit/s per connection), which is what users of a far-away storage feel. In every run the
+disk's own rate is measured next to the uploads: ``dd ... conv=fsync`` of a file of the same size
+in the same directory, the ceiling for any upload to this platform.
 """
 
 from __future__ import annotations
@@ -44,9 +50,14 @@ SECTION_START = "<!-- transfer-benchmark:start -->"
 SECTION_END = "<!-- transfer-benchmark:end -->"
 MiB = 1024 * 1024
 UNLIMITED_RATE = 1_000_000_000
-GOAL_VS_OFFICIAL = 2.0
-GOAL_VS_CURL = 0.8
 GOAL_PEAK_RSS_MIB = 100
+# Goals of issue 13, per scenario and direction: (reference, minimum ratio of our throughput).
+GOALS: dict[tuple[str, str], list[tuple[str, float]]] = {
+    ("loopback", "upload"): [("disk", 0.8), ("official", 1.0)],
+    ("loopback", "download"): [("official", 2.0)],
+    ("wan", "upload"): [("official", 3.0)],
+    ("wan", "download"): [("official", 3.0)],
+}
 MAX_ATTEMPTS = 3  # a failed round trip is retried, and the failure reported
 
 
@@ -116,6 +127,7 @@ class Measure:
 @dataclass
 class ClientRuns:
     name: str
+    scenario: str = "loopback"
     version: str = ""
     upload: list[Measure] = field(default_factory=list)
     download: list[Measure] = field(default_factory=list)
@@ -230,6 +242,35 @@ def curl_download(plat: Platform, file_id: str, target: Path) -> Measure:
     )
 
 
+def disk_fsync_rate(work_dir: Path, size: int) -> float:
+    """MB/s of ``dd`` writing ``size`` bytes and fsyncing them, where the platform stores data."""
+    target = work_dir / "dd-probe.bin"
+    block = 16 * MiB
+    settle()
+    started = time.perf_counter()
+    subprocess.run(
+        ["dd", "if=/dev/zero", f"of={target}", f"bs={block}", f"count={max(1, size // block)}",
+         "conv=fsync", "status=none"],
+        check=True,
+    )
+    seconds = time.perf_counter() - started
+    written = target.stat().st_size
+    target.unlink()
+    return written / 1e6 / seconds
+
+
+def set_wan(server: Any, latency_ms: int, bandwidth_mbps: int) -> None:
+    import requests
+
+    response = requests.put(
+        f"{server.url}/_local/faults",
+        json={"wan_latency_ms": latency_ms, "wan_bandwidth_mbps": bandwidth_mbps},
+        headers={"X-SBG-Auth-Token": server.token("admin")},
+        timeout=60,
+    )
+    response.raise_for_status()
+
+
 def settle() -> None:
     """Write dirty pages out before a timed transfer: otherwise the writeback of the previous
     transfer's gigabytes throttles whichever client comes next."""
@@ -267,7 +308,9 @@ def one_round_trip(name: str, python: str | None, server: Any, token: str, plat:
     return up, down
 
 
-def benchmark(args: argparse.Namespace) -> tuple[list[ClientRuns], dict[str, Any]]:
+def benchmark(
+    args: argparse.Namespace,
+) -> tuple[list[ClientRuns], list[float], dict[str, Any]]:
     from sevenbridges_local.embedded import EmbeddedServer
 
     size = args.size_mib * MiB
@@ -278,7 +321,16 @@ def benchmark(args: argparse.Namespace) -> tuple[list[ClientRuns], dict[str, Any
         print(f"official client not found at {args.official_python}; skipping it")
     if shutil.which("curl"):
         clients.append(("curl", None))
-    runs = {name: ClientRuns(name) for name, _ in clients}
+    scenarios = [("loopback", 0, 0)]
+    if args.wan_bandwidth_mbps or args.wan_latency_ms:
+        scenarios.append(("wan", args.wan_latency_ms, args.wan_bandwidth_mbps))
+    scenarios = [item for item in scenarios if item[0] in args.scenarios]
+    runs = {
+        (scenario, name): ClientRuns(name, scenario)
+        for scenario, _, _ in scenarios
+        for name, _ in clients
+    }
+    disk_rates: list[float] = []
 
     with tempfile.TemporaryDirectory(prefix="sbg-transfer-bench-", dir=args.work_dir) as work:
         work_dir = Path(work)
@@ -291,26 +343,35 @@ def benchmark(args: argparse.Namespace) -> tuple[list[ClientRuns], dict[str, Any
             plat = Platform(server.url, token)
             project = plat.call("POST", "/projects", json={"name": "transfer bench"})["id"]
             for run in range(args.runs):
-                order = clients[run % len(clients):] + clients[: run % len(clients)]
-                for name, python in order:
-                    for attempt in range(1, MAX_ATTEMPTS + 1):
-                        try:
-                            up, down = one_round_trip(name, python, server, token, plat,
-                                                      project, source, work_dir, args.workers,
-                                                      expected_md5, runs[name])
-                            break
-                        except RuntimeError as exc:
-                            runs[name].failures.append(str(exc).splitlines()[-1])
-                            print(f"run {run + 1} {name}: attempt {attempt} failed: {exc}")
-                            if attempt == MAX_ATTEMPTS:
-                                raise
-                    runs[name].upload.append(up)
-                    runs[name].download.append(down)
-                    print(f"run {run + 1} {name:8s} upload {size / MiB / up.seconds:8.1f} MiB/s"
-                          f"  download {size / MiB / down.seconds:8.1f} MiB/s")
+                disk_rates.append(disk_fsync_rate(work_dir, size))
+                print(f"run {run + 1} disk (dd conv=fsync) {disk_rates[-1]:8.1f} MB/s")
+                for scenario, latency_ms, bandwidth_mbps in scenarios:
+                    set_wan(server, latency_ms, bandwidth_mbps)
+                    order = clients[run % len(clients):] + clients[: run % len(clients)]
+                    for name, python in order:
+                        record = runs[(scenario, name)]
+                        for attempt in range(1, MAX_ATTEMPTS + 1):
+                            try:
+                                up, down = one_round_trip(name, python, server, token, plat,
+                                                          project, source, work_dir,
+                                                          args.workers, expected_md5, record)
+                                break
+                            except RuntimeError as exc:
+                                record.failures.append(str(exc).splitlines()[-1])
+                                print(f"run {run + 1} {scenario} {name}: attempt {attempt} "
+                                      f"failed: {exc}")
+                                if attempt == MAX_ATTEMPTS:
+                                    raise
+                        record.upload.append(up)
+                        record.download.append(down)
+                        print(f"run {run + 1} {scenario:8s} {name:8s} upload "
+                              f"{size / 1e6 / up.seconds:8.1f} MB/s  download "
+                              f"{size / 1e6 / down.seconds:8.1f} MB/s")
+            set_wan(server, 0, 0)
     environment = {
         "date": dt.date.today().isoformat(),
         "cpus": os.cpu_count(),
+        "load": " / ".join(f"{value:.1f}" for value in os.getloadavg()),
         "system": f"{platform.system()} {platform.release()} {platform.machine()}",
         "python": platform.python_version(),
         "curl": subprocess.run(["curl", "--version"], capture_output=True, text=True)
@@ -318,8 +379,9 @@ def benchmark(args: argparse.Namespace) -> tuple[list[ClientRuns], dict[str, Any
         "size_mib": args.size_mib,
         "workers": args.workers,
         "runs": args.runs,
+        "wan": f"{args.wan_latency_ms} ms, {args.wan_bandwidth_mbps} Mbit/s per connection",
     }
-    return list(runs.values()), environment
+    return list(runs.values()), disk_rates, environment
 
 
 # --------------------------------------------------------------------------- report
@@ -333,60 +395,89 @@ def _throughput(size_mib: int, seconds: float) -> float:
     return size_mib * MiB / 1e6 / seconds  # MB/s (10**6 bytes)
 
 
-def render(results: list[ClientRuns], env: dict[str, Any], command: str) -> str:
+def render(
+    results: list[ClientRuns], disk_rates: list[float], env: dict[str, Any], command: str
+) -> str:
     size_mib = env["size_mib"]
     lines = [
         f"Measured {env['date']} on {env['cpus']} CPUs, {env['system']}; Python "
         f"{env['python']}; curl {env['curl']}. File: {size_mib} MiB of random bytes; "
-        f"{env['workers']} workers for the Python clients; median of {env['runs']} runs.",
+        f"{env['workers']} workers for our client (the official client keeps 4 parts in flight "
+        f"whatever its pool size); median of {env['runs']} runs. WAN emulation: {env['wan']}. "
+        f"The machine was shared with other work (load average at the end: {env['load']}), so "
+        "runs vary; every run is shown.",
         "",
         f"Command: `{command}`",
         "",
-        "| transfer | client | runs (s) | median (s) | MB/s | peak RSS (MiB) | CPU (s) |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | transfer | client | runs (s) | median (s) | MB/s | peak RSS (MiB) | "
+        "CPU (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    medians: dict[tuple[str, str], Measure] = {}
-    for direction in ("upload", "download"):
-        for client in results:
-            measures: list[Measure] = getattr(client, direction)
-            if not measures:
-                continue
-            median = Measure(
-                _median([m.seconds for m in measures]),
-                _median([m.cpu for m in measures]),
-                max(m.rss_mib for m in measures),
-            )
-            medians[(direction, client.name)] = median
-            label = client.name + (f" ({client.version})" if client.version else "")
-            runs = " / ".join(f"{m.seconds:.2f}" for m in measures)
-            lines.append(
-                f"| {direction} | {label} | {runs} | {median.seconds:.2f} | "
-                f"{_throughput(size_mib, median.seconds):,.0f} | {median.rss_mib:.0f} | "
-                f"{median.cpu:.2f} |"
-            )
+    throughput: dict[tuple[str, str, str], float] = {}
+    if disk_rates:
+        disk = _median(disk_rates)
+        runs = " / ".join(f"{size_mib * MiB / 1e6 / rate:.2f}" for rate in disk_rates)
+        lines.append(
+            f"| disk | dd conv=fsync | dd | {runs} | {size_mib * MiB / 1e6 / disk:.2f} | "
+            f"{disk:,.0f} | - | - |"
+        )
+        for scenario in ("loopback", "wan"):
+            throughput[(scenario, "upload", "disk")] = disk
+    ours_rss: dict[tuple[str, str], float] = {}
+    for scenario in ("loopback", "wan"):
+        for direction in ("upload", "download"):
+            for client in results:
+                measures: list[Measure] = getattr(client, direction)
+                if client.scenario != scenario or not measures:
+                    continue
+                median = Measure(
+                    _median([m.seconds for m in measures]),
+                    _median([m.cpu for m in measures]),
+                    max(m.rss_mib for m in measures),
+                )
+                rate = _throughput(size_mib, median.seconds)
+                throughput[(scenario, direction, client.name)] = rate
+                if client.name == "ours":
+                    ours_rss[(scenario, direction)] = median.rss_mib
+                # Ours reports the official version number it is compatible with: name it instead.
+                version = "sevenbridges-toolkit" if client.name == "ours" else client.version
+                label = client.name + (f" ({version})" if version else "")
+                runs = " / ".join(f"{m.seconds:.2f}" for m in measures)
+                lines.append(
+                    f"| {scenario} | {direction} | {label} | {runs} | {median.seconds:.2f} | "
+                    f"{rate:,.0f} | {median.rss_mib:.0f} | {median.cpu:.2f} |"
+                )
     lines.append("")
     for client in results:
         if client.failures:
-            lines.append(f"- {client.name}: {len(client.failures)} round trip(s) failed and were "
-                         f"repeated: {'; '.join(sorted(set(client.failures)))}.")
-    for direction in ("upload", "download"):
-        ours = medians.get((direction, "ours"))
+            lines.append(
+                f"- {client.scenario} {client.name}: {len(client.failures)} round trip(s) "
+                f"failed and were repeated: {'; '.join(sorted(set(client.failures)))}."
+            )
+    for (scenario, direction), goals in GOALS.items():
+        ours = throughput.get((scenario, direction, "ours"))
         if ours is None:
             continue
-        for other, goal in (("official", GOAL_VS_OFFICIAL), ("curl", GOAL_VS_CURL)):
-            reference = medians.get((direction, other))
-            if reference is None:
+        for reference, goal in goals:
+            other = throughput.get((scenario, direction, reference))
+            if other is None:
                 continue
-            ratio = reference.seconds / ours.seconds  # > 1: ours is faster
-            verdict = "goal met" if ratio >= goal else f"goal missed by {goal - ratio:.2f}x"
+            ratio = ours / other
+            verdict = "goal met" if ratio >= goal else (
+                f"goal missed by {(goal - ratio) / goal:.0%}"
+            )
+            what = f"the {reference} client"
+            if reference == "disk":
+                what = "the disk's fsync write rate"
             lines.append(
-                f"- {direction}: ours is {ratio:.2f}x the {other} throughput "
+                f"- {scenario} {direction}: ours is {ratio:.2f}x {what} "
                 f"(goal >= {goal}x: {verdict})."
             )
-        verdict = "goal met" if ours.rss_mib < GOAL_PEAK_RSS_MIB else "goal missed"
+    for (scenario, direction), rss in ours_rss.items():
+        verdict = "goal met" if rss < GOAL_PEAK_RSS_MIB else "goal missed"
         lines.append(
-            f"- {direction}: our peak RSS {ours.rss_mib:.0f} MiB (goal < {GOAL_PEAK_RSS_MIB} "
-            f"MiB with {env['workers']} workers: {verdict})."
+            f"- {scenario} {direction}: our peak RSS {rss:.0f} MiB (goal < {GOAL_PEAK_RSS_MIB} "
+            f"MiB with {env['workers']} parts in flight: {verdict})."
         )
     return "\n".join(lines)
 
@@ -434,12 +525,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--official-python",
                         default=str(REPO_ROOT / ".venv-official" / "bin" / "python"))
     parser.add_argument("--work-dir", default=None, help="where the payload and platform live")
+    parser.add_argument("--wan-latency-ms", type=int, default=20)
+    parser.add_argument("--wan-bandwidth-mbps", type=int, default=200)
+    parser.add_argument("--scenarios", default="loopback,wan",
+                        help="comma-separated: loopback, wan")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args(argv)
-    results, env = benchmark(args)
+    args.scenarios = set(args.scenarios.split(","))
+    results, disk_rates, env = benchmark(args)
     shown = [arg for arg in argv if arg != "--work-dir" and not arg.startswith("/")]
-    table = render(results, env, shlex.join([".venv/bin/python", "benchmarks/transfer.py",
-                                             *shown]))
+    command = shlex.join([".venv/bin/python", "benchmarks/transfer.py", *shown])
+    table = render(results, disk_rates, env, command)
     print()
     print(table)
     if args.write:

@@ -4,8 +4,9 @@ The API (uvicorn) hands out signed URLs; the bytes themselves go through this se
 loopback port, started and stopped with the API in the same process:
 
 - ``PUT /parts/<upload id>/<part number>?expires=..&signature=..`` streams exactly
-  ``Content-Length`` bytes into the blob store's staging area (never a whole part in memory) and
-  answers 200 with ``ETag: "<md5 hex>"``, as S3 does;
+  ``Content-Length`` bytes into the blob store (for the multipart API: straight into the part's
+  place in the final file; never a whole part in memory) and answers 200 with
+  ``ETag: "<md5 hex>"``, as S3 does, once the part is on disk;
 - ``GET|HEAD /objects/<blob key>?expires=..&signature=..`` serves an object, whole (200) or one
   ``Range`` (206 with ``Content-Range``; 416 when unsatisfiable), with ``socket.sendfile`` so the
   kernel copies the bytes.
@@ -41,6 +42,7 @@ from sevenbridges_local.storage import (
     BlobStore,
     IncompleteBody,
     ObjectNotFound,
+    PartDoesNotFit,
     StorageError,
     StorageFull,
     UploadNotFound,
@@ -113,6 +115,43 @@ class _FlipFirstByte:
         if data and not self._flipped:
             self._flipped = True
             data = bytes([data[0] ^ 0xFF]) + data[1:]
+        return data
+
+
+class _Pacer:
+    """Holds one request's bytes to a rate (WAN emulation): sleeps when ahead of schedule."""
+
+    def __init__(self, bytes_per_second: float) -> None:
+        self.rate = bytes_per_second
+        self._started = time.monotonic()
+        self._moved = 0
+        # Small steps keep the flow smooth; 50 per second is plenty for the emulation.
+        self.step = max(16 * 1024, int(bytes_per_second / 50))
+
+    def moved(self, count: int) -> None:
+        self._moved += count
+        ahead = self._moved / self.rate - (time.monotonic() - self._started)
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+class _PacedReader:
+    """A request body reader that never goes faster than its pacer allows."""
+
+    def __init__(self, inner: BinaryIO, pacer: _Pacer) -> None:
+        self._inner = inner
+        self._pacer = pacer
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:
+        view = memoryview(buffer)[: self._pacer.step]
+        count = self._inner.readinto(view) or 0
+        self._pacer.moved(count)
+        return count
+
+    def read(self, size: int = -1, /) -> bytes:
+        step = self._pacer.step if size is None or size < 0 else min(size, self._pacer.step)
+        data = self._inner.read(step)
+        self._pacer.moved(len(data))
         return data
 
 
@@ -228,9 +267,15 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _pause_if_asked(self) -> None:
-        delay_ms = self.server.switches.state.transfer_delay_ms
+        state = self.server.switches.state
+        delay_ms = state.transfer_delay_ms + state.wan_latency_ms
         if delay_ms > 0:
             time.sleep(delay_ms / 1000)
+
+    def _pacer(self) -> _Pacer | None:
+        """A pacer for this request when WAN emulation caps the bandwidth."""
+        mbps = self.server.switches.state.wan_bandwidth_mbps
+        return _Pacer(mbps * 1_000_000 / 8) if mbps > 0 else None
 
     def _query(self) -> dict[str, str]:
         return dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
@@ -292,6 +337,11 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
         """507 for a part there is no room for. A body of usual part size is read and dropped
         first, so the client gets to read the answer instead of a reset connection."""
         logger.warning("refused a part of %d bytes: %s", unread, exc)
+        self._drain(unread)
+        self._error(507, errors.UNEXPECTED, str(exc), close=True)
+
+    def _drain(self, unread: int) -> None:
+        """Read and drop a refused body of usual part size, so the client sees the answer."""
         if unread <= _DRAIN_LIMIT:
             with contextlib.suppress(OSError):
                 while unread:
@@ -299,7 +349,6 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
                     if not chunk:
                         break
                     unread -= len(chunk)
-        self._error(507, errors.UNEXPECTED, str(exc), close=True)
 
     def do_PUT(self) -> None:
         self._pause_if_asked()
@@ -322,13 +371,20 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
         if self.server.switches.consume("drop_transfers"):
             self._drop_upload(length)
             return
-        body: BinaryIO | _FlipFirstByte = self.rfile
+        body: BinaryIO | _FlipFirstByte | _PacedReader = self.rfile
+        pacer = self._pacer()
+        if pacer is not None:
+            body = _PacedReader(self.rfile, pacer)
         if length and self.server.switches.consume("corrupt_parts"):
-            body = _FlipFirstByte(self.rfile)
+            body = _FlipFirstByte(body)  # type: ignore[arg-type]
         try:
             part = store.write_part(upload_id, part_number, body, length)
         except IncompleteBody as exc:
             self._error(400, errors.BAD_REQUEST, f"Incomplete body: {exc}.", close=True)
+            return
+        except PartDoesNotFit as exc:
+            self._drain(length)  # refused before a byte was read
+            self._error(400, errors.BAD_REQUEST, str(exc), close=True)
             return
         except UploadNotFound:
             self._error(404, UPLOAD_NOT_FOUND, "The upload does not exist.", close=True)
@@ -449,9 +505,18 @@ class DataPlaneHandler(BaseHTTPRequestHandler):
     def _send_file(self, source: BinaryIO, offset: int, count: int) -> None:
         if count <= 0:
             return
+        pacer = self._pacer()
         try:
-            # os.sendfile underneath for regular files: the kernel copies, no Python loop.
-            self.connection.sendfile(source, offset, count)
+            if pacer is None:
+                # os.sendfile underneath for regular files: the kernel copies, no Python loop.
+                self.connection.sendfile(source, offset, count)
+                return
+            end = offset + count
+            while offset < end:  # WAN emulation: the kernel still copies, in paced steps
+                step = min(pacer.step, end - offset)
+                self.connection.sendfile(source, offset, step)
+                offset += step
+                pacer.moved(step)
         except OSError as exc:  # the client went away or stalled past the timeout
             logger.debug("download of %s bytes interrupted: %s", count, exc)
             self.close_connection = True

@@ -7,7 +7,11 @@ are read by the data plane (dataplane.py), which shares this object with the API
 - ``signed_url_ttl``: seconds newly signed transfer URLs stay valid (0: born expired);
 - ``drop_transfers``: the next N data-plane requests are cut off mid-body;
 - ``corrupt_parts``: the next N stored upload parts get one byte flipped before being stored;
-- ``transfer_delay_ms``: a pause before each data-plane request is handled.
+- ``transfer_delay_ms``: a pause before each data-plane request is handled;
+- ``wan_latency_ms``, ``wan_bandwidth_mbps``: WAN emulation (settings of the same names give the
+  start values): a delay before each data-plane request is answered, and a cap on each
+  connection's transfer rate in megabits per second (0: off), applied to part bodies received
+  and object bytes sent. Changes apply from the next request.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ class FaultState:
     drop_transfers: int = 0
     corrupt_parts: int = 0
     transfer_delay_ms: int = 0
+    wan_latency_ms: int = 0
+    wan_bandwidth_mbps: int = 0
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -51,6 +57,8 @@ class FaultSwitches:
                 rate_limit=settings.rate_limit,
                 rate_limit_window=settings.rate_limit_window,
                 signed_url_ttl=settings.signed_url_ttl,
+                wan_latency_ms=settings.wan_latency_ms,
+                wan_bandwidth_mbps=settings.wan_bandwidth_mbps,
             )
         )
 
@@ -71,6 +79,8 @@ class FaultSwitches:
         drop_transfers: int | None = None,
         corrupt_parts: int | None = None,
         transfer_delay_ms: int | None = None,
+        wan_latency_ms: int | None = None,
+        wan_bandwidth_mbps: int | None = None,
     ) -> FaultState:
         changes = {
             key: value
@@ -82,6 +92,8 @@ class FaultSwitches:
                 ("drop_transfers", drop_transfers),
                 ("corrupt_parts", corrupt_parts),
                 ("transfer_delay_ms", transfer_delay_ms),
+                ("wan_latency_ms", wan_latency_ms),
+                ("wan_bandwidth_mbps", wan_bandwidth_mbps),
             )
             if value is not None
         }

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     data_port: int = Field(default=0, ge=0, le=65535)
     # Seconds a signed upload or download URL stays valid (S3's maximum is 7 days).
     signed_url_ttl: int = Field(default=3600, ge=0, le=7 * 24 * 3600)
+    # WAN emulation on the data plane (0: off): a delay before each transfer request is answered
+    # and a bandwidth cap per connection, in megabits per second (also in /_local/faults).
+    wan_latency_ms: int = Field(default=0, ge=0, le=600_000)
+    wan_bandwidth_mbps: int = Field(default=0, ge=0, le=1_000_000)
     # Tasks: how many run at once, with which executor, and whether tools run in containers
     # (None: no containers; "docker", "podman" or "singularity" for apps that ask for one).
     task_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)

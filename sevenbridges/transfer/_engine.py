@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import random
 import re
@@ -44,6 +45,30 @@ BACKOFF_CAP_SECONDS = 20.0
 _TRANSIENT_STATUSES = frozenset({408, 425, 429})
 #: How long :meth:`BaseTransfer.interrupt` waits for the parts in flight to let go.
 INTERRUPT_WAIT_SECONDS = 5.0
+#: Progress callbacks come when a part finishes, when another 1% is done, or after a second
+#: without one; the transfer thread checks this often while parts are in flight.
+PROGRESS_CHECK_SECONDS = 0.05
+PROGRESS_EVERY_SECONDS = 1.0
+PROGRESS_EVERY_FRACTION = 0.01
+_MIB = 1024 * 1024
+_MIN_PART = 5 * _MIB
+_MAX_PART = 5 * 1024 * _MIB
+_MAX_PARTS = 10_000
+
+
+def adaptive_part_size(file_size: int) -> int:
+    """A part size that grows with the file: about the square root of (size x 1 MiB).
+
+    That is 16 MiB parts for 256 MiB, 32 MiB for 1 GiB, 320 MiB for 100 GiB, 1 GiB for 1 TiB:
+    small files still get enough parts to keep many in flight, large ones fewer, bigger parts
+    (less per-part overhead). Whole MiB, within 5 MiB to 5 GiB and at most 10,000 parts. Memory
+    does not grow with it: parts are streamed a block at a time.
+    """
+    size = max(0, file_size)
+    target = math.isqrt(size * _MIB)
+    target = -(-target // _MIB) * _MIB  # whole MiB, rounded up
+    fewest = -(-size // _MAX_PARTS)
+    return min(_MAX_PART, max(_MIN_PART, target, fewest))
 
 
 # --------------------------------------------------------------------------- errors
@@ -284,8 +309,10 @@ class PartScheduler(Generic[T]):
         indexes: Iterable[int],
         window: int,
         control: TransferControl,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         self._pool = pool
+        self._on_tick = on_tick
         self._task = task
         self._pending: deque[int] = deque(indexes)
         self._window = max(1, window)
@@ -314,7 +341,13 @@ class PartScheduler(Generic[T]):
                 if not self._running:
                     self._control.wait_while_paused()
                     continue
-                finished, _ = wait(list(self._running), return_when=FIRST_COMPLETED)
+                finished, _ = wait(
+                    list(self._running),
+                    timeout=PROGRESS_CHECK_SECONDS if self._on_tick is not None else None,
+                    return_when=FIRST_COMPLETED,
+                )
+                if self._on_tick is not None and not finished:
+                    self._on_tick()
                 for future in sorted(finished, key=self._running.__getitem__):
                     index = self._running.pop(future)
                     try:
@@ -524,6 +557,8 @@ class BaseTransfer(threading.Thread):
         self._parts_total = 0
         self._parts_done = 0
         self._total_bytes = 0
+        self._reported_bytes = -1
+        self._reported_at = 0.0
         #: The exception that made the transfer fail (None unless ``status`` is FAILED).
         self.error: BaseException | None = None
         #: Part attempts that failed and were tried again (connection drops, checksum
@@ -689,7 +724,8 @@ class BaseTransfer(threading.Thread):
         self._errorback = errorback
 
     def add_progress_callback(self, callback: Callable[[Progress], Any] | None = None) -> None:
-        """``callback(Progress)`` each time a part finishes."""
+        """``callback(Progress)`` each time a part finishes, and in between whenever another 1%
+        is done or a second passed since the last call (from the transfer's own thread)."""
         self._progress_callback = callback
 
     def _call_safely(self, function: Callable[[Any], Any], argument: Any) -> None:
@@ -702,8 +738,26 @@ class BaseTransfer(threading.Thread):
     def _part_finished(self) -> None:
         """Count a finished part and tell the progress callback (transfer thread only)."""
         self._parts_done += 1
-        if self._progress_callback is not None:
-            self._call_safely(self._progress_callback, self.progress_snapshot())
+        self._report_progress()
+
+    def _report_progress(self) -> None:
+        if self._progress_callback is None:
+            return
+        snapshot = self.progress_snapshot()
+        self._reported_bytes = snapshot.bytes_done
+        self._reported_at = time.monotonic()
+        self._call_safely(self._progress_callback, snapshot)
+
+    def _progress_tick(self) -> None:
+        """While parts are in flight: report after 1% more, or after a quiet second."""
+        if self._progress_callback is None:
+            return
+        step = max(1, int(self._total_bytes * PROGRESS_EVERY_FRACTION))
+        if (
+            self.bytes_done - self._reported_bytes >= step
+            or time.monotonic() - self._reported_at >= PROGRESS_EVERY_SECONDS
+        ):
+            self._report_progress()
 
     def _count_retry(self, _error: Exception) -> None:
         with self._retries_lock:

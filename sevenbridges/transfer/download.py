@@ -33,6 +33,7 @@ from sevenbridges.transfer._engine import (
     PartScheduler,
     TransferError,
     TransientError,
+    adaptive_part_size,
     describe_os_error,
     storage_error,
     storage_session,
@@ -162,6 +163,7 @@ class DPartedFile:
                 pending,
                 owner._window(owner._api.download_max_workers),
                 owner._control,
+                on_tick=owner._progress_tick,
             )
         return self._scheduler
 
@@ -219,12 +221,12 @@ class DPartedFile:
                     written_to[0] = position
                     owner._bytes.add(len(chunk))
             except requests.RequestException as exc:
-                raise TransientError(f"{what}: connection broke after "
-                                     f"{position - first} bytes ({exc})")
+                raise TransientError(
+                    f"{what}: connection broke after {position - first} bytes ({exc})"
+                )
         if position != end + 1:
             raise TransientError(
-                f"{what}: the connection ended after {position - first} of {end + 1 - first} "
-                "bytes."
+                f"{what}: the connection ended after {position - first} of {end + 1 - first} bytes."
             )
 
 
@@ -256,9 +258,7 @@ class Download(BaseTransfer):
             raise SbgError("Download needs an Api (api=...).")
         if not url:
             raise SbgError("Download needs a URL.")
-        if part_size is None:
-            part_size = PartSize.DOWNLOAD_MINIMUM_PART_SIZE
-        if part_size < PartSize.DOWNLOAD_MINIMUM_PART_SIZE:
+        if part_size is not None and part_size < PartSize.DOWNLOAD_MINIMUM_PART_SIZE:
             raise SbgError(
                 f"part_size must be at least {PartSize.DOWNLOAD_MINIMUM_PART_SIZE} bytes (5 MiB), "
                 f"got {part_size}."
@@ -297,6 +297,8 @@ class Download(BaseTransfer):
         self._ranged = True
         self._file_size = self._probe_size()
         self._total_bytes = self._file_size
+        if part_size is None:  # known only now: bigger files get bigger ranges
+            self._part_size = adaptive_part_size(self._file_size)
 
     # ----------------------------------------------------------------- public attributes
 
@@ -473,8 +475,9 @@ class Download(BaseTransfer):
         for index in self._completed_parts:
             start = index * self._part_size
             self._bytes.add(min(self._part_size, self._file_size - start))
-        logger.info("continuing the download to %r: %d part(s) already there", self.path,
-                    self.resumed_parts)
+        logger.info(
+            "continuing the download to %r: %d part(s) already there", self.path, self.resumed_parts
+        )
         return True
 
     def _start_fresh(self) -> None:
@@ -485,8 +488,9 @@ class Download(BaseTransfer):
             self._size_temporary_file()
         except OSError as exc:
             raise _local_write_error(exc, self._temp_file)
-        self._journal.start({"part_size": self._part_size, "temporary_file": self._temp_file,
-                             "boot_id": _boot_id()})
+        self._journal.start(
+            {"part_size": self._part_size, "temporary_file": self._temp_file, "boot_id": _boot_id()}
+        )
 
     def _size_temporary_file(self) -> None:
         """Size the temporary file, refusing at once when the disk cannot hold it.
@@ -516,8 +520,7 @@ class Download(BaseTransfer):
         actual = os.fstat(self._fd).st_size
         if actual != self._file_size:
             raise TransferError(
-                f"Download to {self.path!r} has {actual} bytes; expected "
-                f"{self._file_size}."
+                f"Download to {self.path!r} has {actual} bytes; expected {self._file_size}."
             )
 
     # ----------------------------------------------------------------- endings

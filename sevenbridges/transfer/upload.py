@@ -26,6 +26,7 @@ from sevenbridges.transfer._engine import (
     PartScheduler,
     TransferError,
     TransientError,
+    adaptive_part_size,
     describe_os_error,
     is_transient_api_error,
     json_or_empty,
@@ -63,14 +64,15 @@ def _plain_etag(value: str | None) -> str:
 
 
 def choose_part_size(requested: int | None, file_size: int) -> int:
-    """The part size to ask for: the request (default 32 MiB) raised to the platform's minimum
-    and to what keeps the part count within the limit."""
+    """The part size to ask for: the request (default: one adapted to the file, see
+    :func:`adaptive_part_size`) raised to the platform's minimum and to what keeps the part
+    count within the limit."""
     if requested is not None and requested > PartSize.MAXIMUM_UPLOAD_SIZE:
         raise SbgError(
             f"part_size {requested} is larger than the maximum part size "
             f"{PartSize.MAXIMUM_UPLOAD_SIZE} bytes (5 GiB)."
         )
-    wanted = requested or PartSize.UPLOAD_RECOMMENDED_SIZE
+    wanted = requested or adaptive_part_size(file_size)
     fewest_needed = -(-file_size // PartSize.MAXIMUM_TOTAL_PARTS)  # ceiling division
     return max(wanted, PartSize.UPLOAD_MINIMUM_PART_SIZE, fewest_needed)
 
@@ -140,6 +142,7 @@ class UPartedFile:
                 pending,
                 upload._window(upload._api.upload_max_workers),
                 upload._control,
+                on_tick=upload._progress_tick,
             )
         return self._scheduler
 
@@ -425,8 +428,12 @@ class Upload(BaseTransfer):
         self._completed_parts = {}
         assert self._journal is not None
         self._journal.start({"upload_id": self._upload_id, "part_size": self._part_size})
-        logger.info("upload %s of %r started (part size %d)", self._upload_id,
-                    self._file_path, self._part_size)
+        logger.info(
+            "upload %s of %r started (part size %d)",
+            self._upload_id,
+            self._file_path,
+            self._part_size,
+        )
 
     def _resume(self) -> bool:
         """Continue an upload an earlier run left unfinished; False when there is none usable."""
@@ -457,21 +464,31 @@ class Upload(BaseTransfer):
         self._part_size = int(info.get("part_size") or header.get("part_size") or self._part_size)
         self._completed_parts = self._verified_parts(info.get("parts") or [], records)
         self.resumed_parts = len(self._completed_parts)
-        self._bytes.add(sum(part["limit"] for part in part_table(self._file_size, self._part_size)
-                            if part["part"] in self._completed_parts))
-        logger.info("continuing upload %s of %r: %d part(s) already stored", upload_id,
-                    self._file_path, self.resumed_parts)
+        self._bytes.add(
+            sum(
+                part["limit"]
+                for part in part_table(self._file_size, self._part_size)
+                if part["part"] in self._completed_parts
+            )
+        )
+        logger.info(
+            "continuing upload %s of %r: %d part(s) already stored",
+            upload_id,
+            self._file_path,
+            self.resumed_parts,
+        )
         return True
 
     def _verified_parts(
         self, stored_parts: list[Mapping[str, Any]], records: list[dict[str, Any]]
     ) -> dict[int, str]:
         """Parts the storage holds whose bytes match the local file, reported to the platform."""
-        recorded = {
-            record.get("part"): record.get("md5") for record in records if "part" in record
+        recorded = {record.get("part"): record.get("md5") for record in records if "part" in record}
+        stored = {
+            int(part["part_number"]): part
+            for part in stored_parts
+            if part.get("part_number") is not None
         }
-        stored = {int(part["part_number"]): part for part in stored_parts
-                  if part.get("part_number") is not None}
         verified: dict[int, str] = {}
         for part in part_table(self._file_size, self._part_size):
             number = part["part"]

@@ -30,6 +30,8 @@ class FaultChanges(RequestBody):
     drop_transfers: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = omittable()
     corrupt_parts: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = omittable()
     transfer_delay_ms: Annotated[StrictInt, Field(ge=0, le=600_000)] = omittable()
+    wan_latency_ms: Annotated[StrictInt, Field(ge=0, le=600_000)] = omittable()
+    wan_bandwidth_mbps: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = omittable()
 
 
 def _require_admin(actor: Actor) -> None:

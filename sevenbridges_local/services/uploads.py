@@ -2,9 +2,10 @@
 
 The bytes never pass through the API: clients PUT each part to a signed data-plane URL, the blob
 store keeps it under the upload id with its MD5, and the client reports the ETag it got back.
-Complete checks the reports against what was stored, assembles the parts inside the kernel and
-creates the file. Upload rows and staged parts survive a restart, so an upload can be continued
-with fresh part URLs by a new process; uploads nobody touched for ``STALE_AFTER`` are removed.
+Complete checks the reports against what was stored, turns the upload's data into an object
+(the local store wrote the parts in place, so this is a link, not a copy) and creates the file.
+Upload rows and staged parts survive a restart, so an upload can be continued with fresh part URLs
+by a new process; uploads nobody touched for ``STALE_AFTER`` are removed.
 """
 
 from __future__ import annotations
@@ -198,7 +199,8 @@ def init_upload(ctx: ServiceContext, store: BlobStore, request: InitRequest) -> 
     # Staging first: a row without staging would accept no parts; staging without a row is
     # swept as an orphan.
     try:
-        store.begin_upload(upload.id)
+        # The geometry lets storage write each part straight into its place in the file.
+        store.begin_sized_upload(upload.id, upload.size, upload.part_size)
     except StorageFull as exc:
         logger.warning("could not prepare staging for an upload: %s", exc)
         raise errors.insufficient_storage(str(exc)) from None
@@ -346,10 +348,10 @@ def _verified_parts(upload: Upload, stored: Mapping[int, StoredPart]) -> dict[in
                 f"Part {number}: the reported ETag {reported[number]} does not match the stored "
                 f"part's MD5 {part.etag}; upload the part again."
             )
-        if number < count and part.size < MIN_PART_SIZE:
+        if number < count and part.size != upload.part_size:
             raise _complete_failed(
-                f"Part {number} has {part.size} bytes; every part but the last needs at least "
-                f"{MIN_PART_SIZE}."
+                f"Part {number} has {part.size} bytes; every part but the last holds exactly "
+                f"the upload's part size, {upload.part_size}."
             )
         total += part.size
     if total != upload.size:

@@ -2,7 +2,9 @@
 
 Objects are immutable: a file's content is written once under a fresh key and never changed in
 place, so a reader never sees half-written data and copies may share content. Multipart uploads
-stage their parts under the upload id until they are assembled into one object.
+stage their parts under the upload id until they are assembled into one object (a store that
+knows the upload's geometry may write parts in their final places and assemble without a copy;
+see ``begin_sized_upload``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ class IncompleteBody(StorageError):
     """The sender closed the stream before the announced number of bytes arrived."""
 
 
+class PartDoesNotFit(StorageError):
+    """A part is longer than its place in an upload of known geometry (size and part size).
+
+    The message is meant for the client (the data plane answers 400 with it).
+    """
+
+
 class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
@@ -71,6 +80,16 @@ class BlobStore(ABC):
     @abstractmethod
     def begin_upload(self, upload_id: str) -> None:
         """Prepare staging for an upload; parts are accepted only for uploads begun here."""
+
+    def begin_sized_upload(self, upload_id: str, size: int, part_size: int) -> None:
+        """Like :meth:`begin_upload` for an upload whose size and part size are known.
+
+        Stores that can use the geometry (the local store writes each part straight into its
+        place in the final object) override this; part ``n`` then covers bytes
+        ``(n-1)*part_size`` onwards, and a part longer than its place raises
+        :class:`PartDoesNotFit`. The default ignores the geometry.
+        """
+        self.begin_upload(upload_id)
 
     @abstractmethod
     def upload_exists(self, upload_id: str) -> bool:

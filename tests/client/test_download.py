@@ -71,7 +71,9 @@ def test_multipart_download(api, tmp_path, home):
     assert download.status == TransferState.COMPLETED, download.error
     assert finished == [TransferState.COMPLETED]
     assert md5(target.read_bytes()) == md5(data)
-    assert [s.parts_done for s in snapshots] == [1, 2, 3, 4]
+    # A call at each finished part (and possibly more in between: every 1% or second).
+    done_counts = [s.parts_done for s in snapshots]
+    assert done_counts == sorted(done_counts) and {1, 2, 3, 4} <= set(done_counts)
     assert snapshots[-1].bytes_done == len(data)
     assert download.progress == 100.0
     assert download.bytes_done == len(data)
@@ -346,7 +348,7 @@ def test_a_storage_ignoring_range_is_read_in_one_stream(api, tmp_path, whole_bod
 
     assert download.status == TransferState.COMPLETED, download.error
     assert download.file_size == len(handler.body)
-    assert parts == [1]  # ranges would come back whole: a single part instead of three
+    assert set(parts) == {1}  # ranges would come back whole: a single part instead of three
     assert target.read_bytes() == handler.body
 
 

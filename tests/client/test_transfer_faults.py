@@ -171,8 +171,8 @@ def test_download_url_expiring_mid_transfer_is_refreshed(server, api, project, t
     first_part = threading.Event()
     url_expired = threading.Event()
 
-    def expire_after_first_part(_progress) -> None:
-        if not first_part.is_set():
+    def expire_after_first_part(progress) -> None:
+        if progress.parts_done and not first_part.is_set():
             first_part.set()
             url_expired.wait(30)
 
@@ -262,3 +262,33 @@ def test_stop_while_paused(server, api, project, tmp_path):
 
     assert upload.status == TransferState.STOPPED
     assert api.get("/files", params={"project": project}).json()["items"] == []
+
+
+# ----------------------------------------------------------------- progress over a slow link
+
+
+def test_progress_comes_between_parts_over_a_slow_link(server, api, project, tmp_path):
+    """One part of 3 MB at 1 MB/s (WAN emulation): progress every second, not once per part."""
+    data = write_file(tmp_path / "slow.bin", 3_000_000, seed=77)
+    uploads: list = []
+    downloads: list = []
+    with faults(server, wan_bandwidth_mbps=8):
+        upload = Upload(str(tmp_path / "slow.bin"), project=project, part_size=PART, api=api)
+        upload.add_progress_callback(uploads.append)
+        upload.start()
+        upload.wait()
+        assert upload.status == TransferState.COMPLETED, upload.error
+        target = tmp_path / "slow-back.bin"
+        download = Download(signed_url(api, upload.result().id), str(target), api=api)
+        download.add_progress_callback(downloads.append)
+        download.start()
+        download.wait()
+    assert download.status == TransferState.COMPLETED, download.error
+    assert md5(target.read_bytes()) == md5(data)
+    for snapshots in (uploads, downloads):
+        # A single part: once per part would be one call; about 3 s of transfer give more.
+        assert len(snapshots) >= 3
+        assert [s.parts_done for s in snapshots[:-1]] == [0] * (len(snapshots) - 1)
+        assert snapshots[-1].parts_done == 1 and snapshots[-1].bytes_done == len(data)
+    # The download counts bytes as they arrive: its calls show the part filling up.
+    assert len({s.bytes_done for s in downloads}) >= 3

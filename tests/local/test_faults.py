@@ -14,7 +14,10 @@ TRANSFER_DEFAULTS = {
     "drop_transfers": 0,
     "corrupt_parts": 0,
     "transfer_delay_ms": 0,
+    "wan_latency_ms": 0,
+    "wan_bandwidth_mbps": 0,
 }
+
 
 def test_maintenance_mode_answers_503_code_0(
     start_platform: Callable[..., EmbeddedServer], http
@@ -76,6 +79,8 @@ def test_faults_settings_are_validated(start_platform: Callable[..., EmbeddedSer
         ({"rate_limit": 2.5}, "rate_limit"),
         ({"rate_limit_window": 0}, "rate_limit_window"),
         ({"latency": 5}, "latency"),
+        ({"wan_latency_ms": -1}, "wan_latency_ms"),
+        ({"wan_bandwidth_mbps": 1.5}, "wan_bandwidth_mbps"),
     ):
         error = assert_error(http.put(faults, headers=admin, json=body), 400, 90000)
         assert field in error["message"]

@@ -338,7 +338,7 @@ def test_missing_parts_are_named(alice: Caller, project: dict) -> None:
     assert "missing.bin" not in names
 
 
-def test_sizes_must_add_up_and_middle_parts_be_large_enough(alice: Caller, project: dict) -> None:
+def test_sizes_must_add_up_and_parts_fit_their_places(alice: Caller, project: dict) -> None:
     upload = start_upload(alice, "short.bin", PART + 10, project=project["id"])
     upload_id = upload["upload_id"]
     for number, chunk in ((1, b"a" * PART), (2, b"b" * 5)):  # 5 bytes short
@@ -346,12 +346,16 @@ def test_sizes_must_add_up_and_middle_parts_be_large_enough(alice: Caller, proje
     error = assert_error(complete(alice, upload_id), 400, 8007)
     assert str(PART + 5) in error["message"] and str(PART + 10) in error["message"]
 
+    # Parts are written in place, so each has its fixed place: a part longer than its place is
+    # refused at once, a middle part shorter than the part size fails the complete.
     upload = start_upload(alice, "uneven.bin", 2 * PART, project=project["id"])
     upload_id = upload["upload_id"]
-    for number, chunk in ((1, b"a" * (PART - 1)), (2, b"b" * (PART + 1))):  # adds up, but...
+    refused = assert_error(put_part(alice, upload_id, 2, b"b" * (PART + 1)), 400, 90000)
+    assert "part size" in refused["message"]
+    for number, chunk in ((1, b"a" * (PART - 1)), (2, b"b" * PART)):  # short middle part
         report(alice, upload_id, number, put_part(alice, upload_id, number, chunk).headers["ETag"])
     error = assert_error(complete(alice, upload_id), 400, 8007)
-    assert "Part 1" in error["message"]
+    assert "Part 1" in error["message"] and str(PART) in error["message"]
 
 
 def test_complete_accepts_a_parts_list(alice: Caller, project: dict) -> None:
@@ -612,7 +616,9 @@ def test_stale_uploads_are_cleaned_up_at_start(
         (stale, old["upload_id"]),
     )
     for directory in (staging_dir(server, old["upload_id"]), orphan):
-        os.utime(directory, (eight_days_ago, eight_days_ago))
+        # Parts written in place show their activity on the staged files, not the directory.
+        for path in (*directory.iterdir(), directory):
+            os.utime(path, (eight_days_ago, eight_days_ago))
 
     server.restart()
 
