@@ -295,6 +295,9 @@ class PlatformEngine:
                 document = pack(str(self.suite / path))
             except SystemExit as exit_:  # it exits on a malformed file
                 raise RuntimeError(f"cwl_utils could not pack {path} (exit {exit_.code})")
+        _, _, entry = test.tool.partition("#")
+        if entry and isinstance(document.get("$graph"), list):
+            document = select_graph_entry(document, entry)
         return _inline_local_files(document, (self.suite / path).parent)
 
     # -- the job's files
@@ -500,6 +503,53 @@ def _add_job_requirements(document: dict[str, Any], requirements: list[Any]) -> 
     classes = {item.get("class") for item in requirements if isinstance(item, dict)}
     kept = [item for item in own if not (isinstance(item, dict) and item.get("class") in classes)]
     document["requirements"] = kept + requirements
+
+
+def _renamed_reference(text: str, renames: dict[str, str]) -> str:
+    for old, new in renames.items():
+        if text == old or text.startswith(old + "/"):
+            return new + text[len(old) :]
+    return text
+
+
+def _rename_references(value: Any, renames: dict[str, str], bare: dict[str, str]) -> Any:
+    """``value`` with references (``#old``, ``#old/...``) renamed; ids also in bare form."""
+    if isinstance(value, dict):
+        return {
+            key: _renamed_reference(item, {**renames, **bare})
+            if key == "id" and isinstance(item, str)
+            else _rename_references(item, renames, bare)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_rename_references(item, renames, bare) for item in value]
+    if isinstance(value, str):
+        return _renamed_reference(value, renames)
+    return value
+
+
+def select_graph_entry(document: dict[str, Any], entry: str) -> dict[str, Any]:
+    """A packed document whose process to run is ``entry`` (``file.cwl#entry``), rewritten so
+    that process is ``#main``, as a packer does: the platform runs the ``#main`` of a ``$graph``.
+
+    A process already called ``main`` is renamed out of the way; every reference (``#entry``,
+    ``#entry/...``) and id (also ``entry``, ``entry/...``) follows its process's new name.
+    """
+    graph = document["$graph"]
+    ids = {str(item.get("id", "")).lstrip("#") for item in graph if isinstance(item, dict)}
+    entry = entry.lstrip("#")
+    if entry not in ids:
+        raise RuntimeError(f"$graph has no process {entry!r} (found {sorted(ids)})")
+    if entry == "main":
+        return document
+    renames, bare = {f"#{entry}": "#main"}, {entry: "main"}
+    if "main" in ids:
+        spare = next(f"main_{n}" for n in range(1, len(ids) + 2) if f"main_{n}" not in ids)
+        renames["#main"], bare["main"] = f"#{spare}", spare
+    return {
+        key: _rename_references(value, renames, bare) if key == "$graph" else value
+        for key, value in document.items()
+    }
 
 
 def _local_literal(value: dict[str, Any], base: Path) -> dict[str, Any] | None:

@@ -40,6 +40,11 @@ SUITE: dict[str, str] = {
   job: tests/bad-job.yml
   should_fail: true
   tags: [required]
+- id: graph_entry_not_main
+  tool: tests/pair.cwl#second
+  output:
+    out: {class: File, basename: out.txt, size: 7}
+  tags: [required, workflow]
 - $import: tests/more.yaml
 """,
     "tests/more.yaml": """
@@ -61,6 +66,30 @@ inputs:
     secondaryFiles: [.idx]
 outputs:
   count: {type: stdout}
+""",
+    # The process to run is '#second'; the one called 'main' is a step it runs.
+    "tests/pair.cwl": """
+cwlVersion: v1.2
+$graph:
+- id: main
+  class: CommandLineTool
+  baseCommand: echo
+  stdout: out.txt
+  inputs:
+    text: {type: string, inputBinding: {}}
+  outputs:
+    out: {type: stdout}
+- id: second
+  class: Workflow
+  inputs: []
+  outputs:
+    out: {type: File, outputSource: say/out}
+  steps:
+    say:
+      run: "#main"
+      in:
+        text: {default: picked}
+      out: [out]
 """,
     "tests/wc-job.yml": "text: {class: File, location: data/lines.txt}\n",
     "tests/bad-job.yml": "text: 42\n",
@@ -109,5 +138,7 @@ def test_the_runner_reports_each_test_and_a_summary_per_tag(
     assert found["wrong_expectation"]["status"] == "FAIL"
     assert "size" in found["wrong_expectation"]["reason"]
     assert found["needs_docker"]["status"] == "SKIP"  # no container engine: tag left out
-    assert found["summary"]["required"] == {"PASS": 2, "FAIL": 0, "SKIP": 0}
-    assert found["summary"]["(all)"] == {"PASS": 2, "FAIL": 1, "SKIP": 1}
+    # A '$graph' file's named process runs (installed as '#main' by the runner).
+    assert found["graph_entry_not_main"]["status"] == "PASS", found["graph_entry_not_main"]
+    assert found["summary"]["required"] == {"PASS": 3, "FAIL": 0, "SKIP": 0}
+    assert found["summary"]["(all)"] == {"PASS": 3, "FAIL": 1, "SKIP": 1}
