@@ -454,10 +454,10 @@ def outside_reference_problem(raw: Mapping[str, Any]) -> str | None:
     if cwl_draft2.is_draft2(raw):
         # cwltool only ever sees the translation; the draft-2 original is never loaded.
         try:
-            return cwl_refs.problem(cwl_draft2.translate(raw))
+            return cwl_refs.problem(cwl.runnable(cwl_draft2.translate(raw)))
         except cwl_draft2.Draft2Error as exc:
             return exc.message
-    return cwl_refs.problem(raw)
+    return cwl_refs.problem(cwl.runnable(raw))
 
 
 def _refuse_outside_references(row: AppRevision, revision_id: str, action: str) -> None:

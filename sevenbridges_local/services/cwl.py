@@ -318,6 +318,15 @@ def _shared_loader() -> _Loader:
     return _loader
 
 
+def runnable(document: Any) -> Any:
+    """``document`` as cwltool gets it: hints whose class is in an unknown namespace are
+    dropped (cwltool ignores them, but its loader would look the class up over the network)."""
+    kept, dropped = cwl_refs.without_foreign_hints(document)
+    if dropped:
+        logger.info("Hints of unknown classes left out of the document cwltool sees: %s", dropped)
+    return kept
+
+
 def check_self_contained(document: Any) -> None:
     """:class:`CwlError` naming the first field that refers to something outside ``document``."""
     problem = cwl_refs.problem(document)
@@ -328,9 +337,11 @@ def check_self_contained(document: Any) -> None:
 def validate(document: Any) -> CheckedDocument:
     """Check ``document`` fully; raises :class:`CwlError` with the loader's message, trimmed."""
     checked = check_shape(document)
+    # What runs is the document without hints of unknown namespaces (see runnable()).
+    runnable_form = runnable(document)
     # Before the loader: it must never be handed a document that names files or URLs.
-    check_self_contained(document)
-    candidate = copy.deepcopy(dict(document))
+    check_self_contained(runnable_form)
+    candidate = copy.deepcopy(dict(runnable_form))
     # The document's own id would become its base URI (and could point anywhere): replace it.
     candidate["id"] = _VALIDATION_URI
     namespaces = candidate.get("$namespaces")

@@ -17,7 +17,7 @@ from sevenbridges_local import errors
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.execution.base import ExecutionError, Progress, TaskSpec
-from sevenbridges_local.services import apps, task_inputs, volume_reads
+from sevenbridges_local.services import apps, cwl, task_inputs, volume_reads
 from sevenbridges_local.services.task_state import (
     ABORTED,
     ABORTING,
@@ -92,7 +92,7 @@ def build_spec(
         problem = apps.outside_reference_problem(document)
         if problem is not None:
             raise ExecutionError(f"The app '{task.app_ref}' cannot run. {problem}")
-        document = copy.deepcopy(document)
+        document = copy.deepcopy(cwl.runnable(document))
         # The stored id would become the document's base URI; the file name serves instead.
         document.pop("id", None)
         process = apps.process_of(document)  # the '#main' entry of a packed $graph
