@@ -287,9 +287,8 @@ class PlatformEngine:
     def app_document(self, test: ConformanceTest) -> dict[str, Any]:
         """The tool as one self-contained document (steps, imports and schemas inline)."""
         path = test.tool.partition("#")[0]
-        from cwl_utils.pack import pack
-
         from cwl_utils import utils as cwl_utils_files
+        from cwl_utils.pack import pack
 
         logging.getLogger("cwl_utils").setLevel(logging.ERROR)
         with _PACK_LOCK:  # cwl_utils' YAML parser is shared and not thread-safe
