@@ -597,6 +597,26 @@ def app_body(document: dict[str, Any]) -> tuple[Any, str | None]:
     return text, "yaml"
 
 
+ONTOLOGY_SUFFIXES = (".owl", ".rdf", ".ttl")
+
+
+def stage_ontologies(suite: Path, folder: Path) -> Path | None:
+    """The suite's ontology files (``tests/EDAM.owl``...) copied into ``folder``, the embedded
+    platform's ``cwl_schemas_dir``: apps name them in ``$schemas`` and the platform resolves
+    them there by file name (None when the suite has none)."""
+    found = [
+        path
+        for path in sorted((suite / "tests").glob("*"))
+        if path.suffix in ONTOLOGY_SUFFIXES and path.is_file()
+    ]
+    if not found:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in found:
+        shutil.copyfile(path, folder / path.name)
+    return folder
+
+
 def _renamed_reference(text: str, renames: dict[str, str]) -> str:
     for old, new in renames.items():
         if text == old or text.startswith(old + "/"):
@@ -872,6 +892,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 settings["container_engine"] = args.container_engine
             if args.sandbox_path:
                 settings["sandbox_paths"] = json.dumps(args.sandbox_path)
+            ontologies = stage_ontologies(suite, scratch / "ontologies")
+            if ontologies is not None:
+                settings["cwl_schemas_dir"] = str(ontologies)
             with EmbeddedServer(
                 scratch / "platform", rate_limit=UNLIMITED_RATE, settings=settings
             ) as server:

@@ -397,7 +397,9 @@ class _Walker:
                 outside_base = value if _climbs(value) else self._outside_url(value)
 
         kind = node.get("class")
-        if isinstance(kind, str):
+        # Under an extension field (``dct:creator: {class: foaf:Person}``) a class is an
+        # annotation's RDF type: the loader neither validates nor looks it up.
+        if isinstance(kind, str) and not extension:
             self._class(kind, path + ("class",), outside_base, found)
 
         # Under extension fields only what leaves the document counts (cwltool never stages
