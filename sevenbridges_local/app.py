@@ -35,6 +35,7 @@ from sevenbridges_local.middleware import (
 )
 from sevenbridges_local.ratelimit import RateLimiter
 from sevenbridges_local.security import SecretBox
+from sevenbridges_local.services import cwl_schemas
 from sevenbridges_local.services.drs_imports import RESOURCES_KEY as DRS_RESOURCES_KEY
 from sevenbridges_local.services.drs_remote import DrsClientSettings, own_netlocs
 from sevenbridges_local.services.uploads import UploadJanitor
@@ -250,6 +251,7 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
     start when None.
     """
     settings = settings or Settings()
+    cwl_schemas.configure(settings.cwl_schemas_dir)
     database = Database(
         settings.database_url or "", busy_timeout_ms=round(settings.db_busy_timeout * 1000)
     )

@@ -129,6 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
         data_port=args.data_port,
         sandbox=args.sandbox,
         container_engine=args.container_engine,
+        cwl_schemas_dir=args.cwl_schemas_dir,
         s3_endpoint_url=args.s3_endpoint,
         gcs_endpoint_url=args.gcs_endpoint,
         storage=args.storage,
@@ -188,6 +189,7 @@ def _serve(args: argparse.Namespace) -> int:
         "  admin token:    sbg local token   (other users: sbg local token USERNAME)",
         f"  task isolation: {sandbox.describe()}",
         f"  containers:     {_describe_engine(settings.container_engine)}",
+        *([f"  ontologies:     {settings.cwl_schemas_dir}"] if settings.cwl_schemas_dir else []),
         f"  API docs:       {site}/docs   (health: {site}/health)",
     ]
     if tls is not None:
@@ -577,6 +579,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("docker", "podman", "singularity", "none"),
         help="run apps with a DockerRequirement in containers of this engine (default none: "
         "tools run on this machine; also SBG_LOCAL_CONTAINER_ENGINE)",
+    )
+    serve.add_argument(
+        "--cwl-schemas-dir",
+        type=Path,
+        metavar="DIR",
+        help="a folder of ontology files (EDAM.owl...) that apps' $schemas entries resolve to "
+        "by file name; nothing is downloaded (also SBG_LOCAL_CWL_SCHEMAS_DIR)",
     )
     serve.add_argument(
         "--executor",

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     sandbox_gid: int = Field(default=65534, ge=1)
     # More read-only directories tasks may see (e.g. a tool installation under /opt).
     sandbox_paths: list[Path] = Field(default_factory=list)
+    # A folder of ontology files (EDAM.owl...) that apps' ``$schemas`` entries resolve to by
+    # file name (services/cwl_schemas.py); None: apps with ``$schemas`` are refused.
+    cwl_schemas_dir: Path | None = None
     # Disk space: blob writes (parts, assembly, task outputs) that would leave less than this many
     # bytes free are refused with 507, so the database always has room to record what happens.
     min_free_space: int = Field(default=64 * 1024 * 1024, ge=0)

@@ -173,10 +173,12 @@ def _children(value: Any) -> Iterator[Any]:
     return iter(())
 
 
-def check_tree(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+def check_tree(value: Any, *, max_depth: int = MAX_JSON_DEPTH, big_integers: bool = False) -> None:
     """The checks of :func:`loads` on an already decoded document (e.g. parsed YAML).
 
-    Walks with an explicit stack, so any depth is measured without recursion.
+    ``big_integers`` lets integers beyond 64 bits through: for documents stored whole as JSON
+    text (an app's CWL), where no integer lands in a database column. Walks with an explicit
+    stack, so any depth is measured without recursion.
     """
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
@@ -190,7 +192,11 @@ def check_tree(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
             continue
         if isinstance(item, float) and not math.isfinite(item):
             raise errors.bad_request("The request body holds a number that is out of range.")
-        if isinstance(item, int) and not MIN_JSON_INTEGER <= item <= MAX_JSON_INTEGER:
+        if (
+            isinstance(item, int)
+            and not big_integers
+            and not MIN_JSON_INTEGER <= item <= MAX_JSON_INTEGER
+        ):
             raise errors.bad_request(
                 "The request body holds an integer that does not fit in 64 bits."
             )

@@ -287,14 +287,22 @@ class PlatformEngine:
     def app_document(self, test: ConformanceTest) -> dict[str, Any]:
         """The tool as one self-contained document (steps, imports and schemas inline)."""
         path = test.tool.partition("#")[0]
+        from cwl_utils import utils as cwl_utils_files
         from cwl_utils.pack import pack
 
         logging.getLogger("cwl_utils").setLevel(logging.ERROR)
         with _PACK_LOCK:  # cwl_utils' YAML parser is shared and not thread-safe
+            # Its parser makes 1.23e5 a plain float (sent as 123000.0); ours keeps the text.
+            shared, cwl_utils_files.fast_yaml = cwl_utils_files.fast_yaml, _form_keeping_yaml()
             try:
                 document = pack(str(self.suite / path))
             except SystemExit as exit_:  # it exits on a malformed file
                 raise RuntimeError(f"cwl_utils could not pack {path} (exit {exit_.code})")
+            finally:
+                cwl_utils_files.fast_yaml = shared
+        _, _, entry = test.tool.partition("#")
+        if entry and isinstance(document.get("$graph"), list):
+            document = select_graph_entry(document, entry)
         return _inline_local_files(document, (self.suite / path).parent)
 
     # -- the job's files
@@ -459,7 +467,10 @@ class PlatformEngine:
             return False, None, f"packing failed: {error}"
         _add_job_requirements(document, self.job_requirements(test))
         try:
-            app = self.api.apps.install_app(id=f"{project.id}/{slug}", raw=document)
+            raw, raw_format = app_body(document)
+            app = self.api.apps.install_app(
+                id=f"{project.id}/{slug}", raw=raw, raw_format=raw_format
+            )
         except SbgError as error:
             return False, None, f"app refused: {getattr(error, 'message', None) or error}"
         try:
@@ -500,6 +511,157 @@ def _add_job_requirements(document: dict[str, Any], requirements: list[Any]) -> 
     classes = {item.get("class") for item in requirements if isinstance(item, dict)}
     kept = [item for item in own if not (isinstance(item, dict) and item.get("class") in classes)]
     document["requirements"] = kept + requirements
+
+
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+class KeptFloat(float):
+    """A float from the tool's file with the JSON text of its written form (``1.23e5``):
+    cwltool writes a float on the command line as it was written, so the app must carry it so."""
+
+    text: str
+
+    def __new__(cls, value: float, text: str) -> KeptFloat:
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (KeptFloat, (float(self), self.text))
+
+
+def _json_number_text(written: str) -> str | None:
+    """The JSON form of a YAML float's text (``+.5`` is ``0.5``, ``1.`` is ``1.0``), or None."""
+    text = written.strip().lstrip("+")
+    sign = "-" if text.startswith("-") else ""
+    mantissa, marker, exponent = text[len(sign) :].partition("e" if "e" in text else "E")
+    if mantissa.startswith("."):
+        mantissa = "0" + mantissa
+    if mantissa.endswith("."):
+        mantissa += "0"
+    result = sign + mantissa + marker + exponent
+    return result if _JSON_NUMBER.fullmatch(result) else None
+
+
+def _form_keeping_yaml() -> Any:
+    """A ruamel safe loader whose floats are :class:`KeptFloat`."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import SafeConstructor
+
+    class Constructor(SafeConstructor):
+        def construct_yaml_float(self, node: Any) -> Any:
+            value = super().construct_yaml_float(node)
+            text = _json_number_text(str(node.value))
+            return KeptFloat(value, text) if text is not None and value == value else value
+
+    Constructor.add_constructor("tag:yaml.org,2002:float", Constructor.construct_yaml_float)
+    loader = YAML(typ="safe", pure=True)
+    loader.Constructor = Constructor
+    return loader
+
+
+def _holds_kept_float(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, KeptFloat):
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def app_body(document: dict[str, Any]) -> tuple[Any, str | None]:
+    """What to send to install ``document``: the dict itself, or, when it holds floats whose
+    written form matters, JSON text (as YAML, a superset) with those floats in that form."""
+    if not _holds_kept_float(document):
+        return document, None
+    marks: list[str] = []
+
+    def marked(value: Any) -> Any:
+        if isinstance(value, KeptFloat):
+            marks.append(value.text)
+            return f"\x00kept-float-{len(marks) - 1}\x00"
+        if isinstance(value, dict):
+            return {key: marked(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [marked(item) for item in value]
+        return value
+
+    # Raw characters: the YAML reader would read an escaped surrogate pair as two halves.
+    text = json.dumps(marked(document), ensure_ascii=False)
+    text = re.sub(r'"\\u0000kept-float-(\d+)\\u0000"', lambda m: marks[int(m.group(1))], text)
+    return text, "yaml"
+
+
+ONTOLOGY_SUFFIXES = (".owl", ".rdf", ".ttl")
+
+
+def stage_ontologies(suite: Path, folder: Path) -> Path | None:
+    """The suite's ontology files (``tests/EDAM.owl``...) copied into ``folder``, the embedded
+    platform's ``cwl_schemas_dir``: apps name them in ``$schemas`` and the platform resolves
+    them there by file name (None when the suite has none)."""
+    found = [
+        path
+        for path in sorted((suite / "tests").glob("*"))
+        if path.suffix in ONTOLOGY_SUFFIXES and path.is_file()
+    ]
+    if not found:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in found:
+        shutil.copyfile(path, folder / path.name)
+    return folder
+
+
+def _renamed_reference(text: str, renames: dict[str, str]) -> str:
+    for old, new in renames.items():
+        if text == old or text.startswith(old + "/"):
+            return new + text[len(old) :]
+    return text
+
+
+def _rename_references(value: Any, renames: dict[str, str], bare: dict[str, str]) -> Any:
+    """``value`` with references (``#old``, ``#old/...``) renamed; ids also in bare form."""
+    if isinstance(value, dict):
+        return {
+            key: _renamed_reference(item, {**renames, **bare})
+            if key == "id" and isinstance(item, str)
+            else _rename_references(item, renames, bare)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_rename_references(item, renames, bare) for item in value]
+    if isinstance(value, str):
+        return _renamed_reference(value, renames)
+    return value
+
+
+def select_graph_entry(document: dict[str, Any], entry: str) -> dict[str, Any]:
+    """A packed document whose process to run is ``entry`` (``file.cwl#entry``), rewritten so
+    that process is ``#main``, as a packer does: the platform runs the ``#main`` of a ``$graph``.
+
+    A process already called ``main`` is renamed out of the way; every reference (``#entry``,
+    ``#entry/...``) and id (also ``entry``, ``entry/...``) follows its process's new name.
+    """
+    graph = document["$graph"]
+    ids = {str(item.get("id", "")).lstrip("#") for item in graph if isinstance(item, dict)}
+    entry = entry.lstrip("#")
+    if entry not in ids:
+        raise RuntimeError(f"$graph has no process {entry!r} (found {sorted(ids)})")
+    if entry == "main":
+        return document
+    renames, bare = {f"#{entry}": "#main"}, {entry: "main"}
+    if "main" in ids:
+        spare = next(f"main_{n}" for n in range(1, len(ids) + 2) if f"main_{n}" not in ids)
+        renames["#main"], bare["main"] = f"#{spare}", spare
+    return {
+        key: _rename_references(value, renames, bare) if key == "$graph" else value
+        for key, value in document.items()
+    }
 
 
 def _local_literal(value: dict[str, Any], base: Path) -> dict[str, Any] | None:
@@ -730,6 +892,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 settings["container_engine"] = args.container_engine
             if args.sandbox_path:
                 settings["sandbox_paths"] = json.dumps(args.sandbox_path)
+            ontologies = stage_ontologies(suite, scratch / "ontologies")
+            if ontologies is not None:
+                settings["cwl_schemas_dir"] = str(ontologies)
             with EmbeddedServer(
                 scratch / "platform", rate_limit=UNLIMITED_RATE, settings=settings
             ) as server:

@@ -122,13 +122,14 @@ async def raw_app_document(request: Request) -> Any:
     """The CWL document of an install request, read within the raw-app size limit (413).
 
     The service reads JSON and YAML; JSON nesting is bounded before parsing and the result is
-    held to the same rules as every JSON body (finite numbers, 64-bit integers, depth).
+    held to the same rules as every JSON body (finite numbers, depth), except that integers may
+    exceed 64 bits: the document is stored whole as JSON text and CWL allows such defaults.
     """
     body = await read_limited(request, MAX_RAW_APP_BYTES)
     content_type = request.headers.get("content-type")
     strict_json.check_depth(body)
     document = apps.document_from_body(body, content_type)
-    strict_json.check_tree(document)
+    strict_json.check_tree(document, big_integers=True)
     return document
 
 

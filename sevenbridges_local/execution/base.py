@@ -94,6 +94,9 @@ class TaskSpec:
     step_names: list[str] = field(default_factory=list)
     # None: no containers; otherwise "docker", "podman" or "singularity".
     container_engine: str | None = None
+    # Local ontology files for the document's ``$schemas`` (from the operator's folder), in
+    # order; the executor puts copies next to the document and points ``$schemas`` at them.
+    schemas: list[Path] = field(default_factory=list)
 
 
 @dataclass

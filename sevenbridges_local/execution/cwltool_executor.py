@@ -587,16 +587,25 @@ class CwltoolExecutor(Executor):
             where = f" ('{Path(exc.filename).name}')" if exc.filename else ""
             raise ExecutionError(f"Could not stage the input files{where}: {exc.strerror or exc}.")
         document_path = work_dir / f"{spec.document_name}.cwl"
+        document = spec.document
+        if spec.schemas:
+            # Copies next to the document: cwltool reads them relative to it, never elsewhere.
+            names = []
+            for index, source in enumerate(spec.schemas):
+                name = f"schemas/{index}-{source.name}"
+                (work_dir / name).parent.mkdir(exist_ok=True)
+                shutil.copyfile(source, work_dir / name)
+                names.append(name)
+            document = {**document, "$schemas": names}
         # Raw UTF-8, not \u escapes: cwltool's YAML reader splits an escaped surrogate pair.
-        document_path.write_text(
-            json_numbers.dumps(spec.document, ensure_ascii=False), encoding="utf-8"
-        )
+        document_path.write_text(json_numbers.dumps(document, ensure_ascii=False), encoding="utf-8")
         job_path = work_dir / "job.json"
         job_path.write_text(json_numbers.dumps(job_order, ensure_ascii=False), encoding="utf-8")
         log_paths = {name: work_dir / name for name in LOG_NAMES}
         tmp_prefix = str(work_dir / "tmp") + os.sep
         argv = [
-            *_BASE_ARGUMENTS,
+            # With ontologies, cwltool loads them (local copies) to check formats.
+            *(arg for arg in _BASE_ARGUMENTS if not (spec.schemas and arg == "--skip-schemas")),
             *container_arguments(engine),
             "--outdir",
             str(output_dir),

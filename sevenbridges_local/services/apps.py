@@ -50,7 +50,7 @@ from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.apps import App, AppRevision
 from sevenbridges_local.db.models import Project, User
-from sevenbridges_local.services import access, cwl, cwl_refs, projects
+from sevenbridges_local.services import access, cwl, projects
 from sevenbridges_local.services.access import Access
 from sevenbridges_local.services.context import (
     ADMIN_ROLE,
@@ -454,10 +454,10 @@ def outside_reference_problem(raw: Mapping[str, Any]) -> str | None:
     if cwl_draft2.is_draft2(raw):
         # cwltool only ever sees the translation; the draft-2 original is never loaded.
         try:
-            return cwl_refs.problem(cwl_draft2.translate(raw))
+            return cwl.self_contained_problem(cwl_draft2.translate(raw))
         except cwl_draft2.Draft2Error as exc:
             return exc.message
-    return cwl_refs.problem(raw)
+    return cwl.self_contained_problem(raw)
 
 
 def _refuse_outside_references(row: AppRevision, revision_id: str, action: str) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sevenbridges_local import json_numbers
-from sevenbridges_local.services import cwl_refs
+from sevenbridges_local.services import cwl_refs, cwl_schemas
 
 logger = logging.getLogger(__name__)
 
@@ -318,9 +318,43 @@ def _shared_loader() -> _Loader:
     return _loader
 
 
+def runnable(document: Any) -> Any:
+    """``document`` as cwltool gets it: hints whose class is in an unknown namespace are
+    dropped (cwltool ignores them, but its loader would look the class up over the network)."""
+    kept, dropped = cwl_refs.without_foreign_hints(document)
+    if dropped:
+        logger.info("Hints of unknown classes left out of the document cwltool sees: %s", dropped)
+    return kept
+
+
+def without_schemas(document: Any) -> Any:
+    """``document`` without its top-level ``$schemas`` (resolved by :mod:`cwl_schemas`)."""
+    if isinstance(document, Mapping) and "$schemas" in document:
+        return {key: value for key, value in document.items() if key != "$schemas"}
+    return document
+
+
+def self_contained_problem(document: Any) -> str | None:
+    """Why ``document`` may not be loaded or run (it names something outside itself), or None.
+
+    Top-level ``$schemas`` entries must name files of the operator's folder of ontologies;
+    hints of unknown namespaces are not looked at (they never reach cwltool)."""
+    schemas = document.get("$schemas") if isinstance(document, Mapping) else None
+    rest = without_schemas(runnable(document))
+    try:
+        cwl_schemas.resolve(schemas)
+    except cwl_schemas.SchemasError as exc:
+        others = [item.field for item in cwl_refs.find_outside_references(rest)]
+        if not others:
+            return exc.message
+        more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+        return f"{exc.message} Other references outside the app: {', '.join(others[:3])}{more}."
+    return cwl_refs.problem(rest)
+
+
 def check_self_contained(document: Any) -> None:
     """:class:`CwlError` naming the first field that refers to something outside ``document``."""
-    problem = cwl_refs.problem(document)
+    problem = self_contained_problem(document)
     if problem is not None:
         raise CwlError(problem)
 
@@ -330,7 +364,9 @@ def validate(document: Any) -> CheckedDocument:
     checked = check_shape(document)
     # Before the loader: it must never be handed a document that names files or URLs.
     check_self_contained(document)
-    candidate = copy.deepcopy(dict(document))
+    # What runs is the document without hints of unknown namespaces (see runnable()); the
+    # loader checks it without its ontologies (they only matter for formats, when it runs).
+    candidate = copy.deepcopy(dict(without_schemas(runnable(document))))
     # The document's own id would become its base URI (and could point anywhere): replace it.
     candidate["id"] = _VALIDATION_URI
     namespaces = candidate.get("$namespaces")

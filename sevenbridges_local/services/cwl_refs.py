@@ -33,6 +33,7 @@ runs on the machine in any case. Both are the task sandbox's business, not the d
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import urllib.parse
@@ -158,6 +159,58 @@ def problem(document: Any) -> str | None:
     if len(message) > _MESSAGE_MAX:  # field names can be as long as a document's keys
         message = message[: _MESSAGE_MAX - 3] + "..."
     return message
+
+
+def without_foreign_hints(document: Any) -> tuple[Any, list[str]]:
+    """``document`` without the hints whose class lies outside the known namespaces, and the
+    dropped classes (``ex:FakeRequirement``).
+
+    cwltool ignores a hint it does not know, but its loader first sends a ``HEAD`` request to
+    the class's URL; dropped before the loader sees the document, such a hint costs nothing.
+    The same class under ``requirements`` stays refused (cwltool would fail on it anyway).
+    The document is copied only when something is dropped; the stored app keeps its hints.
+    """
+    walker = _Walker(_all_namespaces(document))
+    dropped = _drop_foreign_hints(walker, document, mutate=False)
+    if not dropped:
+        return document, []
+    copied = copy.deepcopy(document)
+    _drop_foreign_hints(walker, copied, mutate=True)
+    return copied, dropped
+
+
+def _drop_foreign_hints(walker: _Walker, document: Any, *, mutate: bool) -> list[str]:
+    def foreign(kind: Any) -> bool:
+        return (
+            isinstance(kind, str)
+            and bool(_SCHEME.match(kind))
+            and (walker._outside_url(kind) is not None)
+        )
+
+    dropped: list[str] = []
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        hints = node.get("hints")
+        if isinstance(hints, list):
+            gone = [h for h in hints if isinstance(h, Mapping) and foreign(h.get("class"))]
+            dropped.extend(str(h["class"]) for h in gone)
+            if mutate and gone:
+                node["hints"] = [h for h in hints if not any(h is g for g in gone)]
+        elif isinstance(hints, dict):
+            gone_keys = [key for key in hints if foreign(key)]
+            dropped.extend(str(key) for key in gone_keys)
+            if mutate:
+                for key in gone_keys:
+                    del hints[key]
+        # Extension fields (``sbg:...``) are metadata cwltool never loads as processes.
+        stack.extend(value for key, value in node.items() if ":" not in str(key))
+    return dropped
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +397,9 @@ class _Walker:
                 outside_base = value if _climbs(value) else self._outside_url(value)
 
         kind = node.get("class")
-        if isinstance(kind, str):
+        # Under an extension field (``dct:creator: {class: foaf:Person}``) a class is an
+        # annotation's RDF type: the loader neither validates nor looks it up.
+        if isinstance(kind, str) and not extension:
             self._class(kind, path + ("class",), outside_base, found)
 
         # Under extension fields only what leaves the document counts (cwltool never stages

@@ -17,7 +17,7 @@ from sevenbridges_local import errors
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.execution.base import ExecutionError, Progress, TaskSpec
-from sevenbridges_local.services import apps, task_inputs, volume_reads
+from sevenbridges_local.services import apps, cwl, cwl_schemas, task_inputs, volume_reads
 from sevenbridges_local.services.task_state import (
     ABORTED,
     ABORTING,
@@ -94,7 +94,11 @@ def build_spec(
         problem = apps.outside_reference_problem(document)
         if problem is not None:
             raise ExecutionError(f"The app '{task.app_ref}' cannot run. {problem}")
-        document = copy.deepcopy(document)
+        try:
+            schemas = cwl_schemas.resolve(document.get("$schemas"))
+        except cwl_schemas.SchemasError as exc:  # the folder changed since the app was checked
+            raise ExecutionError(f"The app '{task.app_ref}' cannot run. {exc.message}")
+        document = copy.deepcopy(cwl.runnable(document))
         # The stored id would become the document's base URI; the file name serves instead.
         document.pop("id", None)
         process = apps.process_of(document)  # the '#main' entry of a packed $graph
@@ -124,6 +128,7 @@ def build_spec(
             files=files,
             step_names=task_inputs.step_names(process),
             container_engine=container_engine,
+            schemas=schemas,
         )
 
 

@@ -280,3 +280,43 @@ def test_numbers_keep_their_form_in_the_app_the_job_and_the_outputs(
     task = finish(owner.tasks.get(created.json()["id"]))
     assert task.status == TaskStatus.COMPLETED, task.execution_status.message
     assert task.outputs["said"] == "0.00001 123000 123000 450"
+
+
+BIG = 10**42  # 'double' defaults written like this are in the CWL conformance suite
+BIG_INTEGERS_TOOL_YAML = f"""\
+cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [echo, -n]
+stdout: said.txt
+inputs:
+  huge: {{type: double, default: {BIG}, inputBinding: {{position: 1}}}}
+  pair: {{type: 'double[]', default: [{BIG}, -{BIG}], inputBinding: {{position: 2}}}}
+  small: {{type: long, inputBinding: {{position: 3}}}}
+outputs:
+  said: {{type: stdout}}
+"""
+
+
+def test_integers_beyond_64_bits_in_an_app_round_trip_exactly(
+    owner, project, platform, http_session
+):
+    app = owner.apps.install_app(
+        id=f"{project.id}/big-integers", raw=BIG_INTEGERS_TOOL_YAML, raw_format="yaml"
+    )
+    headers = {"X-SBG-Auth-Token": platform.token(owner.users.me().username)}
+    wire = http_session.get(f"{platform.url}/apps/{app.id}/raw", headers=headers).text
+    assert f'"default":{BIG},' in wire and f"[{BIG},-{BIG}]" in wire
+    raw = owner.apps.get(app.id).raw
+    assert raw["inputs"]["huge"]["default"] == BIG
+    assert raw["inputs"]["pair"]["default"] == [BIG, -BIG]
+    task = finish(
+        owner.tasks.create(
+            name="big", project=project, app=app, inputs={"small": 2**63 - 1}, run=True
+        )
+    )
+    assert task.status == TaskStatus.COMPLETED, task.execution_status.message
+    said = task.outputs["said"]
+    assert said.content() == f"{BIG} {BIG} -{BIG} {2**63 - 1}"
+    # Task inputs still stop at 64 bits (the request boundary's rule for every JSON body).
+    with pytest.raises(BadRequest):
+        owner.tasks.create(name="bigger", project=project, app=app, inputs={"small": 2**63})

@@ -40,6 +40,16 @@ SUITE: dict[str, str] = {
   job: tests/bad-job.yml
   should_fail: true
   tags: [required]
+- id: graph_entry_not_main
+  tool: tests/pair.cwl#second
+  output:
+    out: {class: File, basename: out.txt, size: 7}
+  tags: [required, workflow]
+- id: floats_keep_their_form
+  tool: tests/floats.cwl
+  output:
+    said: {class: File, basename: said.txt, size: 14}
+  tags: [required, command_line_tool]
 - $import: tests/more.yaml
 """,
     "tests/more.yaml": """
@@ -61,6 +71,42 @@ inputs:
     secondaryFiles: [.idx]
 outputs:
   count: {type: stdout}
+""",
+    # The process to run is '#second'; the one called 'main' is a step it runs.
+    "tests/pair.cwl": """
+cwlVersion: v1.2
+$graph:
+- id: main
+  class: CommandLineTool
+  baseCommand: echo
+  stdout: out.txt
+  inputs:
+    text: {type: string, inputBinding: {}}
+  outputs:
+    out: {type: stdout}
+- id: second
+  class: Workflow
+  inputs: []
+  outputs:
+    out: {type: File, outputSource: say/out}
+  steps:
+    say:
+      run: "#main"
+      in:
+        text: {default: picked}
+      out: [out]
+""",
+    # cwltool writes '0.00001 123000' (14 bytes); a float sent as 123000.0 would add two.
+    "tests/floats.cwl": """
+cwlVersion: v1.2
+class: CommandLineTool
+baseCommand: [echo, -n]
+stdout: said.txt
+inputs:
+  tiny: {type: float, default: 0.00001, inputBinding: {position: 1}}
+  large: {type: float, default: 1.23e5, inputBinding: {position: 2}}
+outputs:
+  said: {type: stdout}
 """,
     "tests/wc-job.yml": "text: {class: File, location: data/lines.txt}\n",
     "tests/bad-job.yml": "text: 42\n",
@@ -109,5 +155,8 @@ def test_the_runner_reports_each_test_and_a_summary_per_tag(
     assert found["wrong_expectation"]["status"] == "FAIL"
     assert "size" in found["wrong_expectation"]["reason"]
     assert found["needs_docker"]["status"] == "SKIP"  # no container engine: tag left out
-    assert found["summary"]["required"] == {"PASS": 2, "FAIL": 0, "SKIP": 0}
-    assert found["summary"]["(all)"] == {"PASS": 2, "FAIL": 1, "SKIP": 1}
+    # A '$graph' file's named process runs (installed as '#main' by the runner).
+    assert found["graph_entry_not_main"]["status"] == "PASS", found["graph_entry_not_main"]
+    assert found["floats_keep_their_form"]["status"] == "PASS", found["floats_keep_their_form"]
+    assert found["summary"]["required"] == {"PASS": 4, "FAIL": 0, "SKIP": 0}
+    assert found["summary"]["(all)"] == {"PASS": 4, "FAIL": 1, "SKIP": 1}
