@@ -370,3 +370,34 @@ def test_a_literal_in_a_workflow_steps_default_is_created(api: sbg.Api, project:
     assert task.status == "COMPLETED", failure(task)
     assert task.outputs["all"].content() == "from a record\ndeep\nstep\n"
     assert task.outputs["note"].content() == "from a record\n"
+
+
+def test_a_folder_that_is_an_outputs_secondary_file_is_kept(api: sbg.Api, project: Any) -> None:
+    tool = {
+        "cwlVersion": "v1.2",
+        "class": "CommandLineTool",
+        "requirements": {"ShellCommandRequirement": {}},
+        "arguments": [
+            {
+                "valueFrom": "echo main > out.txt && touch out.idx && mkdir out.txt_idx && "
+                "echo inner > out.txt_idx/index",
+                "shellQuote": False,
+            }
+        ],
+        "inputs": {},
+        "outputs": {
+            "indexed": {
+                "type": "File",
+                "outputBinding": {"glob": "out.txt"},
+                "secondaryFiles": ["^.idx", "_idx"],
+            }
+        },
+    }
+    task = run(api, project, "folder-secondary", tool, {})
+    assert task.status == "COMPLETED", failure(task)
+    raw = api.get(url=f"/tasks/{task.id}").json()["outputs"]["indexed"]
+    extras = {extra["name"]: extra for extra in raw.get("secondaryFiles", [])}
+    assert sorted(extras) == ["out.idx", "out.txt_idx"], raw
+    assert extras["out.txt_idx"]["class"] == "Directory"
+    listed = api.files.get(extras["out.txt_idx"]["path"]).list_files()
+    assert [item.name for item in listed] == ["index"]
