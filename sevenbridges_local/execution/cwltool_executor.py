@@ -62,6 +62,7 @@ from sevenbridges_local.execution.containers import (
     hinted_images,
 )
 from sevenbridges_local.execution.cwl_log import CwlLogReader
+from sevenbridges_local.execution.documents import write_document
 from sevenbridges_local.execution.failures import failure_message
 from sevenbridges_local.execution.resources import resource_limits, task_limits_config
 from sevenbridges_local.execution.sandbox import SandboxPolicy
@@ -586,19 +587,10 @@ class CwltoolExecutor(Executor):
         except OSError as exc:
             where = f" ('{Path(exc.filename).name}')" if exc.filename else ""
             raise ExecutionError(f"Could not stage the input files{where}: {exc.strerror or exc}.")
-        document_path = work_dir / f"{spec.document_name}.cwl"
-        document = spec.document
-        if spec.schemas:
-            # Copies next to the document: cwltool reads them relative to it, never elsewhere.
-            names = []
-            for index, source in enumerate(spec.schemas):
-                name = f"schemas/{index}-{source.name}"
-                (work_dir / name).parent.mkdir(exist_ok=True)
-                shutil.copyfile(source, work_dir / name)
-                names.append(name)
-            document = {**document, "$schemas": names}
-        # Raw UTF-8, not \u escapes: cwltool's YAML reader splits an escaped surrogate pair.
-        document_path.write_text(json_numbers.dumps(document, ensure_ascii=False), encoding="utf-8")
+        try:
+            document_path = write_document(spec, work_dir)
+        except OSError as exc:
+            raise ExecutionError(f"Could not write the app's document: {exc.strerror or exc}.")
         job_path = work_dir / "job.json"
         job_path.write_text(json_numbers.dumps(job_order, ensure_ascii=False), encoding="utf-8")
         log_paths = {name: work_dir / name for name in LOG_NAMES}

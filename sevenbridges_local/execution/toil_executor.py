@@ -64,6 +64,7 @@ from sevenbridges_local.execution.cwltool_executor import (
     relative_to_task,
     task_process_environment,
 )
+from sevenbridges_local.execution.documents import write_document
 from sevenbridges_local.execution.sandbox import SandboxPolicy
 from sevenbridges_local.execution.toil_runner import kill_workers
 from sevenbridges_local.storage import BlobStore
@@ -431,8 +432,11 @@ class ToilExecutor(Executor):
         except OSError as exc:
             where = f" ('{Path(exc.filename).name}')" if exc.filename else ""
             raise ExecutionError(f"Could not stage the input files{where}: {exc.strerror or exc}.")
-        document_path = work_dir / f"{spec.document_name}.cwl"
-        document_path.write_text(json.dumps(spec.document), encoding="utf-8")
+        try:
+            # $schemas copies and literal defaults as the cwltool executor has them.
+            document_path = write_document(spec, work_dir)
+        except OSError as exc:
+            raise ExecutionError(f"Could not write the app's document: {exc.strerror or exc}.")
         job_path = work_dir / "job.json"
         job_path.write_text(json.dumps(job_order), encoding="utf-8")
         log_paths = {name: work_dir / name for name in LOG_NAMES}

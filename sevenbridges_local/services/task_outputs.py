@@ -52,7 +52,8 @@ class _StoredFile:
     name: str
     key: str
     size: int
-    secondary: list[_StoredFile] = field(default_factory=list)
+    # Files and folders (a secondaryFiles pattern may match a folder).
+    secondary: list[_StoredFile | _StoredFolder] = field(default_factory=list)
     # The CWL format the tool's output declares (an IRI), kept in the task's outputs.
     format: str | None = None
 
@@ -172,7 +173,7 @@ class _OutputImporter:
                 stored.format = value["format"]
             for extra in value.get("secondaryFiles") or []:
                 converted = self.convert(extra)
-                if isinstance(converted, _StoredFile):
+                if isinstance(converted, _StoredFile | _StoredFolder):
                     stored.secondary.append(converted)
             return stored
         if isinstance(value, list):

@@ -397,3 +397,47 @@ def test_a_cluster_batch_system_has_no_sandbox(tmp_path: Path) -> None:
         task_sandbox(required)
     with pytest.raises(ValueError):
         Settings(data_dir=tmp_path, toil_batch_system="slurm; rm -rf /")
+
+
+def test_toil_gets_local_schemas_and_literal_defaults_written_out(tmp_path: Path) -> None:
+    """Toil is given the document the cwltool executor writes: ``$schemas`` pointing at copies
+    in the task's folder, and File literals in defaults written out as files."""
+    import json
+
+    from sevenbridges_local.execution.base import TaskSpec
+    from sevenbridges_local.execution.toil_executor import ToilExecutor
+    from sevenbridges_local.storage.local import LocalBlobStore
+
+    ontology = tmp_path / "ontologies" / "EDAM.owl"
+    ontology.parent.mkdir()
+    ontology.write_text("<rdf/>")
+    document = {
+        "cwlVersion": "v1.2",
+        "class": "CommandLineTool",
+        "$schemas": ["http://edamontology.org/EDAM.owl"],
+        "baseCommand": "cat",
+        "inputs": {
+            "rec": {
+                "type": {"type": "record", "fields": {"note": "File"}},
+                "default": {"note": {"class": "File", "basename": "n.txt", "contents": "hi\n"}},
+            }
+        },
+        "outputs": {},
+    }
+    executor = ToilExecutor(LocalBlobStore(tmp_path / "blobs"), tmp_path / "stores")
+    spec = TaskSpec(
+        task_id="t1",
+        document=document,
+        document_name="tool",
+        job_order={},
+        files={},
+        schemas=[ontology],
+    )
+    prepared = executor.prepare(spec, tmp_path / "work")
+    written = json.loads(prepared.document_path.read_text())
+    (schema,) = written["$schemas"]
+    assert (prepared.work_dir / schema).read_text() == "<rdf/>"
+    note = written["inputs"]["rec"]["default"]["note"]
+    assert note["location"].startswith("file://") and "contents" in note
+    assert Path(note["location"].removeprefix("file://")).read_text() == "hi\n"
+    assert document["$schemas"] == ["http://edamontology.org/EDAM.owl"]  # the spec is unchanged

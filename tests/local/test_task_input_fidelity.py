@@ -290,3 +290,114 @@ def test_a_file_two_outputs_name_is_stored_once(api: sbg.Api, project: Any) -> N
     assert outputs["first"]["name"] == "same.txt"
     names = [item.name for item in api.files.query(project=project).all()]
     assert sorted(names) == [".task-logs", "same.txt"]
+
+
+# File and folder literals inside defaults: a record's field, an array's item, a step's input.
+DEFAULT_LITERALS_TOOL: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "baseCommand": ["cat"],
+    "inputs": {
+        "pair": {
+            "type": [
+                "null",
+                {"type": "record", "fields": {"note": "File", "folder": "Directory"}},
+            ],
+            "default": {
+                "note": {"class": "File", "basename": "note.txt", "contents": "from a record\n"},
+                "folder": {
+                    "class": "Directory",
+                    "basename": "made",
+                    "listing": [{"class": "File", "basename": "deep.txt", "contents": "deep\n"}],
+                },
+            },
+        },
+        "notes": {
+            "type": "File[]",
+            "default": [{"class": "File", "basename": "first.txt", "contents": "from an array\n"}],
+        },
+    },
+    "arguments": [
+        "$(inputs.pair.note.path)",
+        "$(inputs.pair.folder.path)/deep.txt",
+        "$(inputs.notes[0].path)",
+    ],
+    "stdout": "all.txt",
+    "outputs": {
+        "all": {"type": "stdout"},
+        # Passes the default's file through: it must outlive the tool's staging folder.
+        "note": {"type": "File", "outputBinding": {"outputEval": "$(inputs.pair.note)"}},
+    },
+}
+
+
+def test_file_and_folder_literals_in_record_and_array_defaults_are_created(
+    api: sbg.Api, project: Any
+) -> None:
+    task = run(api, project, "default-literals", DEFAULT_LITERALS_TOOL, {})
+    assert task.status == "COMPLETED", failure(task)
+    assert task.outputs["all"].content() == "from a record\ndeep\nfrom an array\n"
+    assert task.outputs["note"].content() == "from a record\n"
+    # The app keeps its defaults as installed.
+    app = api.apps.get(f"{project.id}/default-literals")
+    assert app.raw["inputs"]["notes"]["default"][0]["contents"] == "from an array\n"
+
+
+def test_a_literal_in_a_workflow_steps_default_is_created(api: sbg.Api, project: Any) -> None:
+    tool = {key: value for key, value in DEFAULT_LITERALS_TOOL.items() if key != "cwlVersion"}
+    workflow = {
+        "cwlVersion": "v1.2",
+        "class": "Workflow",
+        "requirements": {"StepInputExpressionRequirement": {}},
+        "inputs": {},
+        "outputs": {
+            "all": {"type": "File", "outputSource": "show/all"},
+            "note": {"type": "File", "outputSource": "show/note"},
+        },
+        "steps": {
+            "show": {
+                "run": tool,
+                "in": {
+                    "notes": {
+                        "default": [{"class": "File", "basename": "s.txt", "contents": "step\n"}]
+                    }
+                },
+                "out": ["all", "note"],
+            }
+        },
+    }
+    task = run(api, project, "default-literals-wf", workflow, {})
+    assert task.status == "COMPLETED", failure(task)
+    assert task.outputs["all"].content() == "from a record\ndeep\nstep\n"
+    assert task.outputs["note"].content() == "from a record\n"
+
+
+def test_a_folder_that_is_an_outputs_secondary_file_is_kept(api: sbg.Api, project: Any) -> None:
+    tool = {
+        "cwlVersion": "v1.2",
+        "class": "CommandLineTool",
+        "requirements": {"ShellCommandRequirement": {}},
+        "arguments": [
+            {
+                "valueFrom": "echo main > out.txt && touch out.idx && mkdir out.txt_idx && "
+                "echo inner > out.txt_idx/index",
+                "shellQuote": False,
+            }
+        ],
+        "inputs": {},
+        "outputs": {
+            "indexed": {
+                "type": "File",
+                "outputBinding": {"glob": "out.txt"},
+                "secondaryFiles": ["^.idx", "_idx"],
+            }
+        },
+    }
+    task = run(api, project, "folder-secondary", tool, {})
+    assert task.status == "COMPLETED", failure(task)
+    raw = api.get(url=f"/tasks/{task.id}").json()["outputs"]["indexed"]
+    extras = {extra["name"]: extra for extra in raw.get("secondaryFiles", [])}
+    assert sorted(extras) == ["out.idx", "out.txt_idx"], raw
+    assert extras["out.txt_idx"]["class"] == "Directory"
+    listed = api.files.get(extras["out.txt_idx"]["path"]).list_files()
+    assert [item.name for item in listed] == ["index"]
