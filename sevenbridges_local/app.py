@@ -35,7 +35,7 @@ from sevenbridges_local.middleware import (
     RequestContextMiddleware,
     error_response,
 )
-from sevenbridges_local.processes import ProcessRegistry
+from sevenbridges_local.processes import ProcessHeaderMiddleware, ProcessRegistry
 from sevenbridges_local.ratelimit import RateLimiter
 from sevenbridges_local.security import SecretBox
 from sevenbridges_local.services.drs_imports import RESOURCES_KEY as DRS_RESOURCES_KEY
@@ -261,6 +261,7 @@ def create_app(
     *,
     primary: bool = True,
     data_socket: socket.socket | None = None,
+    process_index: int | None = None,
 ) -> FastAPI:
     """Build the application; the database is migrated and seeded when it starts serving.
 
@@ -388,4 +389,6 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     # Outermost: a trusted proxy's forwarded scheme and host apply before anything reads them.
     app.add_middleware(ForwardedMiddleware, trusted=settings.trusted_proxies)
+    if process_index is not None:
+        app.add_middleware(ProcessHeaderMiddleware, index=process_index)
     return app

@@ -363,7 +363,7 @@ def _serve_child(
     tls = ensure_tls(settings.data_dir, settings.host, settings.tls_hosts) if settings.tls else None
     server = (TlsServer if tls else uvicorn.Server)(
         uvicorn.Config(
-            create_app(settings, primary=index == 0, data_socket=data_socket),
+            create_app(settings, primary=index == 0, data_socket=data_socket, process_index=index),
             log_config=None,
             access_log=False,
             log_level=args.log_level,

@@ -18,6 +18,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -161,3 +162,27 @@ class ProcessRegistry:
                 self.sweep(always=beats % FULL_SWEEP_EVERY == 0)
             except Exception:
                 logger.exception("heartbeat failed")
+
+
+PROCESS_HEADER = "X-SBG-Local-Process"
+
+
+class ProcessHeaderMiddleware:
+    """With several API processes: which one answered (its index), for load-balancing checks
+    and for telling in a log or a test which process saw a request."""
+
+    def __init__(self, app: Any, index: int) -> None:
+        self.app = app
+        self.header = (PROCESS_HEADER.lower().encode(), str(index).encode())
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self.header]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
