@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
-import sevenbridges
 
+import sevenbridges
 from sevenbridges_local.embedded import EmbeddedServer
 from sevenbridges_local.processes import PROCESS_HEADER
 from sevenbridges_local.supervisor import ready_file
