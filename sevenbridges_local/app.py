@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -27,12 +28,14 @@ from sevenbridges_local.execution.cwltool_executor import CwltoolExecutor
 from sevenbridges_local.execution.sandbox import SandboxPolicy, SandboxUnavailable, detect_sandbox
 from sevenbridges_local.execution.toil_executor import TOIL_DIR_NAME, ToilExecutor
 from sevenbridges_local.faults import FaultSwitches
+from sevenbridges_local.forwarded import ForwardedMiddleware
 from sevenbridges_local.middleware import (
     ErrorMiddleware,
     GateMiddleware,
     RequestContextMiddleware,
     error_response,
 )
+from sevenbridges_local.processes import ProcessHeaderMiddleware, ProcessRegistry
 from sevenbridges_local.ratelimit import RateLimiter
 from sevenbridges_local.security import SecretBox
 from sevenbridges_local.services import cwl_schemas
@@ -41,6 +44,7 @@ from sevenbridges_local.services.drs_remote import DrsClientSettings, own_netloc
 from sevenbridges_local.services.uploads import UploadJanitor
 from sevenbridges_local.services.volumes import VolumeRuntime
 from sevenbridges_local.settings import Settings
+from sevenbridges_local.shared_state import SharedFaultSwitches, SharedRateLimiter
 from sevenbridges_local.signing import UrlSigner
 from sevenbridges_local.status import clear_status, write_status
 from sevenbridges_local.storage import open_blob_store
@@ -113,7 +117,9 @@ class TransferServices:
         self.dataplane.stop()
 
 
-def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
+def start_transfers(
+    app: FastAPI, secret_key: bytes, *, listen_socket: socket.socket | None = None
+) -> TransferServices:
     settings: Settings = app.state.settings
     store = app.state.blob_store
     app.state.url_signer = UrlSigner(secret_key)
@@ -133,6 +139,8 @@ def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
         port_file=settings.data_dir / PORT_FILE_NAME,
         avoid_port=settings.port,
         ssl_context=ssl_context,
+        listen_socket=listen_socket,
+        public_port=settings.public_data_port or None,
     )
     dataplane.start()
     app.state.dataplane = dataplane
@@ -141,7 +149,10 @@ def start_transfers(app: FastAPI, secret_key: bytes) -> TransferServices:
     )
     # A write that finds the disk too full first asks the janitor to remove abandoned uploads.
     store.on_space_short = janitor.relieve_pressure
-    janitor.start()
+    # With several processes one janitor (the first process's) is enough; the others only
+    # relieve pressure when a write of theirs finds the disk full.
+    if app.state.primary:
+        janitor.start()
     return TransferServices(dataplane, janitor)
 
 
@@ -231,6 +242,7 @@ def start_task_pool(app: FastAPI) -> TaskPool:
         container_engine=settings.container_engine,
         keep_work_dirs=settings.keep_task_dirs,
         volumes=getattr(app.state, "volume_runtime", None),
+        owner=getattr(app.state, "process", None),
     )
     pool.start()
     app.state.task_pool = pool
@@ -244,19 +256,35 @@ def _make_room(app: FastAPI) -> None:
         hook()
 
 
-def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    sandbox: SandboxPolicy | None = None,
+    *,
+    primary: bool = True,
+    data_socket: socket.socket | None = None,
+    process_index: int | None = None,
+) -> FastAPI:
     """Build the application; the database is migrated and seeded when it starts serving.
 
     ``sandbox``: the task isolation already detected (by ``sbg local serve``); detected at
-    start when None.
+    start when None. With ``settings.workers`` above 1 this is one of several processes
+    (cli.py's supervisor): ``primary`` says whether it runs the loops that must be singular
+    (automation runs, the upload janitor, the status file), ``data_socket`` is the data
+    plane's socket, bound by the supervisor and shared by every process.
     """
     settings = settings or Settings()
     cwl_schemas.configure(settings.cwl_schemas_dir)
     database = Database(
         settings.database_url or "", busy_timeout_ms=round(settings.db_busy_timeout * 1000)
     )
-    switches = FaultSwitches.from_settings(settings)
-    limiter = RateLimiter(switches)
+    switches: FaultSwitches
+    limiter: RateLimiter
+    if settings.workers > 1:  # every process must see the same switches and counts
+        switches = SharedFaultSwitches(FaultSwitches.from_settings(settings).state, database)
+        limiter = SharedRateLimiter(switches, database)
+    else:
+        switches = FaultSwitches.from_settings(settings)
+        limiter = RateLimiter(switches)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -273,16 +301,24 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
         # Volumes: credentials sealed with a key derived from it; where the clouds are.
         app.state.volume_runtime = volume_runtime(settings, prepared.secret_key)
         logger.info("local platform ready: data in %s", settings.data_dir)
+        # This process's claims carry its id; claims of processes that died are taken back.
+        process = ProcessRegistry(database)
+        await anyio.to_thread.run_sync(process.register)
+        app.state.process = process
         # Durable background work (async file jobs, blob clean-up); resumes what a stop cut off.
         resources = WorkerResources(database=database, blob_store=app.state.blob_store)
         resources.extras["volumes"] = app.state.volume_runtime
         resources.extras[DRS_RESOURCES_KEY] = drs_client_settings(settings)
         resources.extras[FAULTS_KEY] = WorkFaults(settings.work_faults)
-        worker_pool = WorkerPool(resources, retry_base_seconds=settings.work_retry_seconds)
+        worker_pool = WorkerPool(
+            resources, retry_base_seconds=settings.work_retry_seconds, owner=process
+        )
         await anyio.to_thread.run_sync(worker_pool.start)
         app.state.workers = worker_pool
         # The data plane (part PUTs, downloads) runs in this process on its own port.
-        transfers = await anyio.to_thread.run_sync(start_transfers, app, prepared.secret_key)
+        transfers = await anyio.to_thread.run_sync(
+            functools.partial(start_transfers, app, prepared.secret_key, listen_socket=data_socket)
+        )
         # Task workers: queued tasks (also those a restart interrupted) start running now.
         task_pool = await anyio.to_thread.run_sync(start_task_pool, app)
         # Automation runs: queued ones (also those a restart interrupted) start now.
@@ -293,25 +329,33 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
             settings.data_dir,
             settings.api_root,
         )
-        await anyio.to_thread.run_sync(automation_pool.start)
+        # Runs are not claimed per process: only the primary process runs them (a restarted
+        # primary resumes what its predecessor left, as after a restart of one process).
+        if primary:
+            await anyio.to_thread.run_sync(automation_pool.start)
         app.state.automation_pool = automation_pool
+        await anyio.to_thread.run_sync(process.start)  # heartbeat and sweep of dead processes
         sandbox: SandboxPolicy = app.state.sandbox
-        write_status(
-            settings.data_dir,
-            api_url=settings.api_root,
-            data_port=transfers.dataplane.port,
-            tasks_isolated=sandbox.enabled,
-            task_isolation=sandbox.describe(),
-            container_engine=settings.container_engine,
-        )
+        if primary:
+            write_status(
+                settings.data_dir,
+                api_url=settings.api_root,
+                data_port=transfers.dataplane.port,
+                tasks_isolated=sandbox.enabled,
+                task_isolation=sandbox.describe(),
+                container_engine=settings.container_engine,
+            )
         try:
             yield
         finally:
-            clear_status(settings.data_dir)
-            await anyio.to_thread.run_sync(automation_pool.stop)
+            if primary:
+                clear_status(settings.data_dir)
+                await anyio.to_thread.run_sync(automation_pool.stop)
             await anyio.to_thread.run_sync(task_pool.stop)
             await anyio.to_thread.run_sync(transfers.stop)
             await anyio.to_thread.run_sync(worker_pool.stop)
+            # Last: what this process leaves unfinished is taken back by the others at once.
+            await anyio.to_thread.run_sync(process.stop)
             database.dispose()
 
     app = FastAPI(
@@ -330,6 +374,7 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
     app.state.faults = switches
     app.state.rate_limiter = limiter
     app.state.sandbox = sandbox
+    app.state.primary = primary
     if getattr(app.state, "blob_store", None) is None:
         app.state.blob_store = open_blob_store(
             settings.data_dir,
@@ -344,4 +389,8 @@ def create_app(settings: Settings | None = None, sandbox: SandboxPolicy | None =
     app.add_middleware(ErrorMiddleware, on_disk_full=lambda: _make_room(app))
     app.add_middleware(GateMiddleware, database=database, switches=switches, limiter=limiter)
     app.add_middleware(RequestContextMiddleware)
+    # Outermost: a trusted proxy's forwarded scheme and host apply before anything reads them.
+    app.add_middleware(ForwardedMiddleware, trusted=settings.trusted_proxies)
+    if process_index is not None:
+        app.add_middleware(ProcessHeaderMiddleware, index=process_index)
     return app

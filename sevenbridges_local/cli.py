@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import logging
@@ -114,7 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
     from sevenbridges_local.bootstrap import ADMIN_USERNAME, prepare
     from sevenbridges_local.datadir import check_data_dir
     from sevenbridges_local.execution.sandbox import SandboxUnavailable
-    from sevenbridges_local.profiles import ProfileConflict, check_profile, write_profile
+    from sevenbridges_local.profiles import ProfileConflict, check_profile
     from sevenbridges_local.status import DataDirInUse, lock_data_dir
     from sevenbridges_local.tls import TlsError, TlsServer, ensure_tls
 
@@ -137,7 +138,14 @@ def _serve(args: argparse.Namespace) -> int:
         executor=args.executor,
         toil_batch_system=args.toil_batch_system,
         toil_job_store=args.toil_job_store,
+        workers=args.workers,
+        trusted_proxies=args.trusted_proxies,
     )
+    from sevenbridges_local.supervisor import child_role
+
+    role = child_role()
+    if role is not None:  # one of the processes of `--workers N` (supervisor.py)
+        return _serve_child(args, settings, *role)
     check_data_dir(settings.data_dir, create=True)
     try:
         lock_data_dir(settings.data_dir)  # held until this process ends
@@ -181,6 +189,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     admin_token = prepared.token(ADMIN_USERNAME)
+    if settings.workers > 1:  # switches and windows of an earlier run start afresh
+        from sevenbridges_local.shared_state import reset_shared_state
+
+        reset_shared_state(prepared.database)
     prepared.database.dispose()
     site = settings.api_root.removesuffix("/v2")
     lines = [
@@ -194,20 +206,16 @@ def _serve(args: argparse.Namespace) -> int:
     ]
     if tls is not None:
         lines.append(f"  HTTPS clients:  export REQUESTS_CA_BUNDLE={tls.bundle}")
+    if settings.workers > 1:
+        return _supervise(
+            args,
+            settings,
+            listener,
+            lines,
+            write_requested_profile_factory(args, settings, admin_token),
+        )
 
-    def write_requested_profile() -> None:
-        if not args.write_profile:
-            return
-        try:
-            written = write_profile(
-                args.write_profile, settings.api_root, admin_token, force=args.force
-            )
-        except (ProfileConflict, OSError) as exc:
-            print(f"error: profile [{args.write_profile}] not written: {exc}", file=sys.stderr)
-            return
-        print(f"  profile [{args.write_profile}] written to {written.path}", flush=True)
-        if written.backup is not None:
-            print(f"  (the previous file is kept as {written.backup})", flush=True)
+    write_requested_profile = write_requested_profile_factory(args, settings, admin_token)
 
     server = (TlsServer if tls else uvicorn.Server)(
         uvicorn.Config(
@@ -217,6 +225,7 @@ def _serve(args: argparse.Namespace) -> int:
             log_config=None,  # keep our logging setup
             access_log=False,  # the request middleware logs each request with its id
             log_level=args.log_level,
+            proxy_headers=False,  # forwarded.py decides whom to believe (trusted_proxies)
             ssl_certfile=str(tls.server_cert) if tls else None,
             ssl_keyfile=str(tls.server_key) if tls else None,
         )
@@ -248,6 +257,140 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     print("Local platform stopped.", flush=True)
     return 0
+
+
+def write_requested_profile_factory(
+    args: argparse.Namespace, settings: Settings, admin_token: str
+) -> Any:
+    """What writes the profile asked for with --write-profile, once the platform serves."""
+    from sevenbridges_local.profiles import ProfileConflict, write_profile
+
+    def write_requested_profile() -> None:
+        if not args.write_profile:
+            return
+        try:
+            written = write_profile(
+                args.write_profile, settings.api_root, admin_token, force=args.force
+            )
+        except (ProfileConflict, OSError) as exc:
+            print(f"error: profile [{args.write_profile}] not written: {exc}", file=sys.stderr)
+            return
+        print(f"  profile [{args.write_profile}] written to {written.path}", flush=True)
+        if written.backup is not None:
+            print(f"  (the previous file is kept as {written.backup})", flush=True)
+
+    return write_requested_profile
+
+
+def _data_socket(settings: Settings) -> socket.socket:
+    """The data plane's socket for every API process: the fixed --data-port, else the port
+    the data directory used last (signed URLs handed out before stay valid), else a free one."""
+    from sevenbridges_local.dataplane import PORT_FILE_NAME
+
+    candidates = [settings.data_port] if settings.data_port else []
+    if not candidates:
+        try:
+            remembered = int((settings.data_dir / PORT_FILE_NAME).read_text().strip())
+        except (OSError, ValueError):
+            remembered = 0
+        if 0 < remembered < 65536 and remembered != settings.port:
+            candidates.append(remembered)
+        candidates.append(0)
+    for index, port in enumerate(candidates):
+        try:
+            sock = _bind_socket(settings.host, port)
+        except OSError:
+            if index == len(candidates) - 1:
+                raise
+            continue
+        if sock.getsockname()[1] == settings.port:  # never the API's port
+            sock.close()
+            sock = _bind_socket(settings.host, 0)
+        sock.listen(128)
+        with contextlib.suppress(OSError):
+            (settings.data_dir / PORT_FILE_NAME).write_text(f"{sock.getsockname()[1]}\n")
+        return sock
+    raise OSError(errno.EADDRINUSE, "no free port for the data plane")
+
+
+def _supervise(
+    args: argparse.Namespace,
+    settings: Settings,
+    listener: socket.socket,
+    lines: list[str],
+    on_ready: Any,
+) -> int:
+    """Serve with ``settings.workers`` API processes (supervisor.py) until Ctrl-C."""
+    from sevenbridges_local.supervisor import run_supervised
+
+    try:
+        data_socket = _data_socket(settings)
+    except OSError as exc:
+        listener.close()
+        problem = _port_problem(settings.host, settings.data_port, exc)
+        print(f"error: data plane: {problem.replace('--port', '--data-port')}", file=sys.stderr)
+        return 1
+
+    def announce(pids: list[int]) -> None:
+        shown = ", ".join(str(pid) for pid in pids)
+        for line in [*lines, f"  API processes:  {settings.workers} (pids {shown})"]:
+            print(line, flush=True)
+        on_ready()
+
+    try:
+        code = run_supervised(
+            settings.workers, args.raw_argv, settings.data_dir, listener, data_socket, announce
+        )
+    finally:
+        listener.close()
+        data_socket.close()
+    if code == 0:
+        print("Local platform stopped.", flush=True)
+    return code
+
+
+def _serve_child(
+    args: argparse.Namespace,
+    settings: Settings,
+    index: int,
+    listener: socket.socket,
+    data_socket: socket.socket,
+) -> int:
+    """One supervised API process: serve on the inherited sockets until told to stop."""
+    import uvicorn
+
+    from sevenbridges_local.app import create_app
+    from sevenbridges_local.supervisor import mark_ready
+    from sevenbridges_local.tls import TlsServer, ensure_tls
+
+    _configure_logging(args.log_level)
+    tls = ensure_tls(settings.data_dir, settings.host, settings.tls_hosts) if settings.tls else None
+    server = (TlsServer if tls else uvicorn.Server)(
+        uvicorn.Config(
+            create_app(settings, primary=index == 0, data_socket=data_socket, process_index=index),
+            log_config=None,
+            access_log=False,
+            log_level=args.log_level,
+            proxy_headers=False,
+            ssl_certfile=str(tls.server_cert) if tls else None,
+            ssl_keyfile=str(tls.server_key) if tls else None,
+        )
+    )
+    threading.Thread(
+        target=_announce_when_ready,
+        args=(server, [], lambda: mark_ready(settings.data_dir, index)),
+        name="announce",
+        daemon=True,
+    ).start()
+    previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[listener])
+    except SystemExit:
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if server.started else 1
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -629,6 +772,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --write-profile: replace a profile that points at another endpoint "
         "(the old credentials file is kept as credentials.bak)",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="API processes serving the same ports, database and blob store (default 1; "
+        "also SBG_LOCAL_WORKERS)",
+    )
+    serve.add_argument(
+        "--trusted-proxies",
+        type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
+        metavar="CIDRS",
+        help="comma-separated addresses/CIDRs whose X-Forwarded-Proto/-Host and Forwarded "
+        "headers are believed (default 127.0.0.1,::1; also SBG_LOCAL_TRUSTED_PROXIES as JSON)",
+    )
     serve.add_argument("--log-level", choices=LOG_LEVELS, default="info")
     serve.set_defaults(handler=_serve)
 
@@ -711,7 +868,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+        raw_argv = list(sys.argv[1:] if argv is None else argv)
+        args = parser.parse_args(raw_argv)
+        args.raw_argv = raw_argv  # what `serve --workers N` starts its processes with
     except SystemExit as exc:  # --help or a usage error: report instead of exiting
         return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:

@@ -170,13 +170,14 @@ class DataPlaneServer(ThreadingHTTPServer):
         signer: UrlSigner,
         switches: FaultSwitches,
         ssl_context: ssl.SSLContext | None = None,
+        bind_and_activate: bool = True,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.store = store
         self.signer = signer
         self.switches = switches
         self.ssl_context = ssl_context
-        super().__init__(address, DataPlaneHandler)
+        super().__init__(address, DataPlaneHandler, bind_and_activate)
 
     def get_request(self) -> tuple[socket.socket, object]:
         connection, address = super().get_request()
@@ -536,8 +537,14 @@ class DataPlane:
         port_file: Path | None = None,
         avoid_port: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        listen_socket: socket.socket | None = None,
+        public_port: int | None = None,
     ) -> None:
+        """``listen_socket``: a socket already bound and listening (shared by several API
+        processes, see cli.py); ``public_port``: the port a trusted proxy exposes it on."""
         self.host = host
+        self.listen_socket = listen_socket
+        self.public_port = public_port
         self.ssl_context = ssl_context
         self.scheme = "https" if ssl_context is not None else "http"
         self.requested_port = port
@@ -568,6 +575,21 @@ class DataPlane:
                 return port
         return None
 
+    def _adopt(self, sock: socket.socket) -> DataPlaneServer:
+        server = DataPlaneServer(
+            sock.getsockname()[:2],
+            store=self.store,
+            signer=self.signer,
+            switches=self.switches,
+            ssl_context=self.ssl_context,
+            bind_and_activate=False,
+        )
+        server.socket.close()
+        server.socket = sock
+        server.server_address = sock.getsockname()
+        server.server_name, server.server_port = str(self.host), int(server.server_address[1])
+        return server
+
     def _bind(self, port: int) -> DataPlaneServer:
         return DataPlaneServer(
             (self.host, port),
@@ -589,7 +611,9 @@ class DataPlane:
     def start(self) -> None:
         if self._server is not None:
             return
-        if self.requested_port:
+        if self.listen_socket is not None:
+            server = self._adopt(self.listen_socket)
+        elif self.requested_port:
             server = self._bind(self.requested_port)
         else:
             # Reusing the last port keeps signed URLs handed out before a restart working.
@@ -612,12 +636,17 @@ class DataPlane:
         self._thread.start()
         logger.info("data plane listening on %s:%s", self.host, server.server_port)
 
-    def base_url(self, client_host: str | None = None) -> str:
+    def base_url(self, client_host: str | None = None, scheme: str | None = None) -> str:
         """``http(s)://host:port`` for a client that reached the API under ``client_host``.
 
         Bound to one address, that address is the answer; bound to every interface, the name
-        the client used for the API reaches this server too.
+        the client used for the API reaches this server too. ``scheme``: the client came
+        through a trusted proxy (forwarded.py) with this scheme; the URL then names the host
+        it forwarded and the public data port (a proxy in front of the data plane as well).
         """
+        if scheme is not None and client_host:
+            host = f"[{client_host}]" if ":" in client_host else client_host
+            return f"{scheme}://{host}:{self.public_port or self.port}"
         host = self.host
         if host in _WILDCARD_HOSTS:
             host = client_host if client_host and client_host not in _WILDCARD_HOSTS else ""

@@ -198,7 +198,10 @@ class GateMiddleware:
             await self._refuse(scope, receive, send, errors.unauthorized(), self.limiter.peek(None))
             return
         if actor is not None and path not in UNCOUNTED_PATHS:
-            rate = self.limiter.hit(rate_key)
+            if getattr(self.limiter, "blocking", False):  # kept in the database (--workers N)
+                rate = await anyio.to_thread.run_sync(self.limiter.hit, rate_key)
+            else:
+                rate = self.limiter.hit(rate_key)
             if rate.exceeded:
                 too_many = errors.ApiError(
                     429,

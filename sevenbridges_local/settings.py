@@ -125,6 +125,32 @@ class Settings(BaseSettings):
     # '{"volume_export.run:written": 1}' (a step inside the handler). Empty in real use.
     work_faults: dict[str, int] = Field(default_factory=dict)
 
+    # API processes serving the same port(s), one database and blob store (`serve --workers N`,
+    # cli.py's supervisor). Above 1, rate limits and fault switches live in the database.
+    workers: int = Field(default=1, ge=1, le=64)
+    # Peers whose X-Forwarded-Proto / X-Forwarded-Host / Forwarded headers are believed (for
+    # hrefs and signed URLs), as JSON addresses or CIDRs:
+    # SBG_LOCAL_TRUSTED_PROXIES='["10.0.0.0/8"]'.
+    # The default is loopback only; '[]' trusts no one.
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # The port clients reach the data plane on when a trusted proxy forwards (a TLS proxy in front
+    # of it); 0: the data plane's own port.
+    public_data_port: int = Field(default=0, ge=0, le=65535)
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR (e.g. 10.0.0.0/8)"
+                ) from None
+        return [entry.strip() for entry in value]
+
     @field_validator("s3_endpoint_url", "gcs_endpoint_url", mode="before")
     @classmethod
     def _endpoint(cls, value: object) -> object:

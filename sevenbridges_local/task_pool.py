@@ -28,6 +28,7 @@ from sevenbridges_local.execution.base import (
     Progress,
     RunningTask,
 )
+from sevenbridges_local.processes import ProcessRegistry
 from sevenbridges_local.services import task_outputs, task_queue
 from sevenbridges_local.storage import BlobStore
 from sevenbridges_local.wakeup import Wakeups
@@ -64,8 +65,12 @@ class TaskPool:
         keep_work_dirs: bool = False,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
         volumes: Any = None,
+        owner: ProcessRegistry | None = None,
     ) -> None:
         self.database = database
+        # With several server processes on one database (processes.py): claims carry the
+        # process's id and only tasks of dead processes are taken back.
+        self.owner = owner
         # The volume runtime (services.volumes.VolumeRuntime): inputs that are volume aliases
         # are staged from their buckets with it.
         self.volumes = volumes
@@ -76,7 +81,7 @@ class TaskPool:
         self.container_engine = container_engine
         self.keep_work_dirs = keep_work_dirs
         self.poll_seconds = poll_seconds
-        self._identity = uuid.uuid4().hex[:16]
+        self._identity = owner.id if owner is not None else uuid.uuid4().hex[:16]
         self._stopping = threading.Event()
         self._wakeups = Wakeups()
         self._threads: list[threading.Thread] = []
@@ -91,16 +96,19 @@ class TaskPool:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
-        requeued, failed = task_queue.recover_interrupted(self.database)
-        if requeued or failed:
-            logger.info(
-                "after the restart: %d interrupted task(s) queued again, %d failed",
-                requeued,
-                failed,
-            )
+        live = self.owner.live_ids()[0] if self.owner is not None else None
+        self.recover(live)
         if self.work_root.exists() and not self.keep_work_dirs:
-            shutil.rmtree(self.work_root, ignore_errors=True)  # nothing runs yet: all leftovers
+            if live is None or live == {self._identity}:
+                shutil.rmtree(self.work_root, ignore_errors=True)  # nothing runs: all leftovers
+            else:  # other processes run tasks in here: only what no live process holds
+                held = task_queue.tasks_claimed_by(self.database, live)
+                for entry in self.work_root.iterdir():
+                    if entry.name not in held:
+                        shutil.rmtree(entry, ignore_errors=True)
         self.work_root.mkdir(parents=True, exist_ok=True)
+        if self.owner is not None:
+            self.owner.add_sweeper(self.recover)
         self.executor.start()
         self._stopping.clear()
         for number in range(self.worker_count):
@@ -117,6 +125,15 @@ class TaskPool:
             thread.join(timeout)
         self._threads.clear()
         self.executor.stop()
+
+    def recover(self, live_owners: set[str] | None) -> None:
+        """Queue again (or fail) the tasks a stop or a dead process cut off."""
+        requeued, failed = task_queue.recover_interrupted(self.database, live_owners)
+        if requeued or failed:
+            logger.info(
+                "interrupted task(s) taken back: %d queued again, %d failed", requeued, failed
+            )
+            self.notify(requeued)
 
     def notify(self, count: int = 1) -> None:
         """Wake up to ``count`` idle workers: new tasks were queued."""
@@ -149,6 +166,8 @@ class TaskPool:
         interrupted = False
         with self._lock:
             self._claimed.add(task_id)
+        # A task taken back from a dead process may have left its directory behind.
+        shutil.rmtree(work_dir, ignore_errors=True)
         try:
             spec = task_queue.build_spec(
                 self.database, task_id, self.container_engine, volumes=self.volumes

@@ -11,7 +11,8 @@ job stays running forever. A handler that raises :class:`Paused` (the pool is st
 again without counting an attempt. Items still ``running`` when the pool starts were cut
 off by a stop or a crash of the previous server process and are queued again, so handlers must be
 safe to run twice (the file jobs keep their progress in the database for that reason). One server
-process per database is assumed: a second live process would re-queue the first one's items.
+process per database is assumed unless the pool has an ``owner`` (processes.py): then claims carry
+the server process's id and only items of dead processes are queued again.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.files import WorkItem
+from sevenbridges_local.processes import ProcessRegistry
 from sevenbridges_local.storage import BlobStore
 from sevenbridges_local.wakeup import Wakeups
 
@@ -146,13 +148,16 @@ class WorkerPool:
         poll_seconds: float = DEFAULT_POLL_SECONDS,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         retry_base_seconds: float | None = None,
+        owner: ProcessRegistry | None = None,
     ) -> None:
         self.resources = resources
+        # Several server processes (processes.py): only items of dead processes are re-queued.
+        self.owner = owner
         self.worker_count = workers
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
-        self._identity = uuid.uuid4().hex[:16]
+        self._identity = owner.id if owner is not None else uuid.uuid4().hex[:16]
         self._stopping = threading.Event()
         self._wakeups = Wakeups()
         self._threads: list[threading.Thread] = []
@@ -165,9 +170,12 @@ class WorkerPool:
     def start(self) -> None:
         # Long handlers (prefix imports) look at this between steps and give way at a stop.
         self.resources.extras["stopping"] = self._stopping
-        requeued = self.requeue_interrupted()
+        live = self.owner.live_ids()[0] if self.owner is not None else None
+        requeued = self.requeue_interrupted(live)
         if requeued:
             logger.info("re-queued %d work item(s) interrupted by the last shutdown", requeued)
+        if self.owner is not None:
+            self.owner.add_sweeper(self._requeue_orphans)
         self._stopping.clear()
         for number in range(self.worker_count):
             thread = threading.Thread(target=self._run, name=f"sbg-worker-{number}", daemon=True)
@@ -191,15 +199,25 @@ class WorkerPool:
         """Wake an idle worker now (call after committing new work) instead of at the next poll."""
         self._wakeups.send()
 
-    def requeue_interrupted(self) -> int:
+    def requeue_interrupted(self, live_owners: set[str] | None = None) -> int:
+        """Queue again the running items of no live process (None: every running item)."""
+        query = update(WorkItem).where(WorkItem.state == RUNNING)
+        if live_owners is not None:
+            query = query.where(
+                or_(WorkItem.claimed_by.is_(None), WorkItem.claimed_by.not_in(sorted(live_owners)))
+            )
         with self.database.write_session() as session:
             result = session.execute(
-                update(WorkItem)
-                .where(WorkItem.state == RUNNING)
-                .values(state=QUEUED, claimed_by=None, available_on=utcnow())
+                query.values(state=QUEUED, claimed_by=None, available_on=utcnow())
             )
             session.commit()
             return result.rowcount or 0
+
+    def _requeue_orphans(self, live_owners: set[str]) -> None:
+        requeued = self.requeue_interrupted(live_owners)
+        if requeued:
+            logger.info("re-queued %d work item(s) of a server process that died", requeued)
+            self.notify()
 
     # --- the worker loop ---------------------------------------------------------------------
     def _run(self) -> None:

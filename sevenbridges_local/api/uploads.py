@@ -24,6 +24,7 @@ from sevenbridges_local.api.shapes import api_root
 from sevenbridges_local.clock import format_timestamp
 from sevenbridges_local.dataplane import DataPlane
 from sevenbridges_local.db.uploads import Upload
+from sevenbridges_local.forwarded import FORWARDED_SCOPE_KEY
 from sevenbridges_local.limits import MAX_UPLOAD_PARTS
 from sevenbridges_local.services import files, uploads
 from sevenbridges_local.signing import TransferLinks
@@ -46,7 +47,11 @@ def transfer_links(request: Request) -> TransferLinks:
     dataplane: DataPlane = request.app.state.dataplane
     return TransferLinks(
         signer=request.app.state.url_signer,
-        base_url=dataplane.base_url(request.url.hostname),
+        base_url=dataplane.base_url(
+            request.url.hostname,
+            # Through a trusted proxy: its scheme (it terminates TLS for the data plane too).
+            scheme=request.url.scheme if request.scope.get(FORWARDED_SCOPE_KEY) else None,
+        ),
         ttl_seconds=request.app.state.faults.state.signed_url_ttl,
         store=transfer_store(request),
     )

@@ -6,5 +6,6 @@ from sevenbridges_local.db.database import Database
 from sevenbridges_local.db import apps, drs, files, tasks, uploads, volume_jobs, volumes  # noqa: E402,F401  isort: skip
 from sevenbridges_local.db import datasets, teams  # noqa: E402,F401  isort: skip
 from sevenbridges_local.db import automations  # noqa: E402,F401  isort: skip
+from sevenbridges_local.db import processes  # noqa: E402,F401  isort: skip
 
 __all__ = ["Database"]

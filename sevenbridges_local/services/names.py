@@ -43,11 +43,7 @@ def _codepoint(char: str) -> str:
 
 def is_disguising(char: str) -> bool:
     """A bidi control, a zero-width character, a control character or a lone surrogate."""
-    return (
-        char in BIDI_CONTROLS
-        or char in ZERO_WIDTH
-        or unicodedata.category(char) in ("Cc", "Cs")
-    )
+    return char in BIDI_CONTROLS or char in ZERO_WIDTH or unicodedata.category(char) in ("Cc", "Cs")
 
 
 def disguising_character(text: str) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from sevenbridges_local import errors
 from sevenbridges_local.db import Database
@@ -188,18 +188,36 @@ def fail_task(database: Database, task_id: str, message: str) -> None:
     logger.info("task %s ended %s: %s", task_id, task.status, message)
 
 
-def recover_interrupted(database: Database) -> tuple[int, int]:
-    """After a restart: re-queue or fail tasks a stop cut off; (re-queued, failed) counts."""
-    moment = now()
-    requeued = failed = 0
-    with database.write_session() as session:
-        stuck = list(
+def tasks_claimed_by(database: Database, owners: set[str]) -> set[str]:
+    """Ids of the unfinished tasks that one of ``owners`` (server process ids) holds."""
+    with database.read_session() as session:
+        return set(
             session.scalars(
-                select(Task).where(
-                    Task.status.in_((CREATING, RUNNING, ABORTING)), Task.batch.is_(False)
+                select(Task.id).where(
+                    Task.status.in_((CREATING, RUNNING, ABORTING)),
+                    Task.claimed_by.in_(sorted(owners)),
                 )
             )
         )
+
+
+def recover_interrupted(database: Database, live_owners: set[str] | None = None) -> tuple[int, int]:
+    """After a restart: re-queue or fail tasks a stop cut off; (re-queued, failed) counts.
+
+    ``live_owners``: the ids of the server processes still alive (see processes.py); only
+    tasks claimed by none of them are taken back. None: every unfinished task (one process).
+    """
+    moment = now()
+    requeued = failed = 0
+    with database.write_session() as session:
+        query = select(Task).where(
+            Task.status.in_((CREATING, RUNNING, ABORTING)), Task.batch.is_(False)
+        )
+        if live_owners is not None:
+            query = query.where(
+                or_(Task.claimed_by.is_(None), Task.claimed_by.not_in(sorted(live_owners)))
+            )
+        stuck = list(session.scalars(query))
         # Batch parents follow their children: bring every unfinished one up to date.
         parents = set(
             session.scalars(
