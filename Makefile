@@ -52,8 +52,14 @@ sandbox-tool:
 lint: install
 	$(VENV)/bin/ruff check .
 
+# TEST_WORKERS=2: two pytest-xdist workers, a whole test file at a time each (module fixtures and
+# a file's order stay as written; each worker has its own session platform, clouds and temp dirs).
+# Off by default: on a 2-core machine already loaded by other work it was slower, not faster.
+TEST_WORKERS ?= 0
+
 test: install official sbpack sandbox-tool lint
-	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
+	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest \
+	  -n $(TEST_WORKERS) --dist loadfile
 
 # The whole server suite with every platform's files in S3 (moto's server, started by the tests;
 # see tests/storage_fixtures.py). `make test` runs only the storage slice on S3 (marker s3).
