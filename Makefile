@@ -66,11 +66,16 @@ postgres-server:
 lint: install
 	$(VENV)/bin/ruff check .
 
+# TEST_WORKERS=2: two pytest-xdist workers, a whole test file at a time each (module fixtures and
+# a file's order stay as written; each worker has its own session platform, clouds and temp dirs).
+# Off by default: on a 2-core machine already loaded by other work it was slower, not faster.
+TEST_WORKERS ?= 0
+
 # The whole suite on SQLite, then the tests marked `postgres` (a database-dependent slice) again
 # on PostgreSQL; the tests of PostgreSQL itself (test_postgres.py) run in that second pass only.
 test: install official sbpack sandbox-tool postgres-server lint
 	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest \
-	  --ignore=tests/local/test_postgres.py
+	  -n $(TEST_WORKERS) --dist loadfile --ignore=tests/local/test_postgres.py
 	SBG_TEST_DATABASE=postgresql $(VENV)/bin/pytest -q -m postgres
 
 # The whole suite with every platform on PostgreSQL (long: not part of `make test`).

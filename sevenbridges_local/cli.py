@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import gc
 import json
 import logging
 import signal
@@ -256,6 +257,10 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 1
     print("Local platform stopped.", flush=True)
+    # Everything is stopped and closed; the interpreter's last garbage collection would only walk
+    # the millions of objects the imports made (FastAPI, cwltool, boto3...), about 1 s at every
+    # stop. Freezing them skips that walk (tests stop a platform many times).
+    gc.freeze()
     return 0
 
 

@@ -15,8 +15,10 @@ import itertools
 import os
 import subprocess
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+import requests
 from pg_cluster import PostgresCluster, PostgresUnavailable
 
 from sevenbridges_local.embedded import EmbeddedServer
@@ -128,6 +130,33 @@ def start_platform(
 @pytest.fixture(scope="session")
 def admin_token(platform: EmbeddedServer) -> str:
     return platform.token("admin")
+
+
+@pytest.fixture
+def platform_faults(platform: EmbeddedServer, admin_token: str) -> Iterator[Callable[..., dict]]:
+    """``platform_faults(**switches)``: change the shared platform's runtime switches (rate
+    limit and window, signed URL lifetime, transfer faults; see sevenbridges_local/faults.py)
+    for one test, and put them back as they were afterwards. Far cheaper than a private
+    platform, which costs a server start-up; tests of one worker run one at a time, so no
+    other test sees the change. ``_local/faults`` is never rate limited, so the switches can
+    always be put back."""
+    session = requests.Session()
+    session.trust_env = False  # loopback only
+    url = platform.url + "/_local/faults"
+    headers = {"X-SBG-Auth-Token": admin_token}
+
+    def put(switches: dict[str, Any]) -> dict:
+        response = session.put(url, json=switches, headers=headers, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    before = session.get(url, headers=headers, timeout=30)
+    assert before.status_code == 200, before.text
+    try:
+        yield lambda **switches: put(switches)
+    finally:
+        put(before.json())
+        session.close()
 
 
 @pytest.fixture

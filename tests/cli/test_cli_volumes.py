@@ -4,6 +4,7 @@ pointed at moto (S3 with authentication on) and the GCS emulator."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,15 @@ def test_volume_import_export_round_trip(
         )
     )
     assert single["destination"] == {"project": project, "name": "t2.txt"}
+    # The two jobs started without --wait may still run: let them end first, or the command's
+    # listing and the platform's could each see another state (seen under a loaded machine).
+    deadline = time.monotonic() + 60
+    while any(
+        job["state"] not in ("COMPLETED", "FAILED")
+        for job in cloud_rest(user, "/storage/imports", fields="_all", limit=100)["items"]
+    ):
+        assert time.monotonic() < deadline, "the imports did not end within 60 s"
+        time.sleep(0.05)
     listing = as_json(sbg("imports", "ls", "--json"))
     assert listing == cloud_rest(user, "/storage/imports", fields="_all", limit=100)["items"]
     assert {job["id"] for job in listing} >= {imported["id"], single["id"]}

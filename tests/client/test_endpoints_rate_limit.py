@@ -89,9 +89,11 @@ def test_rate_limit_get_accepts_an_explicit_api(api_for, new_username):
     assert limits.rate.limit == api.limit
 
 
-def test_remaining_requests_go_down_and_the_limit_is_enforced(start_platform, new_username):
-    server = start_platform(rate_limit=6, rate_limit_window=3600)
-    api = sbg.Api(url=server.url, token=server.token(new_username("limited")), debug=True)
+def test_remaining_requests_go_down_and_the_limit_is_enforced(
+    platform_faults, api_for, new_username
+):
+    platform_faults(rate_limit=6, rate_limit_window=3600)
+    api = api_for(new_username("limited"), debug=True)
 
     first = api.rate_limit.get().rate
     api.users.me()

@@ -167,9 +167,9 @@ def test_400_for_an_invalid_body(api_for, new_username):
     assert caught.value.message
 
 
-def test_429_when_the_rate_limit_is_exceeded(start_platform):
-    server = start_platform(rate_limit=2, rate_limit_window=30)
-    api = sbg.Api(url=server.url, token=server.token("limited"))
+def test_429_when_the_rate_limit_is_exceeded(platform_faults, api_for, new_username):
+    platform_faults(rate_limit=2, rate_limit_window=30)
+    api = api_for(new_username("limited"))
     api.users.me()
     api.users.me()
     with pytest.raises(errors.TooManyRequests) as caught:

@@ -753,12 +753,9 @@ def test_download_of_a_folder_is_refused(owner, project, tmp_path, sandbox_home)
     assert not (tmp_path / "folder").exists()
 
 
-def test_expired_download_url_is_replaced(start_platform, tmp_path, sandbox_home):
-    private = start_platform()
-    admin = sbg.Api(url=private.url, token=private.token("admin"))
-    user = sbg.Api(url=private.url, token=private.token("expiry"))
-    file_ = put_file(user, "expiring.bin", b"\x00\x01" * 5000, project=new_project(user))
-    admin.put("/_local/faults", data={"signed_url_ttl": 1})
+def test_expired_download_url_is_replaced(owner, project, platform_faults, tmp_path, sandbox_home):
+    file_ = put_file(owner, "expiring.bin", b"\x00\x01" * 5000, project=project)
+    platform_faults(signed_url_ttl=1)
     target = tmp_path / "expiring.bin"
 
     download = file_.download(str(target), wait=False)
@@ -771,12 +768,9 @@ def test_expired_download_url_is_replaced(start_platform, tmp_path, sandbox_home
     assert target.read_bytes() == b"\x00\x01" * 5000
 
 
-def test_stream_notices_a_connection_cut_mid_body(start_platform):
-    private = start_platform()
-    admin = sbg.Api(url=private.url, token=private.token("admin"))
-    user = sbg.Api(url=private.url, token=private.token("cut"))
-    file_ = put_file(user, "cut.bin", b"x" * 200_000, project=new_project(user))
-    admin.put("/_local/faults", data={"drop_transfers": 1})
+def test_stream_notices_a_connection_cut_mid_body(owner, project, platform_faults):
+    file_ = put_file(owner, "cut.bin", b"x" * 200_000, project=project)
+    platform_faults(drop_transfers=1)
 
     with pytest.raises(SbgError):
         b"".join(file_.stream())

@@ -387,9 +387,9 @@ def test_client_info_describes_this_client():
 # --------------------------------------------------------------------------- rate limit, request id
 
 
-def test_rate_limit_properties_ask_the_platform_first(start_platform):
-    server = start_platform(rate_limit=50, rate_limit_window=300)
-    api = sbg.Api(url=server.url, token=server.token("counter"))
+def test_rate_limit_properties_ask_the_platform_first(platform_faults, api_for, new_username):
+    platform_faults(rate_limit=50, rate_limit_window=300)
+    api = api_for(new_username("counter"))
     seen = record_responses(api)
     assert api.limit == 50
     assert urlsplit(seen[-1].url).path.endswith("/rate_limit")
@@ -474,9 +474,12 @@ def test_a_repeatable_handler_that_replaces_the_response_restarts_the_chain(admi
     assert returned is seen[-1]
 
 
-def test_rate_limit_sleeper_waits_for_the_reset_and_succeeds(start_platform):
-    server = start_platform(rate_limit=2, rate_limit_window=2)
-    api = sbg.Api(url=server.url, token=server.token("sleepy"), error_handlers=[rate_limit_sleeper])
+def test_rate_limit_sleeper_waits_for_the_reset_and_succeeds(
+    platform_faults, api_for, new_username
+):
+    platform_faults(rate_limit=2, rate_limit_window=2)
+    sleepy = new_username("sleepy")
+    api = api_for(sleepy, error_handlers=[rate_limit_sleeper])
     sends: list[tuple[int, float, str | None]] = []
     original_send = api.session.send
 
@@ -488,7 +491,7 @@ def test_rate_limit_sleeper_waits_for_the_reset_and_succeeds(start_platform):
 
     api.session.send = spy
     names = [api.users.me().username for _ in range(3)]
-    assert names == ["sleepy"] * 3
+    assert names == [sleepy] * 3
     statuses = [status for status, _, _ in sends]
     assert statuses[:3] == [200, 200, 429]
     assert statuses[-1] == 200

@@ -17,11 +17,14 @@ from sevenbridges.errors import BadRequest, ServiceUnavailable
 from .test_files import new_project, put_file
 
 
-def _hold_write_lock(database: str, seconds: float, held: threading.Event) -> None:
+def _hold_write_lock(
+    database: str, seconds: float, held: threading.Event, release: threading.Event | None = None
+) -> None:
+    """Hold SQLite's write lock for ``seconds``, or until ``release`` is set if that comes first."""
     with closing(sqlite3.connect(database, isolation_level=None)) as connection:
         connection.execute("BEGIN IMMEDIATE")
         held.set()
-        time.sleep(seconds)
+        (release or threading.Event()).wait(seconds)
         connection.execute("ROLLBACK")
 
 
@@ -34,14 +37,15 @@ def test_a_busy_database_is_service_unavailable_and_idempotent_calls_retry(start
     database = str(server.data_dir / "platform.db")
 
     # A POST is not retried: the client raises at once, not the maintenance sleeper's loop.
-    held = threading.Event()
-    locker = threading.Thread(target=_hold_write_lock, args=(database, 3.0, held))
+    held, release = threading.Event(), threading.Event()
+    locker = threading.Thread(target=_hold_write_lock, args=(database, 3.0, held, release))
     locker.start()
     held.wait(10)
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable) as caught:
         api.projects.create(name="while locked")
     assert time.monotonic() - started < 3.0
+    release.set()  # answered while the lock was held: no need to wait out the 3 s
     assert caught.value.status == 503 and caught.value.code == 90005
     assert "busy" in caught.value.message
     locker.join()

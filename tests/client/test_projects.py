@@ -489,14 +489,12 @@ def test_project_survives_a_platform_restart(start_platform, new_username):
     assert api.projects.query().total == 1
 
 
-def test_maintenance_surfaces_as_service_unavailable(start_platform, new_username):
-    server = start_platform()
-    api = sbg.Api(url=server.url, token=server.token(new_username("patient")), debug=True)
+def test_maintenance_surfaces_as_service_unavailable(platform_faults, api_for, new_username):
+    api = api_for(new_username("patient"), debug=True)
     # The default handler would wait out maintenance (300 s per try); here we want the error.
     api.remove_error_handler(maintenance_sleeper)
-    admin = sbg.Api(url=server.url, token=server.token("admin"), debug=True)
     project = api.projects.create(name="before maintenance")
-    admin.put(url="/_local/faults", data={"maintenance": True})
+    assert platform_faults(maintenance=True)["maintenance"] is True
 
     with pytest.raises(ServiceUnavailable) as caught:
         api.projects.query()
@@ -505,7 +503,7 @@ def test_maintenance_surfaces_as_service_unavailable(start_platform, new_usernam
     with pytest.raises(ServiceUnavailable):
         project.save()
 
-    admin.put(url="/_local/faults", data={"maintenance": False})
+    assert platform_faults(maintenance=False)["maintenance"] is False
     # The change was kept locally and goes through once the platform is back.
     project.save()
     assert api.projects.get(project.id).description == "during maintenance"

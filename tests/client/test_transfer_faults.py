@@ -1,12 +1,12 @@
 """Transfers under injected faults: dropped connections, corrupted parts, expired signed URLs,
-stopping mid-transfer. Runs on a private platform so the switches never touch other tests."""
+stopping mid-transfer. Runs on the shared platform: every switch is set through ``faults``,
+which puts it back even when the test fails, and a worker runs one test at a time."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,12 +33,9 @@ from .test_upload import (
 __all__ = ["home"]  # the autouse fixture giving every test a private HOME
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    from sevenbridges_local.embedded import EmbeddedServer
-
-    with EmbeddedServer(tmp_path_factory.mktemp("faults-platform")) as private:
-        yield private
+@pytest.fixture
+def server(platform):
+    return platform
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,10 +42,10 @@ else:
 """.replace("PART", str(PART))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(tmp_path_factory.mktemp("interrupt-platform")) as private:
-        yield private
+@pytest.fixture
+def server(platform: EmbeddedServer) -> EmbeddedServer:
+    # The shared platform: the only switch used (transfer_delay_ms) is put back in a finally.
+    return platform
 
 
 def _journal_parts(home: Path) -> int:

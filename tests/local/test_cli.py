@@ -223,7 +223,7 @@ def test_a_second_server_on_the_same_data_dir_refuses_and_leaves_the_first_alone
         alice = Caller(http, first.url, first.token("alice"), "alice")
         project = alice.create_project("long runs")
         app = install_app(alice, project["id"], "sleep", SLEEP_TOOL)
-        task = created(alice, run=True, project=project["id"], app=app, inputs={"seconds": 4})
+        task = created(alice, run=True, project=project["id"], app=app, inputs={"seconds": 15})
         wait_for_status(alice, task["id"], ("RUNNING",))
         work_dir = data_dir / "tasks" / task["id"]
         assert work_dir.is_dir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -386,14 +386,12 @@ TRANSFER_DEFAULTS = {
 
 
 @pytest.fixture
-def private(
-    start_platform: Callable[..., EmbeddedServer], http: requests.Session
+def switched(
+    platform: EmbeddedServer, platform_faults, admin: Caller, alice: Caller
 ) -> tuple[EmbeddedServer, Caller, Caller, dict]:
-    """A platform of its own (faults are global), its admin, alice and a project of hers."""
-    server = start_platform()
-    admin = Caller(http, server.url, server.token("admin"), "admin")
-    alice = Caller(http, server.url, server.token("alice"), "alice")
-    return server, admin, alice, alice.create_project("faults")
+    """The shared platform, its admin, a new user and a project of theirs. The switches are
+    global to the platform: ``platform_faults`` puts them back after the test, even a failed one."""
+    return platform, admin, alice, alice.create_project("faults")
 
 
 def set_faults(admin: Caller, **changes: int) -> dict[str, Any]:
@@ -402,8 +400,8 @@ def set_faults(admin: Caller, **changes: int) -> dict[str, Any]:
     return response.json()
 
 
-def test_transfer_switches_are_validated(private: tuple) -> None:
-    server, admin, alice, _ = private
+def test_transfer_switches_are_validated(switched: tuple) -> None:
+    server, admin, alice, _ = switched
     state = admin.get("/_local/faults").json()
     assert {key: state[key] for key in TRANSFER_DEFAULTS} == TRANSFER_DEFAULTS
     for body in (
@@ -421,8 +419,8 @@ def test_transfer_switches_are_validated(private: tuple) -> None:
     assert {key: state[key] for key in TRANSFER_DEFAULTS} == TRANSFER_DEFAULTS
 
 
-def test_expired_urls_are_refused_and_fresh_ones_work(private: tuple) -> None:
-    _server, admin, alice, project = private
+def test_expired_urls_are_refused_and_fresh_ones_work(switched: tuple) -> None:
+    _server, admin, alice, project = switched
     upload = start_upload(alice, "expiry.bin", 3, project=project["id"])
     upload_id = upload["upload_id"]
     assert set_faults(admin, signed_url_ttl=0)["signed_url_ttl"] == 0  # born expired
@@ -443,8 +441,8 @@ def test_expired_urls_are_refused_and_fresh_ones_work(private: tuple) -> None:
     assert alice.http.get(download_url(alice, created["id"]), timeout=30).content == b"abc"
 
 
-def test_dropped_transfers(private: tuple) -> None:
-    _server, admin, alice, project = private
+def test_dropped_transfers(switched: tuple) -> None:
+    _server, admin, alice, project = switched
     data = os.urandom(1024 * 1024)
     upload = start_upload(alice, "dropped.bin", len(data), project=project["id"])
     upload_id = upload["upload_id"]
@@ -471,8 +469,8 @@ def test_dropped_transfers(private: tuple) -> None:
     assert alice.http.get(download, timeout=30).content == data
 
 
-def test_corrupted_parts_are_detected(private: tuple) -> None:
-    _server, admin, alice, project = private
+def test_corrupted_parts_are_detected(switched: tuple) -> None:
+    _server, admin, alice, project = switched
     data = os.urandom(PART + 100)
     upload = start_upload(alice, "corrupt.bin", len(data), project=project["id"])
     upload_id = upload["upload_id"]
@@ -497,8 +495,8 @@ def test_corrupted_parts_are_detected(private: tuple) -> None:
     assert content == data
 
 
-def test_transfer_delay_keeps_transfers_working(private: tuple) -> None:
-    _server, admin, alice, project = private
+def test_transfer_delay_keeps_transfers_working(switched: tuple) -> None:
+    _server, admin, alice, project = switched
     assert set_faults(admin, transfer_delay_ms=200)["transfer_delay_ms"] == 200
     created = upload_bytes(alice, project["id"], "slow.bin", b"slow bytes")
     assert alice.http.get(download_url(alice, created["id"]), timeout=30).content == b"slow bytes"

@@ -69,8 +69,8 @@ def test_faults_endpoint_is_for_platform_admins(platform: EmbeddedServer, http) 
     assert http.get(platform.url + "/user", headers=user).status_code == 200
 
 
-def test_faults_settings_are_validated(start_platform: Callable[..., EmbeddedServer], http) -> None:
-    server = start_platform()
+def test_faults_settings_are_validated(platform: EmbeddedServer, platform_faults, http) -> None:
+    server = platform  # platform_faults puts the switches back after the test
     admin = {TOKEN_HEADER: server.token("admin")}
     faults = server.url + "/_local/faults"
     for body, field in (

@@ -1,4 +1,4 @@
-"""Per-user fixed-window rate limiting on a private platform (3 requests per 2 seconds)."""
+"""Per-user fixed-window rate limiting (3 requests per 2 seconds, set on the shared platform)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,12 @@ def _wait_for_reset(response: requests.Response) -> None:
     time.sleep(max(int(response.headers["X-RateLimit-Reset"]) - time.time(), 0) + 0.05)
 
 
-def test_limit_per_window(start_platform: Callable[..., EmbeddedServer], http) -> None:
-    server = start_platform(rate_limit=3, rate_limit_window=2)
-    token = server.token("admin")
+def test_limit_per_window(
+    platform: EmbeddedServer, platform_faults, new_username: Callable[[str], str], http
+) -> None:
+    platform_faults(rate_limit=3, rate_limit_window=2)
+    server = platform
+    token = server.token(new_username("limited"))
     responses = _burst(http, server.url, token, 4)
 
     assert [response.status_code for response in responses[:3]] == [200, 200, 200]
@@ -54,7 +57,8 @@ def test_limit_per_window(start_platform: Callable[..., EmbeddedServer], http) -
     assert status.headers["X-RateLimit-Remaining"] == "0"
 
     # Another user has a budget of their own.
-    other = http.get(server.url + "/user", headers={TOKEN_HEADER: server.token("zoe")})
+    zoe = server.token(new_username("zoe"))
+    other = http.get(server.url + "/user", headers={TOKEN_HEADER: zoe})
     assert other.status_code == 200 and other.headers["X-RateLimit-Remaining"] == "2"
 
     _wait_for_reset(refused)
@@ -81,8 +85,8 @@ def test_headers_on_every_response(platform: EmbeddedServer, http, admin_token: 
         assert int(response.headers["X-RateLimit-Remaining"]) <= 1000
 
 
-def test_limit_changes_at_runtime(start_platform: Callable[..., EmbeddedServer], http) -> None:
-    server = start_platform()
+def test_limit_changes_at_runtime(platform: EmbeddedServer, platform_faults, http) -> None:
+    server = platform  # platform_faults puts the switches back after the test
     admin = {TOKEN_HEADER: server.token("admin")}
     assert http.get(server.url + "/user", headers=admin).headers["X-RateLimit-Limit"] == "1000"
     changed = http.put(server.url + "/_local/faults", headers=admin, json={"rate_limit": 1})
