@@ -2,7 +2,7 @@
 
 Pure functions over plain JSON-like data: no I/O, no cwltool. The translation keeps what
 changes how a tool runs and drops what only the platform's editor or catalogue uses (``sbg:``
-layout, licence, toolkit fields, instance hints, metadata rules). Anything it does not know is
+layout, licence, toolkit fields, instance hints). Anything it does not know is
 refused with :class:`Draft2Error` naming where it is (``inputs[#reads].inputBinding.foo``), so an
 app never runs with part of its description silently ignored.
 
@@ -12,12 +12,15 @@ Semantics carried over from the draft-2 platform (see ``docs/draft2.md``):
   platform), plain input values are quoted;
 - an ``inputBinding`` with ``sbg:cmdInclude: false`` puts nothing on the command line;
 - ``sbg:CPURequirement``/``sbg:MemRequirement`` (MiB) become ``ResourceRequirement``;
-- ``sbg:stageInput`` (``link`` or ``copy``) stages the input in the working directory.
+- ``sbg:stageInput`` (``link`` or ``copy``) stages the input in the working directory;
+- an output's ``sbg:inheritMetadataFrom`` and ``sbg:metadata`` become an ``outputEval`` that
+  sets ``metadata`` on its File objects (stored by the platform with the output files).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -141,14 +144,15 @@ def translate(
 ) -> dict[str, Any]:
     """The CWL v1.0 equivalent of a draft-2 tool, expression tool or workflow.
 
-    ``file_metadata`` (``{file name: metadata}``, for one task's input files) makes
-    ``$job.inputs.<file>.metadata`` and ``$self.metadata`` readable in expressions, as on the
-    platform; without it (when an app is installed) File objects have no ``metadata``.
+    ``file_metadata`` (``{expressions.metadata_key(file id, name): metadata}``, for one
+    task's input files; may be empty) makes ``$job.inputs.<file>.metadata`` and
+    ``$self.metadata`` readable in expressions, as on the platform; without it (when an app is
+    installed) File objects have no ``metadata``.
     """
     if not isinstance(document, Mapping):
         raise Draft2Error("the app must be an object", "")
     engines = _ENGINES.set(_engine_ids(document))
-    metadata = _METADATA.set(dict(file_metadata) if file_metadata else None)
+    metadata = _METADATA.set(dict(file_metadata) if file_metadata is not None else None)
     try:
         translated = _process(document, "")
     finally:
@@ -160,7 +164,7 @@ def translate(
 # The ids of the document's ExpressionEngineRequirement entries: expressions name their engine
 # by such an id. Set for the duration of one translate() call.
 _ENGINES: ContextVar[frozenset[str]] = ContextVar("draft2_engines", default=frozenset())
-# The task's {file name: metadata} when translating for a run, else None.
+# The task's {metadata key: metadata} when translating for a run, else None.
 _METADATA: ContextVar[dict[str, Any] | None] = ContextVar("draft2_metadata", default=None)
 
 
@@ -193,6 +197,7 @@ class _Needs:
     multiple_sources: bool = False
     step_expressions: bool = False
     subworkflow: bool = False
+    output_metadata: bool = False
     staged: list[dict[str, Any] | str] = field(default_factory=list)
 
 
@@ -460,6 +465,11 @@ def _js_string(text: str) -> str:
     return f'"{escaped}"'
 
 
+def _js_literal(value: str | int | float | bool) -> str:
+    """A JSON scalar as JavaScript source (ASCII only: safe in any expression text)."""
+    return json.dumps(value, ensure_ascii=True)
+
+
 def _output_binding(needs: _Needs, binding: Any, path: str) -> tuple[dict[str, Any], list[Any]]:
     binding = _mapping(binding, path)
     _check_keys(binding, _OUTPUT_BINDING_KEYS, path)
@@ -483,8 +493,66 @@ def _output_binding(needs: _Needs, binding: Any, path: str) -> tuple[dict[str, A
     secondary = []
     if binding.get("secondaryFiles") is not None:
         secondary = _secondary_files(needs, binding["secondaryFiles"], _at(path, "secondaryFiles"))
-    # sbg:inheritMetadataFrom and sbg:metadata describe platform file metadata: not carried.
+    _output_metadata(needs, binding, result, path)
     return result, secondary
+
+
+def _script(needs: _Needs, value: Any, path: str) -> str:
+    """The v1 text of a draft-2 expression, without the metadata attach call (for composing)."""
+    needs.js = True
+    return expressions.expression(value, path, _ENGINES.get())
+
+
+def _output_metadata(
+    needs: _Needs, binding: Mapping[str, Any], result: dict[str, Any], path: str
+) -> None:
+    """``sbg:inheritMetadataFrom`` (``#input``) and ``sbg:metadata`` (``{key: value or
+    expression}``) as an ``outputEval`` that sets ``metadata`` on the output's File objects."""
+    source_at = _at(path, "sbg:inheritMetadataFrom")
+    source = binding.get("sbg:inheritMetadataFrom")
+    if source is not None and not isinstance(source, str):
+        raise Draft2Error("'sbg:inheritMetadataFrom' must be an input id ('#input')", source_at)
+    source = (source or "").lstrip("#")
+    metadata_at = _at(path, "sbg:metadata")
+    given = binding.get("sbg:metadata")
+    if given is None:
+        given = {}
+    if not isinstance(given, Mapping):
+        raise Draft2Error("'sbg:metadata' must be an object of metadata keys", metadata_at)
+    setters = []
+    for key, value in given.items():
+        where = _at(metadata_at, str(key))
+        if not isinstance(key, str) or not key.strip():
+            raise Draft2Error("a metadata key must be a non-empty string", where)
+        if expressions.is_expression(value):
+            computed = expressions.as_call(_script(needs, value, where), "file")
+            setters.append(f"{_js_literal(key)}: function (file) {{ return {computed}; }}")
+        elif isinstance(value, (str, int, float, bool)):
+            setters.append(f"{_js_literal(key)}: function () {{ return {_js_literal(value)}; }}")
+        elif value is not None:
+            raise Draft2Error(
+                "a metadata value must be a string, number, boolean or expression", where
+            )
+    if not source and not setters:
+        return
+    needs.js = True
+    needs.output_metadata = True
+    evaluated = "self"
+    raw_eval = binding.get("outputEval")
+    if expressions.is_expression(raw_eval):
+        # Translated again without the attach call: the composed expression attaches once.
+        evaluated = expressions.as_call(_script(needs, raw_eval, _at(path, "outputEval")))
+    elif raw_eval is not None:
+        evaluated = _js_literal(raw_eval)
+    inherited = f"inputs[{_js_literal(source)}]" if source else "null"
+    text = (
+        "${ return "
+        + expressions.OUTPUT_METADATA
+        + f"({evaluated}, {inherited}, {{"
+        + ", ".join(setters)
+        + "}); }"
+    )
+    result["outputEval"] = expressions.with_metadata(text) if _METADATA.get() is not None else text
 
 
 def _tool_output(needs: _Needs, item: Any, path: str) -> dict[str, Any]:
@@ -734,8 +802,11 @@ def _finish_requirements(needs: _Needs, requirements: list[dict[str, Any]]) -> l
     javascript: list[dict[str, Any]] = []
     if needs.js:
         javascript.append({"class": "InlineJavascriptRequirement"})
-        if metadata is not None:
-            javascript[0]["expressionLib"] = [expressions.metadata_library(metadata)]
+        library = [expressions.metadata_library(metadata)] if metadata is not None else []
+        if needs.output_metadata:
+            library.append(expressions.OUTPUT_METADATA_LIBRARY)
+        if library:
+            javascript[0]["expressionLib"] = library
     wanted = [
         (needs.scatter, "ScatterFeatureRequirement"),
         (needs.multiple_sources, "MultipleInputFeatureRequirement"),

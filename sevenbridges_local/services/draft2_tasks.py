@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import cwl_draft2
+from sevenbridges_local.cwl_draft2.expressions import metadata_key
 from sevenbridges_local.db.files import File
 from sevenbridges_local.db.tasks import Task
 
@@ -22,29 +23,41 @@ logger = logging.getLogger(__name__)
 _SQL_CHUNK = 500
 
 
-def _file_ids(value: Any) -> Iterator[str]:
-    """The ids of the file objects (``{"class": "File", "path": id}``) anywhere in ``value``."""
-    pending = [value]
+def _staged_pairs(value: Any) -> Iterator[tuple[str, str]]:
+    """``(file id, id of the folder it is staged in)`` for every file object in ``value``: a
+    file is staged in a folder named by its own id, its explicit secondary files next to it."""
+    pending: list[tuple[Any, str | None]] = [(value, None)]
     while pending:
-        item = pending.pop()
+        item, primary = pending.pop()
         if isinstance(item, Mapping):
-            if str(item.get("class", "")).lower() == "file" and isinstance(item.get("path"), str):
-                yield item["path"]
-            pending.extend(item.values())
+            is_file = str(item.get("class", "")).lower() == "file"
+            if is_file and isinstance(item.get("path"), str):
+                yield item["path"], primary or item["path"]
+                for extra in item.get("secondaryFiles") or []:
+                    pending.append((extra, primary or item["path"]))
+                continue
+            pending.extend((entry, None) for entry in item.values())
         elif isinstance(item, list):
-            pending.extend(item)
+            pending.extend((entry, None) for entry in item)
 
 
 def input_metadata(session: Session, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``{file name: metadata}`` of the files a task's inputs name (the first file wins when
-    two share a name: expressions see files by their staged name)."""
-    wanted = sorted(set(_file_ids(inputs or {})))
-    found: dict[str, Any] = {}
+    """The metadata of the files a task's inputs name, keyed as the translation's expressions
+    find them (:func:`cwl_draft2.expressions.metadata_key`: staged folder and name), so two
+    inputs with the same name each keep their own."""
+    pairs = set(_staged_pairs(inputs or {}))
+    wanted = sorted({file_id for file_id, _ in pairs})
+    records: dict[str, File] = {}
     for start in range(0, len(wanted), _SQL_CHUNK):
         chunk = wanted[start : start + _SQL_CHUNK]
         # metadata_rows load in one extra query per chunk (selectin relationship)
         for record in session.scalars(select(File).where(File.id.in_(chunk))):
-            found.setdefault(record.name, record.metadata_dict)
+            records[record.id] = record
+    found: dict[str, Any] = {}
+    for file_id, folder in sorted(pairs):
+        record = records.get(file_id)
+        if record is not None:
+            found[metadata_key(folder, record.name)] = record.metadata_dict
     return found
 
 

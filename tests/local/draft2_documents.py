@@ -254,3 +254,55 @@ def count_and_join_workflow() -> dict[str, Any]:
             },
         ],
     }
+
+
+def labeller_tool() -> dict[str, Any]:
+    """Output metadata: ``#copy`` inherits from ``#reads`` and sets ``sbg:metadata`` keys
+    (a constant and expressions on ``$job`` and ``$self``); ``#merged`` inherits from the list
+    ``#others`` (the keys all its files share) and overrides one key."""
+    return {
+        "cwlVersion": "sbg:draft-2",
+        "class": "CommandLineTool",
+        "id": "labeller",
+        "requirements": [_engine_requirement()],
+        "baseCommand": ["cat"],
+        "arguments": [
+            {"position": 3, "valueFrom": "> copy.txt && cat"},
+            {"position": 5, "valueFrom": "> merged.txt"},
+        ],
+        "inputs": [
+            {"id": "#reads", "type": ["File"], "inputBinding": {"position": 1}},
+            {"id": "#label", "type": ["string"]},
+            {
+                "id": "#others",
+                "type": [{"type": "array", "items": "File"}],
+                "inputBinding": {"position": 4},
+            },
+        ],
+        "outputs": [
+            {
+                "id": "#copy",
+                "type": ["File"],
+                "outputBinding": {
+                    "glob": "copy.txt",
+                    "sbg:inheritMetadataFrom": "#reads",
+                    "sbg:metadata": {
+                        "label": js("$job.inputs.label + ':' + $self.basename"),
+                        "origin": js("$job.inputs.reads.metadata.sample_id + '/copied'"),
+                        "pipeline": "labeller",
+                        "platform": js("null"),
+                    },
+                },
+            },
+            {
+                "id": "#merged",
+                "type": [{"type": "array", "items": "File"}],
+                "outputBinding": {
+                    "glob": "merged.txt",
+                    "outputEval": js("$self"),
+                    "sbg:inheritMetadataFrom": "#others",
+                    "sbg:metadata": {"batch": js("$job.inputs.others.length")},
+                },
+            },
+        ],
+    }
