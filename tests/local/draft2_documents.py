@@ -306,3 +306,59 @@ def labeller_tool() -> dict[str, Any]:
             },
         ],
     }
+
+
+def tagger_tool() -> dict[str, Any]:
+    """Copies ``#f`` to ``<name>.tag`` (stdout), keeping its metadata plus ``seen``: the
+    ``label`` key of the input's own metadata."""
+    return {
+        "cwlVersion": "sbg:draft-2",
+        "class": "CommandLineTool",
+        "requirements": [_engine_requirement()],
+        "baseCommand": ["cat"],
+        "stdout": js("$job.inputs.f.path.split('/').pop() + '.tag'"),
+        "inputs": [{"id": "#f", "type": ["File"], "inputBinding": {"position": 1}}],
+        "outputs": [
+            {
+                "id": "#tagged",
+                "type": ["File"],
+                "outputBinding": {
+                    "glob": "*.tag",
+                    "sbg:inheritMetadataFrom": "#f",
+                    "sbg:metadata": {"seen": js("$job.inputs.f.metadata.label || 'none'")},
+                },
+            }
+        ],
+    }
+
+
+def label_then_tag_workflow() -> dict[str, Any]:
+    """The labeller's copy (with metadata set by the platform rules) goes on to the tagger:
+    a file made by an earlier step carries its metadata into the next one."""
+    return {
+        "cwlVersion": "sbg:draft-2",
+        "class": "Workflow",
+        "inputs": [
+            {"id": "#reads", "type": ["File"]},
+            {"id": "#others", "type": [{"type": "array", "items": "File"}]},
+        ],
+        "outputs": [{"id": "#tagged", "type": ["File"], "source": ["#tag.tagged"]}],
+        "steps": [
+            {
+                "id": "#label",
+                "run": labeller_tool(),
+                "inputs": [
+                    {"id": "#label.reads", "source": ["#reads"]},
+                    {"id": "#label.label", "default": "W"},
+                    {"id": "#label.others", "source": ["#others"]},
+                ],
+                "outputs": [{"id": "#label.copy"}, {"id": "#label.merged"}],
+            },
+            {
+                "id": "#tag",
+                "run": tagger_tool(),
+                "inputs": [{"id": "#tag.f", "source": ["#label.copy"]}],
+                "outputs": [{"id": "#tag.tagged"}],
+            },
+        ],
+    }

@@ -234,3 +234,23 @@ def test_outputs_inherit_metadata_and_get_sbg_metadata(owner, project, tmp_path)
     merged_file = owner.files.get(merged.id)
     # From a list: the keys every file shares with the same value.
     assert dict(merged_file.metadata) == {"sample_id": "NA12878", "case": "c2", "batch": 2}
+
+
+def test_metadata_set_by_one_step_reaches_the_next(owner, project, tmp_path):
+    app = owner.apps.install_app(id=f"{project.id}/label-tag", raw=docs.label_then_tag_workflow())
+    reads = upload(owner, project, tmp_path, "reads.txt", "R\n")
+    reads.metadata["sample_id"] = "S1"
+    reads.save()
+    other = upload(owner, project, tmp_path, "other.txt", "O\n")
+
+    task = run(owner, project, app, {"reads": reads, "others": [other]})
+
+    tagged = owner.files.get(task.outputs["tagged"].id)
+    assert tagged.name == "copy.txt.tag"
+    assert dict(tagged.metadata) == {
+        "sample_id": "S1",
+        "label": "W:copy.txt",
+        "origin": "S1/copied",
+        "pipeline": "labeller",
+        "seen": "W:copy.txt",  # the step read the metadata its input got from step one
+    }
