@@ -12,7 +12,8 @@ Semantics carried over from the draft-2 platform (see ``docs/draft2.md``):
   platform), plain input values are quoted;
 - an ``inputBinding`` with ``sbg:cmdInclude: false`` puts nothing on the command line;
 - ``sbg:CPURequirement``/``sbg:MemRequirement`` (MiB) become ``ResourceRequirement``;
-- ``sbg:stageInput`` (``link`` or ``copy``) stages the input in the working directory;
+- ``sbg:stageInput`` (``link`` or ``copy``) stages the input in the working directory
+  (``copy``: a writable copy);
 - an output's ``sbg:inheritMetadataFrom`` and ``sbg:metadata`` become an ``outputEval`` that
   sets ``metadata`` on its File objects (stored by the platform with the output files).
 """
@@ -453,9 +454,12 @@ def _tool_input(needs: _Needs, item: Any, path: str, direction: str) -> dict[str
                 _at(path, "sbg:stageInput"),
             )
         needs.js = True
+        # 'copy' marks the entries writable: cwltool then stages a real copy the tool may
+        # change, never the stored file itself.
+        writable = ".map(function (f) { f.writable = true; return f; })" if stage == "copy" else ""
         needs.staged.append(
             "${ var v = inputs[" + _js_string(name) + "]; "
-            "return v === null || v === undefined ? [] : [].concat(v); }"
+            f"return v === null || v === undefined ? [] : [].concat(v){writable}; }}"
         )
     return result
 

@@ -362,3 +362,26 @@ def label_then_tag_workflow() -> dict[str, Any]:
             },
         ],
     }
+
+
+def appender_tool() -> dict[str, Any]:
+    """Appends a line to its staged input (``sbg:stageInput: copy``: a copy it may change)
+    and hands the result back."""
+    return {
+        "cwlVersion": "sbg:draft-2",
+        "class": "CommandLineTool",
+        "requirements": [_engine_requirement()],
+        "baseCommand": [],
+        "arguments": [
+            {
+                "position": 0,
+                "valueFrom": js(
+                    "{ var name = $job.inputs.f.path.split('/').pop();"
+                    " return 'test ! -L ' + name + ' && echo more >> ' + name"
+                    " + ' && cat ' + name + ' > out.txt'; }"
+                ),
+            }
+        ],
+        "inputs": [{"id": "#f", "type": ["File"], "sbg:stageInput": "copy"}],
+        "outputs": [{"id": "#out", "type": ["File"], "outputBinding": {"glob": "out.txt"}}],
+    }

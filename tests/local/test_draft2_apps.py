@@ -254,3 +254,13 @@ def test_metadata_set_by_one_step_reaches_the_next(owner, project, tmp_path):
         "pipeline": "labeller",
         "seen": "W:copy.txt",  # the step read the metadata its input got from step one
     }
+
+
+def test_stage_input_copy_gives_the_tool_a_copy_it_may_change(owner, project, tmp_path):
+    app = owner.apps.install_app(id=f"{project.id}/appender", raw=docs.appender_tool())
+    text = upload(owner, project, tmp_path, "notes.txt", "R\n")
+
+    task = run(owner, project, app, {"f": text})
+
+    assert owner.files.get(task.outputs["out"].id).content() == "R\nmore\n"
+    assert owner.files.get(text.id).content() == "R\n"  # the stored file is untouched

@@ -310,6 +310,9 @@ def test_stage_input_puts_the_file_in_the_working_directory():
     ]
     (entry,) = work_dir["listing"]
     assert 'inputs["bam"]' in entry and entry.startswith("${")
+    assert "f.writable = true" in entry  # copy: a writable copy, not a link
+    linked = translate(tool(inputs=[{"id": "#bam", "type": "File", "sbg:stageInput": "link"}]))
+    assert "writable" not in str(linked["requirements"])
     assert "InlineJavascriptRequirement" in classes(translated["requirements"])
     error = refused(tool(inputs=[{"id": "#bam", "type": "File", "sbg:stageInput": "move"}]))
     assert error.path == "inputs[#bam].sbg:stageInput"
