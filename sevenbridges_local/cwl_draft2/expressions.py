@@ -109,8 +109,8 @@ def expression(
     return with_metadata(text) if attach_metadata else text
 
 
-# Name of the function (defined by metadata_library) that gives the job's File objects their
-# platform metadata before an expression reads them.
+# Name of the function (defined by METADATA_LIBRARY) that makes sure every File object of the
+# job has ``metadata`` before an expression reads it.
 _ATTACH = "_sbgAttachMetadata"
 
 
@@ -123,52 +123,28 @@ def with_metadata(text: str) -> str:
     return "${ " + _ATTACH + "(inputs, self);" + body + "}"
 
 
-def metadata_key(file_id: str, name: str) -> str:
-    """The key of a staged input file in :func:`metadata_library`'s table: the last two parts
-    of its staged path (``<folder named by the file id>/<file name>``), unique in a task where
-    a file name alone is not (two inputs may share a name)."""
-    return f"{file_id}/{name}"
-
-
-def metadata_library(metadata_by_key: Mapping[str, Mapping[str, Any]]) -> str:
-    """``expressionLib`` code defining the attach function over ``{metadata_key: metadata}``.
-
-    cwltool defines ``inputs`` and ``self`` after the library, so the library cannot change
-    them itself; every translated expression calls the function first (:func:`with_metadata`).
-    A File found in the table gets its metadata; any other File without ``metadata`` (one made
-    by an earlier workflow step that set none, a secondary file found by pattern) gets ``{}``,
-    as every file has metadata on the platform.
-    """
-    table = json.dumps(metadata_by_key, ensure_ascii=True, sort_keys=True)
-    return (
-        f"var _sbgMetadataByKey = {table};\n"
-        "function _sbgStagedKey(file) {\n"
-        "  var parts = String(file.location || file.path || '').split('/');\n"
-        "  if (parts.length < 2) { return null; }\n"
-        "  try {\n"
-        "    return decodeURIComponent(parts[parts.length - 2]) + '/' +\n"
-        "      decodeURIComponent(parts[parts.length - 1]);\n"
-        "  } catch (e) { return null; }\n"
-        "}\n"
-        f"function {_ATTACH}() {{\n"
-        "  var pending = Array.prototype.slice.call(arguments);\n"
-        "  while (pending.length) {\n"
-        "    var value = pending.pop();\n"
-        "    if (value === null || typeof value !== 'object') { continue; }\n"
-        "    if (value['class'] === 'File' && value.metadata === undefined) {\n"
-        "      var key = _sbgStagedKey(value);\n"
-        "      var known = key !== null &&\n"
-        "        Object.prototype.hasOwnProperty.call(_sbgMetadataByKey, key);\n"
-        "      value.metadata = known ? _sbgMetadataByKey[key] : {};\n"
-        "    }\n"
-        "    for (var name in value) {\n"
-        "      if (name !== 'metadata' && Object.prototype.hasOwnProperty.call(value, name)) {\n"
-        "        pending.push(value[name]);\n"
-        "      }\n"
-        "    }\n"
-        "  }\n"
-        "}\n"
-    )
+# The attach function: the job's File objects carry their platform metadata (the task's input
+# files get it in the job order, files made by earlier steps keep what their tool set); any
+# other File (a glob's result, a secondary file, one made by a step that set none) gets {}, as
+# every file has metadata on the platform.
+METADATA_LIBRARY = (
+    f"function {_ATTACH}() {{\n"
+    "  var pending = Array.prototype.slice.call(arguments);\n"
+    "  while (pending.length) {\n"
+    "    var value = pending.pop();\n"
+    "    if (value === null || typeof value !== 'object') { continue; }\n"
+    "    if (value['class'] === 'File' && (value.metadata === undefined ||\n"
+    "        value.metadata === null)) {\n"
+    "      value.metadata = {};\n"
+    "    }\n"
+    "    for (var name in value) {\n"
+    "      if (name !== 'metadata' && Object.prototype.hasOwnProperty.call(value, name)) {\n"
+    "        pending.push(value[name]);\n"
+    "      }\n"
+    "    }\n"
+    "  }\n"
+    "}\n"
+)
 
 
 # Name of the function (defined by OUTPUT_METADATA_LIBRARY) that sets output file metadata.

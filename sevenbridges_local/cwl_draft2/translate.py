@@ -140,33 +140,31 @@ def is_draft2(document: Any) -> bool:
     return isinstance(document, Mapping) and _one_of(document.get("cwlVersion"), DRAFT2_VERSIONS)
 
 
-def translate(
-    document: Any, file_metadata: Mapping[str, Mapping[str, Any]] | None = None
-) -> dict[str, Any]:
+def translate(document: Any, *, for_run: bool = False) -> dict[str, Any]:
     """The CWL v1.0 equivalent of a draft-2 tool, expression tool or workflow.
 
-    ``file_metadata`` (``{expressions.metadata_key(file id, name): metadata}``, for one
-    task's input files; may be empty) makes ``$job.inputs.<file>.metadata`` and
-    ``$self.metadata`` readable in expressions, as on the platform; without it (when an app is
-    installed) File objects have no ``metadata``.
+    ``for_run`` (a task runs it, its job's input File objects carry their platform
+    ``metadata``): every expression first gives any File object without ``metadata`` an empty
+    one, so ``$job.inputs.<file>.metadata`` and ``$self.metadata`` are always readable, as on the
+    platform. Without it (when an app is installed) expressions are left as they are.
     """
     if not isinstance(document, Mapping):
         raise Draft2Error("the app must be an object", "")
     engines = _ENGINES.set(_engine_ids(document))
-    metadata = _METADATA.set(dict(file_metadata) if file_metadata is not None else None)
+    running = _FOR_RUN.set(for_run)
     try:
         translated = _process(document, "")
     finally:
         _ENGINES.reset(engines)
-        _METADATA.reset(metadata)
+        _FOR_RUN.reset(running)
     return {"cwlVersion": TARGET_VERSION, **translated}
 
 
 # The ids of the document's ExpressionEngineRequirement entries: expressions name their engine
 # by such an id. Set for the duration of one translate() call.
 _ENGINES: ContextVar[frozenset[str]] = ContextVar("draft2_engines", default=frozenset())
-# The task's {metadata key: metadata} when translating for a run, else None.
-_METADATA: ContextVar[dict[str, Any] | None] = ContextVar("draft2_metadata", default=None)
+# Whether the translation is for a task's run (expressions then attach metadata to File objects).
+_FOR_RUN: ContextVar[bool] = ContextVar("draft2_for_run", default=False)
 
 
 def _engine_ids(document: Mapping[str, Any]) -> frozenset[str]:
@@ -252,9 +250,7 @@ def _value(needs: _Needs, value: Any, path: str) -> Any:
     """A draft-2 value of a field v1.0 evaluates (expression, escaped text or a constant)."""
     if expressions.is_expression(value):
         needs.js = True
-        return expressions.expression(
-            value, path, _ENGINES.get(), attach_metadata=_METADATA.get() is not None
-        )
+        return expressions.expression(value, path, _ENGINES.get(), attach_metadata=_FOR_RUN.get())
     if isinstance(value, str):
         return expressions.literal(value)
     if isinstance(value, (Mapping, list)):
@@ -556,7 +552,7 @@ def _output_metadata(
         + ", ".join(setters)
         + "}); }"
     )
-    result["outputEval"] = expressions.with_metadata(text) if _METADATA.get() is not None else text
+    result["outputEval"] = expressions.with_metadata(text) if _FOR_RUN.get() else text
 
 
 def _tool_output(needs: _Needs, item: Any, path: str) -> dict[str, Any]:
@@ -802,11 +798,10 @@ def _finish_requirements(needs: _Needs, requirements: list[dict[str, Any]]) -> l
     listing.extend(needs.staged)
     if listing:
         others.append({"class": "InitialWorkDirRequirement", "listing": listing})
-    metadata = _METADATA.get()
     javascript: list[dict[str, Any]] = []
     if needs.js:
         javascript.append({"class": "InlineJavascriptRequirement"})
-        library = [expressions.metadata_library(metadata)] if metadata is not None else []
+        library = [expressions.METADATA_LIBRARY] if _FOR_RUN.get() else []
         if needs.output_metadata:
             library.append(expressions.OUTPUT_METADATA_LIBRARY)
         if library:

@@ -200,6 +200,9 @@ def _staged_job_order(value: Any, files: dict[str, InputFile], stager: _Stager) 
             "class": "Directory" if item.is_folder else "File",
             "location": file_location(stager.stage(item)),
         }
+        if isinstance(value.get("metadata"), dict):
+            # Platform metadata a draft-2 app's expressions read (services/draft2_tasks.py).
+            staged["metadata"] = value["metadata"]
         if item.secondary:
             staged["secondaryFiles"] = [
                 {

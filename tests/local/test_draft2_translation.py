@@ -12,6 +12,7 @@ from cwl_utils.expression import interpolate
 
 from sevenbridges_local.cwl_draft2 import Draft2Error, is_draft2, runnable, translate
 from sevenbridges_local.cwl_draft2.expressions import (
+    METADATA_LIBRARY,
     OUTPUT_METADATA_LIBRARY,
     literal,
     script_to_v1,
@@ -219,13 +220,11 @@ def test_file_metadata_of_a_run_reaches_expressions():
     plain = translate(document)
     assert "expressionLib" not in plain["requirements"][0]
 
-    table = {"f1/reads.bam": {"sample_id": "NA12878"}, "f2/reads.bam": {}}
-    translated = translate(document, table)
+    translated = translate(document, for_run=True)
 
     javascript = translated["requirements"][0]
     assert javascript["class"] == "InlineJavascriptRequirement"
-    (library,) = javascript["expressionLib"]
-    assert '{"f1/reads.bam": {"sample_id": "NA12878"}, "f2/reads.bam": {}}' in library
+    assert javascript["expressionLib"] == [METADATA_LIBRARY]
     value = translated["arguments"][-1]["valueFrom"]
     assert value.startswith("${ _sbgAttachMetadata(inputs, self); return (")
     assert "inputs.bam.metadata.sample_id" in value
@@ -398,7 +397,7 @@ def test_output_metadata_becomes_an_output_eval():
     assert javascript["expressionLib"] == [OUTPUT_METADATA_LIBRARY]
     assert cwl.validate(translated).process_class == "CommandLineTool"
     # For a run, one attach call first, then the same.
-    run = translate(document, {})
+    run = translate(document, for_run=True)
     assert run["outputs"][0]["outputBinding"]["outputEval"].startswith(
         "${ _sbgAttachMetadata(inputs, self); return _sbgOutputMetadata(self, "
     )
