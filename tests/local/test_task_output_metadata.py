@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 
 from sevenbridges.models.enums import TaskStatus
+from sevenbridges_local.limits import MAX_METADATA_KEYS
+from sevenbridges_local.services.file_rules import output_metadata
 
 POLL_SECONDS = 0.2
 
@@ -51,3 +53,12 @@ def test_metadata_a_tool_sets_on_an_output_is_stored_and_checked(api_for, new_us
     # Queryable like any metadata set through the API.
     found = api.files.query(project=project, metadata={"sample_id": "NA12878"})
     assert [item.id for item in found] == [stored.id]
+
+
+def test_output_metadata_rules_repair_what_a_tool_gives():
+    kept, dropped = output_metadata({f"k{i}": i for i in range(MAX_METADATA_KEYS + 2)})
+    assert len(kept) == MAX_METADATA_KEYS and len(dropped) == 2
+    kept, dropped = output_metadata({"nan": float("nan"), " ": "x", "x" * 256: 1, "ok": False})
+    assert kept == {"ok": False} and len(dropped) == 3
+    assert output_metadata(["a"]) == ({}, ["the metadata is not an object"])
+    assert output_metadata(None) == ({}, [])
