@@ -109,8 +109,8 @@ def expression(
     return with_metadata(text) if attach_metadata else text
 
 
-# Name of the function (defined by metadata_library) that gives the job's File objects their
-# platform metadata before an expression reads them.
+# Name of the function (defined by METADATA_LIBRARY) that makes sure every File object of the
+# job has ``metadata`` before an expression reads it.
 _ATTACH = "_sbgAttachMetadata"
 
 
@@ -123,32 +123,89 @@ def with_metadata(text: str) -> str:
     return "${ " + _ATTACH + "(inputs, self);" + body + "}"
 
 
-def metadata_library(metadata_by_name: Mapping[str, Mapping[str, Any]]) -> str:
-    """``expressionLib`` code defining the attach function over ``{file name: metadata}``.
+# The attach function: the job's File objects carry their platform metadata (the task's input
+# files get it in the job order, files made by earlier steps keep what their tool set); any
+# other File (a glob's result, a secondary file, one made by a step that set none) gets {}, as
+# every file has metadata on the platform.
+METADATA_LIBRARY = (
+    f"function {_ATTACH}() {{\n"
+    "  var pending = Array.prototype.slice.call(arguments);\n"
+    "  while (pending.length) {\n"
+    "    var value = pending.pop();\n"
+    "    if (value === null || typeof value !== 'object') { continue; }\n"
+    "    if (value['class'] === 'File' && (value.metadata === undefined ||\n"
+    "        value.metadata === null)) {\n"
+    "      value.metadata = {};\n"
+    "    }\n"
+    "    for (var name in value) {\n"
+    "      if (name !== 'metadata' && Object.prototype.hasOwnProperty.call(value, name)) {\n"
+    "        pending.push(value[name]);\n"
+    "      }\n"
+    "    }\n"
+    "  }\n"
+    "}\n"
+)
 
-    cwltool defines ``inputs`` and ``self`` after the library, so the library cannot change
-    them itself; every translated expression calls the function first (:func:`with_metadata`).
-    """
-    table = json.dumps(metadata_by_name, ensure_ascii=True, sort_keys=True)
-    return (
-        f"var _sbgMetadataByName = {table};\n"
-        f"function {_ATTACH}() {{\n"
-        "  var pending = Array.prototype.slice.call(arguments);\n"
-        "  while (pending.length) {\n"
-        "    var value = pending.pop();\n"
-        "    if (value === null || typeof value !== 'object') { continue; }\n"
-        "    if (value['class'] === 'File' && value.metadata === undefined &&\n"
-        "        Object.prototype.hasOwnProperty.call(_sbgMetadataByName, value.basename)) {\n"
-        "      value.metadata = _sbgMetadataByName[value.basename];\n"
-        "    }\n"
-        "    for (var key in value) {\n"
-        "      if (key !== 'metadata' && Object.prototype.hasOwnProperty.call(value, key)) {\n"
-        "        pending.push(value[key]);\n"
-        "      }\n"
-        "    }\n"
-        "  }\n"
-        "}\n"
-    )
+
+# Name of the function (defined by OUTPUT_METADATA_LIBRARY) that sets output file metadata.
+OUTPUT_METADATA = "_sbgOutputMetadata"
+
+# sbg:inheritMetadataFrom and sbg:metadata of an output, as cwltool runs them: the output's
+# File objects get a ``metadata`` field, which cwltool keeps on the File (through workflow
+# steps and in the final outputs) and the platform stores as the new file's metadata.
+# Inherited: the metadata of the named input; of a list of files, the keys all of them share
+# with equal values. On top: the file's own metadata (an outputEval may set it), then the
+# sbg:metadata keys, each computed with ``self`` the output file (null or undefined removes it).
+OUTPUT_METADATA_LIBRARY = (
+    "function _sbgFilesIn(value, found) {\n"
+    "  if (Array.isArray(value)) {\n"
+    "    for (var i = 0; i < value.length; i++) { _sbgFilesIn(value[i], found); }\n"
+    "  } else if (value !== null && typeof value === 'object' && value['class'] === 'File') {\n"
+    "    found.push(value);\n"
+    "  }\n"
+    "  return found;\n"
+    "}\n"
+    f"function {OUTPUT_METADATA}(out, source, setters) {{\n"
+    "  var sources = _sbgFilesIn(source, []);\n"
+    "  var common = {};\n"
+    "  for (var i = 0; i < sources.length; i++) {\n"
+    "    var given = sources[i].metadata || {};\n"
+    "    if (i === 0) {\n"
+    "      for (var key in given) { common[key] = given[key]; }\n"
+    "    } else {\n"
+    "      for (var kept in common) {\n"
+    "        if (!Object.prototype.hasOwnProperty.call(given, kept) ||\n"
+    "            given[kept] !== common[kept]) { delete common[kept]; }\n"
+    "      }\n"
+    "    }\n"
+    "  }\n"
+    "  var targets = _sbgFilesIn(out, []);\n"
+    "  for (var t = 0; t < targets.length; t++) {\n"
+    "    var file = targets[t];\n"
+    "    var merged = {};\n"
+    "    for (var c in common) { merged[c] = common[c]; }\n"
+    "    var own = file.metadata || {};\n"
+    "    for (var o in own) { merged[o] = own[o]; }\n"
+    "    for (var name in setters) {\n"
+    "      var value = setters[name](file);\n"
+    "      if (value === null || value === undefined) { delete merged[name]; }\n"
+    "      else { merged[name] = value; }\n"
+    "    }\n"
+    "    file.metadata = merged;\n"
+    "  }\n"
+    "  return out;\n"
+    "}\n"
+)
+
+
+def as_call(text: str, self_value: str = "self") -> str:
+    """A v1 expression text (``$(...)`` or ``${...}``) as a JavaScript expression that
+    evaluates it with ``self`` bound to ``self_value``."""
+    if text.startswith("${"):
+        body = text[2:-1]
+    else:
+        body = f" return ({text[2:-1]}); "
+    return f"(function (self) {{{body}}})({self_value})"
 
 
 def json_pointer_to_v1(pointer: str, path: str) -> str:

@@ -2,7 +2,7 @@
 
 Pure functions over plain JSON-like data: no I/O, no cwltool. The translation keeps what
 changes how a tool runs and drops what only the platform's editor or catalogue uses (``sbg:``
-layout, licence, toolkit fields, instance hints, metadata rules). Anything it does not know is
+layout, licence, toolkit fields, instance hints). Anything it does not know is
 refused with :class:`Draft2Error` naming where it is (``inputs[#reads].inputBinding.foo``), so an
 app never runs with part of its description silently ignored.
 
@@ -12,12 +12,16 @@ Semantics carried over from the draft-2 platform (see ``docs/draft2.md``):
   platform), plain input values are quoted;
 - an ``inputBinding`` with ``sbg:cmdInclude: false`` puts nothing on the command line;
 - ``sbg:CPURequirement``/``sbg:MemRequirement`` (MiB) become ``ResourceRequirement``;
-- ``sbg:stageInput`` (``link`` or ``copy``) stages the input in the working directory.
+- ``sbg:stageInput`` (``link`` or ``copy``) stages the input in the working directory
+  (``copy``: a writable copy);
+- an output's ``sbg:inheritMetadataFrom`` and ``sbg:metadata`` become an ``outputEval`` that
+  sets ``metadata`` on its File objects (stored by the platform with the output files).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -136,32 +140,31 @@ def is_draft2(document: Any) -> bool:
     return isinstance(document, Mapping) and _one_of(document.get("cwlVersion"), DRAFT2_VERSIONS)
 
 
-def translate(
-    document: Any, file_metadata: Mapping[str, Mapping[str, Any]] | None = None
-) -> dict[str, Any]:
+def translate(document: Any, *, for_run: bool = False) -> dict[str, Any]:
     """The CWL v1.0 equivalent of a draft-2 tool, expression tool or workflow.
 
-    ``file_metadata`` (``{file name: metadata}``, for one task's input files) makes
-    ``$job.inputs.<file>.metadata`` and ``$self.metadata`` readable in expressions, as on the
-    platform; without it (when an app is installed) File objects have no ``metadata``.
+    ``for_run`` (a task runs it, its job's input File objects carry their platform
+    ``metadata``): every expression first gives any File object without ``metadata`` an empty
+    one, so ``$job.inputs.<file>.metadata`` and ``$self.metadata`` are always readable, as on the
+    platform. Without it (when an app is installed) expressions are left as they are.
     """
     if not isinstance(document, Mapping):
         raise Draft2Error("the app must be an object", "")
     engines = _ENGINES.set(_engine_ids(document))
-    metadata = _METADATA.set(dict(file_metadata) if file_metadata else None)
+    running = _FOR_RUN.set(for_run)
     try:
         translated = _process(document, "")
     finally:
         _ENGINES.reset(engines)
-        _METADATA.reset(metadata)
+        _FOR_RUN.reset(running)
     return {"cwlVersion": TARGET_VERSION, **translated}
 
 
 # The ids of the document's ExpressionEngineRequirement entries: expressions name their engine
 # by such an id. Set for the duration of one translate() call.
 _ENGINES: ContextVar[frozenset[str]] = ContextVar("draft2_engines", default=frozenset())
-# The task's {file name: metadata} when translating for a run, else None.
-_METADATA: ContextVar[dict[str, Any] | None] = ContextVar("draft2_metadata", default=None)
+# Whether the translation is for a task's run (expressions then attach metadata to File objects).
+_FOR_RUN: ContextVar[bool] = ContextVar("draft2_for_run", default=False)
 
 
 def _engine_ids(document: Mapping[str, Any]) -> frozenset[str]:
@@ -193,6 +196,7 @@ class _Needs:
     multiple_sources: bool = False
     step_expressions: bool = False
     subworkflow: bool = False
+    output_metadata: bool = False
     staged: list[dict[str, Any] | str] = field(default_factory=list)
 
 
@@ -246,9 +250,7 @@ def _value(needs: _Needs, value: Any, path: str) -> Any:
     """A draft-2 value of a field v1.0 evaluates (expression, escaped text or a constant)."""
     if expressions.is_expression(value):
         needs.js = True
-        return expressions.expression(
-            value, path, _ENGINES.get(), attach_metadata=_METADATA.get() is not None
-        )
+        return expressions.expression(value, path, _ENGINES.get(), attach_metadata=_FOR_RUN.get())
     if isinstance(value, str):
         return expressions.literal(value)
     if isinstance(value, (Mapping, list)):
@@ -448,9 +450,12 @@ def _tool_input(needs: _Needs, item: Any, path: str, direction: str) -> dict[str
                 _at(path, "sbg:stageInput"),
             )
         needs.js = True
+        # 'copy' marks the entries writable: cwltool then stages a real copy the tool may
+        # change, never the stored file itself.
+        writable = ".map(function (f) { f.writable = true; return f; })" if stage == "copy" else ""
         needs.staged.append(
             "${ var v = inputs[" + _js_string(name) + "]; "
-            "return v === null || v === undefined ? [] : [].concat(v); }"
+            f"return v === null || v === undefined ? [] : [].concat(v){writable}; }}"
         )
     return result
 
@@ -458,6 +463,11 @@ def _tool_input(needs: _Needs, item: Any, path: str, direction: str) -> dict[str
 def _js_string(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+def _js_literal(value: str | int | float | bool) -> str:
+    """A JSON scalar as JavaScript source (ASCII only: safe in any expression text)."""
+    return json.dumps(value, ensure_ascii=True)
 
 
 def _output_binding(needs: _Needs, binding: Any, path: str) -> tuple[dict[str, Any], list[Any]]:
@@ -483,8 +493,66 @@ def _output_binding(needs: _Needs, binding: Any, path: str) -> tuple[dict[str, A
     secondary = []
     if binding.get("secondaryFiles") is not None:
         secondary = _secondary_files(needs, binding["secondaryFiles"], _at(path, "secondaryFiles"))
-    # sbg:inheritMetadataFrom and sbg:metadata describe platform file metadata: not carried.
+    _output_metadata(needs, binding, result, path)
     return result, secondary
+
+
+def _script(needs: _Needs, value: Any, path: str) -> str:
+    """The v1 text of a draft-2 expression, without the metadata attach call (for composing)."""
+    needs.js = True
+    return expressions.expression(value, path, _ENGINES.get())
+
+
+def _output_metadata(
+    needs: _Needs, binding: Mapping[str, Any], result: dict[str, Any], path: str
+) -> None:
+    """``sbg:inheritMetadataFrom`` (``#input``) and ``sbg:metadata`` (``{key: value or
+    expression}``) as an ``outputEval`` that sets ``metadata`` on the output's File objects."""
+    source_at = _at(path, "sbg:inheritMetadataFrom")
+    source = binding.get("sbg:inheritMetadataFrom")
+    if source is not None and not isinstance(source, str):
+        raise Draft2Error("'sbg:inheritMetadataFrom' must be an input id ('#input')", source_at)
+    source = (source or "").lstrip("#")
+    metadata_at = _at(path, "sbg:metadata")
+    given = binding.get("sbg:metadata")
+    if given is None:
+        given = {}
+    if not isinstance(given, Mapping):
+        raise Draft2Error("'sbg:metadata' must be an object of metadata keys", metadata_at)
+    setters = []
+    for key, value in given.items():
+        where = _at(metadata_at, str(key))
+        if not isinstance(key, str) or not key.strip():
+            raise Draft2Error("a metadata key must be a non-empty string", where)
+        if expressions.is_expression(value):
+            computed = expressions.as_call(_script(needs, value, where), "file")
+            setters.append(f"{_js_literal(key)}: function (file) {{ return {computed}; }}")
+        elif isinstance(value, (str, int, float, bool)):
+            setters.append(f"{_js_literal(key)}: function () {{ return {_js_literal(value)}; }}")
+        elif value is not None:
+            raise Draft2Error(
+                "a metadata value must be a string, number, boolean or expression", where
+            )
+    if not source and not setters:
+        return
+    needs.js = True
+    needs.output_metadata = True
+    evaluated = "self"
+    raw_eval = binding.get("outputEval")
+    if expressions.is_expression(raw_eval):
+        # Translated again without the attach call: the composed expression attaches once.
+        evaluated = expressions.as_call(_script(needs, raw_eval, _at(path, "outputEval")))
+    elif raw_eval is not None:
+        evaluated = _js_literal(raw_eval)
+    inherited = f"inputs[{_js_literal(source)}]" if source else "null"
+    text = (
+        "${ return "
+        + expressions.OUTPUT_METADATA
+        + f"({evaluated}, {inherited}, {{"
+        + ", ".join(setters)
+        + "}); }"
+    )
+    result["outputEval"] = expressions.with_metadata(text) if _FOR_RUN.get() else text
 
 
 def _tool_output(needs: _Needs, item: Any, path: str) -> dict[str, Any]:
@@ -730,12 +798,14 @@ def _finish_requirements(needs: _Needs, requirements: list[dict[str, Any]]) -> l
     listing.extend(needs.staged)
     if listing:
         others.append({"class": "InitialWorkDirRequirement", "listing": listing})
-    metadata = _METADATA.get()
     javascript: list[dict[str, Any]] = []
     if needs.js:
         javascript.append({"class": "InlineJavascriptRequirement"})
-        if metadata is not None:
-            javascript[0]["expressionLib"] = [expressions.metadata_library(metadata)]
+        library = [expressions.METADATA_LIBRARY] if _FOR_RUN.get() else []
+        if needs.output_metadata:
+            library.append(expressions.OUTPUT_METADATA_LIBRARY)
+        if library:
+            javascript[0]["expressionLib"] = library
     wanted = [
         (needs.scatter, "ScatterFeatureRequirement"),
         (needs.multiple_sources, "MultipleInputFeatureRequirement"),

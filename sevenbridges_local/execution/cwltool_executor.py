@@ -213,6 +213,9 @@ def _staged_job_order(value: Any, files: dict[str, InputFile], stager: _Stager) 
             "class": "Directory" if item.is_folder else "File",
             "location": file_location(stager.stage(item)),
         }
+        if isinstance(value.get("metadata"), dict):
+            # Platform metadata a draft-2 app's expressions read (services/draft2_tasks.py).
+            staged["metadata"] = value["metadata"]
         for key in _CARRIED_KEYS:  # not basename: the staged name is the platform file's
             if value.get(key) is not None:
                 staged[key] = value[key]

@@ -8,6 +8,7 @@ everything here.
 from __future__ import annotations
 
 import json
+import math
 import unicodedata
 from typing import Any
 
@@ -15,6 +16,7 @@ from sevenbridges_local import errors
 from sevenbridges_local.limits import (
     MAX_METADATA_KEY_LENGTH,
     MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_LENGTH,
     MAX_TAG_LENGTH,
 )
 from sevenbridges_local.services.names import (
@@ -164,6 +166,35 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
                 METADATA_INVALID,
             )
     return metadata
+
+
+def output_metadata(raw: Any) -> tuple[dict[str, Any], list[str]]:
+    """The metadata a task's tool gave an output file (a ``metadata`` field on its File
+    object), repaired rather than refused as tool output is: what breaks a rule of
+    :func:`check_metadata` or the stored limits is left out. Returns it and what was left out.
+    """
+    if raw is None:
+        return {}, []
+    if not isinstance(raw, dict):
+        return {}, ["the metadata is not an object"]
+    kept: dict[str, Any] = {}
+    dropped: list[str] = []
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key.strip() or len(key) > MAX_METADATA_KEY_LENGTH:
+            dropped.append(f"key {str(key)[:40]!r}: not a usable key")
+        elif value is None:
+            continue  # null removes a key, as in a metadata update
+        elif not isinstance(value, str | int | float | bool):
+            dropped.append(f"key {key[:40]!r}: not a string, number or boolean")
+        elif isinstance(value, float) and not math.isfinite(value):
+            dropped.append(f"key {key[:40]!r}: not a finite number")
+        elif isinstance(value, str) and len(value) > MAX_METADATA_VALUE_LENGTH:
+            dropped.append(f"key {key[:40]!r}: longer than {MAX_METADATA_VALUE_LENGTH}")
+        elif len(kept) >= MAX_METADATA_KEYS:
+            dropped.append(f"key {key[:40]!r}: beyond {MAX_METADATA_KEYS} keys")
+        else:
+            kept[key] = value
+    return kept, dropped
 
 
 def check_tags(tags: Any) -> list[str]:

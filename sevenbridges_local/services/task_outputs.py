@@ -24,7 +24,14 @@ from sevenbridges_local.db.files import FILE_TYPE, FOLDER_TYPE, File
 from sevenbridges_local.db.models import Project
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.execution.base import JobRecord, RunResult
-from sevenbridges_local.services import billing, files, folders, task_inputs
+from sevenbridges_local.services import (
+    billing,
+    file_details,
+    file_rules,
+    files,
+    folders,
+    task_inputs,
+)
 from sevenbridges_local.services.names import truncate_utf8
 from sevenbridges_local.services.task_queue import fail_task, finish_status
 from sevenbridges_local.services.task_state import (
@@ -56,6 +63,9 @@ class _StoredFile:
     secondary: list[_StoredFile | _StoredFolder] = field(default_factory=list)
     # The CWL format the tool's output declares (an IRI), kept in the task's outputs.
     format: str | None = None
+    # Set by the tool on the output's File object (draft-2 sbg:metadata and
+    # sbg:inheritMetadataFrom, or a CWL outputEval), already checked.
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -171,6 +181,9 @@ class _OutputImporter:
             self.by_path[(real, name)] = stored
             if isinstance(value.get("format"), str):
                 stored.format = value["format"]
+            stored.metadata, dropped = file_rules.output_metadata(value.get("metadata"))
+            if dropped:
+                logger.warning("output %s: metadata left out: %s", name, "; ".join(dropped))
             for extra in value.get("secondaryFiles") or []:
                 converted = self.convert(extra)
                 if isinstance(converted, _StoredFile | _StoredFolder):
@@ -282,6 +295,8 @@ class _OutputRecorder:
                 size=value.size,
                 blob_key=value.key,
             )
+            if value.metadata:
+                record.metadata_rows.extend(file_details.build_metadata_rows(value.metadata))
             result: dict[str, Any] = {
                 "class": "File",
                 "path": record.id,

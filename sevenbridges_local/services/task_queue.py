@@ -17,7 +17,14 @@ from sevenbridges_local import errors
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.tasks import Task
 from sevenbridges_local.execution.base import ExecutionError, Progress, TaskSpec
-from sevenbridges_local.services import apps, cwl, cwl_schemas, task_inputs, volume_reads
+from sevenbridges_local.services import (
+    apps,
+    cwl,
+    cwl_schemas,
+    draft2_tasks,
+    task_inputs,
+    volume_reads,
+)
 from sevenbridges_local.services.task_state import (
     ABORTED,
     ABORTING,
@@ -124,7 +131,9 @@ def build_spec(
             task_id=task.id,
             document=document,
             document_name=slug,
-            job_order=task_inputs.job_order(specs, task.inputs),
+            job_order=draft2_tasks.job_with_metadata(
+                session, task, task_inputs.job_order(specs, task.inputs)
+            ),
             files=files,
             step_names=task_inputs.step_names(process),
             container_engine=container_engine,

@@ -254,3 +254,134 @@ def count_and_join_workflow() -> dict[str, Any]:
             },
         ],
     }
+
+
+def labeller_tool() -> dict[str, Any]:
+    """Output metadata: ``#copy`` inherits from ``#reads`` and sets ``sbg:metadata`` keys
+    (a constant and expressions on ``$job`` and ``$self``); ``#merged`` inherits from the list
+    ``#others`` (the keys all its files share) and overrides one key."""
+    return {
+        "cwlVersion": "sbg:draft-2",
+        "class": "CommandLineTool",
+        "id": "labeller",
+        "requirements": [_engine_requirement()],
+        "baseCommand": ["cat"],
+        "arguments": [
+            {"position": 3, "valueFrom": "> copy.txt && cat"},
+            {"position": 5, "valueFrom": "> merged.txt"},
+        ],
+        "inputs": [
+            {"id": "#reads", "type": ["File"], "inputBinding": {"position": 1}},
+            {"id": "#label", "type": ["string"]},
+            {
+                "id": "#others",
+                "type": [{"type": "array", "items": "File"}],
+                "inputBinding": {"position": 4},
+            },
+        ],
+        "outputs": [
+            {
+                "id": "#copy",
+                "type": ["File"],
+                "outputBinding": {
+                    "glob": "copy.txt",
+                    "sbg:inheritMetadataFrom": "#reads",
+                    "sbg:metadata": {
+                        "label": js("$job.inputs.label + ':' + $self.basename"),
+                        "origin": js("$job.inputs.reads.metadata.sample_id + '/copied'"),
+                        "pipeline": "labeller",
+                        "platform": js("null"),
+                    },
+                },
+            },
+            {
+                "id": "#merged",
+                "type": [{"type": "array", "items": "File"}],
+                "outputBinding": {
+                    "glob": "merged.txt",
+                    "outputEval": js("$self"),
+                    "sbg:inheritMetadataFrom": "#others",
+                    "sbg:metadata": {"batch": js("$job.inputs.others.length")},
+                },
+            },
+        ],
+    }
+
+
+def tagger_tool() -> dict[str, Any]:
+    """Copies ``#f`` to ``<name>.tag`` (stdout), keeping its metadata plus ``seen``: the
+    ``label`` key of the input's own metadata."""
+    return {
+        "cwlVersion": "sbg:draft-2",
+        "class": "CommandLineTool",
+        "requirements": [_engine_requirement()],
+        "baseCommand": ["cat"],
+        "stdout": js("$job.inputs.f.path.split('/').pop() + '.tag'"),
+        "inputs": [{"id": "#f", "type": ["File"], "inputBinding": {"position": 1}}],
+        "outputs": [
+            {
+                "id": "#tagged",
+                "type": ["File"],
+                "outputBinding": {
+                    "glob": "*.tag",
+                    "sbg:inheritMetadataFrom": "#f",
+                    "sbg:metadata": {"seen": js("$job.inputs.f.metadata.label || 'none'")},
+                },
+            }
+        ],
+    }
+
+
+def label_then_tag_workflow() -> dict[str, Any]:
+    """The labeller's copy (with metadata set by the platform rules) goes on to the tagger:
+    a file made by an earlier step carries its metadata into the next one."""
+    return {
+        "cwlVersion": "sbg:draft-2",
+        "class": "Workflow",
+        "inputs": [
+            {"id": "#reads", "type": ["File"]},
+            {"id": "#others", "type": [{"type": "array", "items": "File"}]},
+        ],
+        "outputs": [{"id": "#tagged", "type": ["File"], "source": ["#tag.tagged"]}],
+        "steps": [
+            {
+                "id": "#label",
+                "run": labeller_tool(),
+                "inputs": [
+                    {"id": "#label.reads", "source": ["#reads"]},
+                    {"id": "#label.label", "default": "W"},
+                    {"id": "#label.others", "source": ["#others"]},
+                ],
+                "outputs": [{"id": "#label.copy"}, {"id": "#label.merged"}],
+            },
+            {
+                "id": "#tag",
+                "run": tagger_tool(),
+                "inputs": [{"id": "#tag.f", "source": ["#label.copy"]}],
+                "outputs": [{"id": "#tag.tagged"}],
+            },
+        ],
+    }
+
+
+def appender_tool() -> dict[str, Any]:
+    """Appends a line to its staged input (``sbg:stageInput: copy``: a copy it may change)
+    and hands the result back."""
+    return {
+        "cwlVersion": "sbg:draft-2",
+        "class": "CommandLineTool",
+        "requirements": [_engine_requirement()],
+        "baseCommand": [],
+        "arguments": [
+            {
+                "position": 0,
+                "valueFrom": js(
+                    "{ var name = $job.inputs.f.path.split('/').pop();"
+                    " return 'test ! -L ' + name + ' && echo more >> ' + name"
+                    " + ' && cat ' + name + ' > out.txt'; }"
+                ),
+            }
+        ],
+        "inputs": [{"id": "#f", "type": ["File"], "sbg:stageInput": "copy"}],
+        "outputs": [{"id": "#out", "type": ["File"], "outputBinding": {"glob": "out.txt"}}],
+    }

@@ -200,3 +200,67 @@ def test_a_yaml_draft2_app_is_installed_and_read_back(platform, http, project, o
         f"{platform.url}/apps/{project.id}/stager-yaml/raw", headers=headers, timeout=30
     ).json()
     assert without_platform_keys(raw) == document
+
+
+def test_outputs_inherit_metadata_and_get_sbg_metadata(owner, project, tmp_path):
+    app = owner.apps.install_app(id=f"{project.id}/labeller", raw=docs.labeller_tool())
+    reads = upload(owner, project, tmp_path, "reads.txt", "R\n")
+    reads.metadata.update({"sample_id": "NA12878", "platform": "Illumina", "case": "c1"})
+    reads.save()
+    # Two inputs of the same name with different metadata: each keeps its own.
+    folder = owner.files.create_folder(name="lane2", project=project)
+    twin = owner.files.upload(
+        str(tmp_path / "reads.txt"), parent=folder, file_name="reads.txt"
+    ).result()
+    twin.metadata.update({"sample_id": "NA12878", "lane": "2", "case": "c2"})
+    twin.save()
+    other = upload(owner, project, tmp_path, "other.txt", "O\n")
+    other.metadata.update({"sample_id": "NA12878", "lane": "1", "case": "c2"})
+    other.save()
+
+    task = run(owner, project, app, {"reads": reads, "label": "L", "others": [twin, other]})
+
+    copy_file = owner.files.get(task.outputs["copy"].id)
+    assert copy_file.content() == "R\n"
+    # Inherited from #reads, then sbg:metadata on top (an expression returning null removes).
+    assert dict(copy_file.metadata) == {
+        "sample_id": "NA12878",
+        "case": "c1",
+        "label": "L:copy.txt",
+        "origin": "NA12878/copied",
+        "pipeline": "labeller",
+    }
+    (merged,) = task.outputs["merged"]
+    merged_file = owner.files.get(merged.id)
+    # From a list: the keys every file shares with the same value.
+    assert dict(merged_file.metadata) == {"sample_id": "NA12878", "case": "c2", "batch": 2}
+
+
+def test_metadata_set_by_one_step_reaches_the_next(owner, project, tmp_path):
+    app = owner.apps.install_app(id=f"{project.id}/label-tag", raw=docs.label_then_tag_workflow())
+    reads = upload(owner, project, tmp_path, "reads.txt", "R\n")
+    reads.metadata["sample_id"] = "S1"
+    reads.save()
+    other = upload(owner, project, tmp_path, "other.txt", "O\n")
+
+    task = run(owner, project, app, {"reads": reads, "others": [other]})
+
+    tagged = owner.files.get(task.outputs["tagged"].id)
+    assert tagged.name == "copy.txt.tag"
+    assert dict(tagged.metadata) == {
+        "sample_id": "S1",
+        "label": "W:copy.txt",
+        "origin": "S1/copied",
+        "pipeline": "labeller",
+        "seen": "W:copy.txt",  # the step read the metadata its input got from step one
+    }
+
+
+def test_stage_input_copy_gives_the_tool_a_copy_it_may_change(owner, project, tmp_path):
+    app = owner.apps.install_app(id=f"{project.id}/appender", raw=docs.appender_tool())
+    text = upload(owner, project, tmp_path, "notes.txt", "R\n")
+
+    task = run(owner, project, app, {"f": text})
+
+    assert owner.files.get(task.outputs["out"].id).content() == "R\nmore\n"
+    assert owner.files.get(text.id).content() == "R\n"  # the stored file is untouched

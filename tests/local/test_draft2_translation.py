@@ -11,7 +11,12 @@ import pytest
 from cwl_utils.expression import interpolate
 
 from sevenbridges_local.cwl_draft2 import Draft2Error, is_draft2, runnable, translate
-from sevenbridges_local.cwl_draft2.expressions import literal, script_to_v1
+from sevenbridges_local.cwl_draft2.expressions import (
+    METADATA_LIBRARY,
+    OUTPUT_METADATA_LIBRARY,
+    literal,
+    script_to_v1,
+)
 from sevenbridges_local.services import cwl
 
 js = docs.js
@@ -215,12 +220,11 @@ def test_file_metadata_of_a_run_reaches_expressions():
     plain = translate(document)
     assert "expressionLib" not in plain["requirements"][0]
 
-    translated = translate(document, {"reads.bam": {"sample_id": "NA12878"}, "x": {}})
+    translated = translate(document, for_run=True)
 
     javascript = translated["requirements"][0]
     assert javascript["class"] == "InlineJavascriptRequirement"
-    (library,) = javascript["expressionLib"]
-    assert '{"reads.bam": {"sample_id": "NA12878"}, "x": {}}' in library
+    assert javascript["expressionLib"] == [METADATA_LIBRARY]
     value = translated["arguments"][-1]["valueFrom"]
     assert value.startswith("${ _sbgAttachMetadata(inputs, self); return (")
     assert "inputs.bam.metadata.sample_id" in value
@@ -305,6 +309,9 @@ def test_stage_input_puts_the_file_in_the_working_directory():
     ]
     (entry,) = work_dir["listing"]
     assert 'inputs["bam"]' in entry and entry.startswith("${")
+    assert "f.writable = true" in entry  # copy: a writable copy, not a link
+    linked = translate(tool(inputs=[{"id": "#bam", "type": "File", "sbg:stageInput": "link"}]))
+    assert "writable" not in str(linked["requirements"])
     assert "InlineJavascriptRequirement" in classes(translated["requirements"])
     error = refused(tool(inputs=[{"id": "#bam", "type": "File", "sbg:stageInput": "move"}]))
     assert error.path == "inputs[#bam].sbg:stageInput"
@@ -355,8 +362,6 @@ def test_outputs_glob_eval_secondary_files_and_metadata():
                         "loadContents": False,
                         "outputEval": js("$self[0]"),
                         "secondaryFiles": ".bai",
-                        "sbg:inheritMetadataFrom": "#reads",
-                        "sbg:metadata": {"sample": js("'s1'")},
                     },
                 }
             ]
@@ -372,6 +377,45 @@ def test_outputs_glob_eval_secondary_files_and_metadata():
         tool(outputs=[{"id": "#o", "type": "File", "outputBinding": {"glob": js("'a' + '.txt'")}}])
     )["outputs"]
     assert computed["outputBinding"]["glob"] == "$('a' + '.txt')"
+
+
+def test_output_metadata_becomes_an_output_eval():
+    document = docs.labeller_tool()
+    translated = translate(document)
+    copy_out, merged = translated["outputs"]
+    value = copy_out["outputBinding"]["outputEval"]
+    assert value.startswith('${ return _sbgOutputMetadata(self, inputs["reads"], {')
+    assert '"pipeline": function () { return "labeller"; }' in value
+    assert "inputs.label + ':' + self.basename" in value
+    # The tool's own outputEval is evaluated first, then the metadata set on its result.
+    assert merged["outputBinding"]["outputEval"].startswith(
+        "${ return _sbgOutputMetadata((function (self) { return (self); })(self), "
+    )
+    (javascript,) = [
+        e for e in translated["requirements"] if e["class"] == "InlineJavascriptRequirement"
+    ]
+    assert javascript["expressionLib"] == [OUTPUT_METADATA_LIBRARY]
+    assert cwl.validate(translated).process_class == "CommandLineTool"
+    # For a run, one attach call first, then the same.
+    run = translate(document, for_run=True)
+    assert run["outputs"][0]["outputBinding"]["outputEval"].startswith(
+        "${ _sbgAttachMetadata(inputs, self); return _sbgOutputMetadata(self, "
+    )
+    assert len(classes(run["requirements"])) == len(classes(translated["requirements"]))
+
+
+@pytest.mark.parametrize(
+    ("binding", "path"),
+    [
+        ({"sbg:inheritMetadataFrom": ["#a"]}, "sbg:inheritMetadataFrom"),
+        ({"sbg:metadata": ["a"]}, "sbg:metadata"),
+        ({"sbg:metadata": {"a": {"b": 1}}}, "sbg:metadata.a"),
+        ({"sbg:metadata": {"": "x"}}, "sbg:metadata."),
+    ],
+)
+def test_bad_output_metadata_is_refused(binding, path):
+    outputs = [{"id": "#o", "type": "File", "outputBinding": {"glob": "o", **binding}}]
+    assert refused(tool(outputs=outputs)).path == f"outputs[#o].outputBinding.{path}"
 
 
 # --------------------------------------------------------------------------- requirements
