@@ -73,7 +73,7 @@ MIX: dict[str, int] = {
     "upload": 10,
     "task_submit": 10,
 }
-STATUS_LINE = re.compile(r" (GET|POST|PATCH|PUT|DELETE|HEAD) (\S+) -> (\d{3}) in ")
+STATUS_LINE = re.compile(r" (GET|POST|PATCH|PUT|DELETE|HEAD) (\S+) -> (\d{3}) in ([\d.]+) ms")
 
 log = logging.getLogger("benchmarks.load")
 
@@ -120,6 +120,8 @@ class RunResult:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     client_errors: Counter[str] = field(default_factory=Counter)
     server_statuses: Counter[str] = field(default_factory=Counter)
+    # Time the server spent on each request (its log), reads (GET) and writes (the rest).
+    server_seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     error_examples: list[str] = field(default_factory=list)
 
 
@@ -239,16 +241,20 @@ class Client:
                 result.latencies[kind].append(elapsed)
 
 
-def server_statuses(log_path: Path, offset: int) -> Counter[str]:
-    """Non-2xx responses the server logged after ``offset``, as ``"503 PATCH"`` counts."""
-    counts: Counter[str] = Counter()
+def read_server_log(log_path: Path, offset: int, result: RunResult) -> None:
+    """Non-2xx responses the server logged after ``offset`` (``"503 PATCH"`` counts) and the
+    time it spent on each request."""
     with log_path.open("rb") as handle:
         handle.seek(offset)
         for raw in handle:
             match = STATUS_LINE.search(raw.decode("utf-8", "replace"))
-            if match and not match.group(3).startswith("2"):
-                counts[f"{match.group(3)} {match.group(1)}"] += 1
-    return counts
+            if not match:
+                continue
+            method, _, status, millis = match.groups()
+            if not status.startswith("2"):
+                result.server_statuses[f"{status} {method}"] += 1
+            kind = "read" if method in ("GET", "HEAD") else "write"
+            result.server_seconds[kind].append(float(millis) / 1000)
 
 
 def run_load(
@@ -274,7 +280,7 @@ def run_load(
             thread.join()
         # Operations in flight at the deadline finish; the rate uses the real elapsed time.
         result.seconds = time.perf_counter() - started
-    result.server_statuses = server_statuses(server.log_path, offset)
+    read_server_log(server.log_path, offset, result)
     return result
 
 
@@ -324,6 +330,12 @@ def verdicts(results: Sequence[RunResult]) -> list[str]:
             f"client errors {errors}; non-2xx responses in the server log "
             f"(retried or not): {statuses or 'none'}."
         )
+        for kind, values in sorted(result.server_seconds.items()):
+            lines.append(
+                f"  - inside the server, {len(values):,} {kind} requests: "
+                f"p50 {percentile(values, 0.5) * 1000:,.0f} ms, "
+                f"p99 {percentile(values, 0.99) * 1000:,.0f} ms."
+            )
         for example in result.error_examples:
             lines.append(f"  - e.g. {example}")
     return lines

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, insert, select, text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # tests/pg_cluster.py
@@ -172,6 +172,19 @@ class Seeder:
                 connection.execute(insert(Task.__table__), rows)
             self.tasks += count
 
+    def analyze(self) -> None:
+        """PostgreSQL: refresh the planner's statistics, as autovacuum does after a while."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as connection:
+                connection.execute(text("ANALYZE"))
+
+    def explain(self, statement: str) -> str:
+        if self.engine.dialect.name != "postgresql":
+            return ""
+        with self.engine.connect() as connection:
+            rows = connection.execute(text(f"EXPLAIN ANALYZE {statement}")).scalars()
+            return "\n".join(rows)
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -226,7 +239,7 @@ def measure(
 
 
 def run_database(
-    label: str, url: str, sizes: Sequence[int], repeats: int, data_dir: Path
+    label: str, url: str, sizes: Sequence[int], repeats: int, data_dir: Path, analyze: bool
 ) -> dict[int, dict[str, float]]:
     server = EmbeddedServer(data_dir, rate_limit=UNLIMITED_RATE, database_url=url)
     server.start()
@@ -245,6 +258,8 @@ def run_database(
                 started = time.perf_counter()
                 seeder.grow_files(size)
                 seeder.grow_tasks(max(100, size // 10))
+                if analyze:
+                    seeder.analyze()
                 log.info(
                     "%s: seeded %d files, %d tasks (%.1f s)",
                     label,
@@ -296,6 +311,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--database", help="a PostgreSQL URL to use instead of a new cluster")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per request (5)")
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="PostgreSQL: do not ANALYZE after seeding (measure with the planner's stale stats)",
+    )
     parser.add_argument("--write", action="store_true", help=f"update {RESULTS_FILE.name}")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -326,7 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 raise SystemExit(f"unknown database {database!r}")
             try:
-                results[label] = run_database(label, url, sizes, args.repeats, Path(data_dir))
+                results[label] = run_database(
+                    label, url, sizes, args.repeats, Path(data_dir), args.analyze
+                )
             finally:
                 if cluster is not None:
                     cluster.stop()
