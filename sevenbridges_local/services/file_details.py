@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors
@@ -62,6 +63,19 @@ def _set_tags(session: Session, record: File, tags: list[str]) -> None:
     record.tag_rows.extend(build_tag_rows(tags))
 
 
+def lock_for_change(session: Session, record: File) -> None:
+    """Hold ``record``'s row until the commit, then re-read it.
+
+    Writers of one file's metadata or tags take turns this way. Without it two PostgreSQL
+    transactions merge into the values each read before the other committed (a lost key), and
+    both re-insert rows under the same (file, key) or (file, position) primary keys (a unique
+    violation, or a deadlock between their deletes). SQLite already runs one writer at a time.
+    """
+    session.flush()  # changes made earlier in this transaction must survive the re-read
+    session.execute(select(File.id).where(File.id == record.id).with_for_update())
+    session.expire(record)
+
+
 def _refresh(session: Session, record: File) -> File:
     flush_new_name(session, record.name)
     return record
@@ -92,6 +106,7 @@ def apply_changes(ctx: ServiceContext, record: File, values: FileValues, *, repl
         metadata = check_metadata(metadata)
     if tags is not None:
         tags = check_tags(tags)
+    lock_for_change(ctx.session, record)
     if record.is_folder:
         # Folders carry only their name, and the platform does not let it change here.
         if name is not None and not same_name(name, record.name):
@@ -136,6 +151,7 @@ def set_metadata(
     if record.is_folder:
         raise errors.bad_request("Folders have no metadata.", FOLDER_METADATA)
     changes = check_metadata(metadata)
+    lock_for_change(ctx.session, record)
     # Only the metadata changes here: "replace" means the whole metadata object, not the tags.
     _set_metadata(
         ctx.session, record, merged_metadata(record.metadata_dict, changes, replace=replace)

@@ -1,0 +1,452 @@
+"""Load benchmark: many concurrent clients doing a realistic mix against one local platform.
+
+Run by hand (never from pytest), from the repository root:
+
+    .venv/bin/python benchmarks/load.py                      # SQLite then PostgreSQL, 60 s each
+    .venv/bin/python benchmarks/load.py --databases sqlite --duration 30
+    .venv/bin/python benchmarks/load.py --databases postgresql --workers 2
+    .venv/bin/python benchmarks/load.py --database postgresql://USER:PW@HOST/DB   # your own
+    .venv/bin/python benchmarks/load.py --write              # also update docs/benchmarks.md
+
+For each database it starts a platform (``EmbeddedServer``: the server in its own process, rate
+limit out of the way, ``--task-workers`` task workers), prepares one user with a few projects,
+files and a trivial app, then lets ``--clients`` threads (each with its own HTTP session) pick
+operations at random for ``--duration`` seconds:
+
+- reads: list projects, list a project's files, get a file, get a task;
+- metadata writes: ``PATCH /files/{id}/metadata`` and ``PUT /files/{id}/tags``;
+- small uploads: ``api.files.upload`` of a few KiB with our client (init, part, complete);
+- task submissions: ``POST /tasks?action=run`` of a one-line app (tasks may just queue).
+
+Latency is per operation (an upload is the whole client call). Errors are counted twice: what the
+clients saw (exceptions, non-2xx) and, from the server's request log, every non-2xx response it
+sent during the run, which includes 503s and 429s that a client retried without telling.
+
+PostgreSQL: a throw-away cluster started like the tests' (``tests/pg_cluster.py``: initdb in a
+temporary directory, as ``nobody`` when run as root), or ``--database URL``. ``--workers N``
+(N > 1) passes ``--workers N`` on to ``sbg local serve`` (several server processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import platform
+import random
+import re
+import shlex
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # tests/pg_cluster.py
+
+import sevenbridges as sbg  # noqa: E402
+from sevenbridges_local.embedded import EmbeddedServer  # noqa: E402
+
+RESULTS_FILE = REPO_ROOT / "docs" / "benchmarks.md"
+SECTION_START = "<!-- load-benchmark:start -->"
+SECTION_END = "<!-- load-benchmark:end -->"
+UNLIMITED_RATE = 1_000_000_000
+WRITE_KINDS = ("metadata_patch", "tags_put", "upload", "task_submit")
+GOAL_WRITE_P99_SECONDS = 1.0
+# Relative weights of the operations a client picks from.
+MIX: dict[str, int] = {
+    "project_list": 10,
+    "file_list": 15,
+    "file_get": 20,
+    "task_get": 10,
+    "metadata_patch": 15,
+    "tags_put": 10,
+    "upload": 10,
+    "task_submit": 10,
+}
+STATUS_LINE = re.compile(r" (GET|POST|PATCH|PUT|DELETE|HEAD) (\S+) -> (\d{3}) in ([\d.]+) ms")
+
+log = logging.getLogger("benchmarks.load")
+
+APP: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "label": "Load echo",
+    "baseCommand": ["echo"],
+    "inputs": {"word": {"type": "string", "inputBinding": {"position": 1}}},
+    "outputs": {"said": {"type": "stdout"}},
+    "stdout": "said.txt",
+}
+
+
+class LoadServer(EmbeddedServer):
+    """``EmbeddedServer`` that can ask ``sbg local serve`` for several worker processes."""
+
+    def __init__(self, *args: Any, workers: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workers = workers
+
+    def _command(self) -> list[str]:
+        command = super()._command()
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
+        return command
+
+
+@dataclass
+class Fixture:
+    url: str
+    token: str
+    projects: list[str]
+    files: list[str]
+    tasks: list[str]
+    app: str
+
+
+@dataclass
+class RunResult:
+    label: str
+    clients: int
+    seconds: float
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    client_errors: Counter[str] = field(default_factory=Counter)
+    server_statuses: Counter[str] = field(default_factory=Counter)
+    # Time the server spent on each request (its log), reads (GET) and writes (the rest).
+    server_seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    error_examples: list[str] = field(default_factory=list)
+
+
+def prepare(server: EmbeddedServer, projects: int, files_per_project: int) -> Fixture:
+    """One user with ``projects`` projects, each with files, one app and a task to read."""
+    token = server.token("load")
+    api = sbg.Api(url=server.url, token=token, debug=True)
+    session = requests.Session()
+    session.headers["X-SBG-Auth-Token"] = token
+    project_ids, file_ids, task_ids = [], [], []
+    app_id = ""
+    with tempfile.TemporaryDirectory() as scratch:
+        for number in range(projects):
+            project = api.projects.create(name=f"load {number}")
+            project_ids.append(project.id)
+            for index in range(files_per_project):
+                path = Path(scratch) / f"seed-{number}-{index}.txt"
+                path.write_bytes(os.urandom(2048))
+                uploaded = api.files.upload(str(path), project=project, wait=True).result()
+                file_ids.append(uploaded.id)
+        app = api.apps.install_app(id=f"{project_ids[0]}/load-echo", raw=APP)
+        app_id = app.id
+    for project_id in project_ids:
+        response = session.post(
+            f"{server.url}/tasks",
+            json={"name": "seed", "project": project_id, "app": app_id, "inputs": {"word": "hi"}},
+        )
+        response.raise_for_status()
+        task_ids.append(response.json()["id"])
+    return Fixture(server.url, token, project_ids, file_ids, task_ids, app_id)
+
+
+class Client:
+    """One simulated user: a session of its own, a client ``Api`` for uploads."""
+
+    def __init__(self, fixture: Fixture, number: int, scratch: Path) -> None:
+        self.fixture = fixture
+        self.number = number
+        self.random = random.Random(number)
+        self.session = requests.Session()
+        self.session.headers["X-SBG-Auth-Token"] = fixture.token
+        self.api = sbg.Api(url=fixture.url, token=fixture.token, debug=True)
+        self.scratch = scratch
+        self.uploads = 0
+        self.operations: dict[str, Callable[[], None]] = {name: getattr(self, name) for name in MIX}
+
+    def _check(self, response: requests.Response) -> None:
+        if not 200 <= response.status_code < 300:
+            raise RuntimeError(
+                f"{response.request.method} {response.status_code}: {response.text[:200]}"
+            )
+
+    def _url(self, path: str) -> str:
+        return f"{self.fixture.url}{path}"
+
+    def project_list(self) -> None:
+        self._check(self.session.get(self._url("/projects"), params={"limit": 50}))
+
+    def file_list(self) -> None:
+        project = self.random.choice(self.fixture.projects)
+        self._check(self.session.get(self._url("/files"), params={"project": project, "limit": 50}))
+
+    def file_get(self) -> None:
+        file_id = self.random.choice(self.fixture.files)
+        self._check(self.session.get(self._url(f"/files/{file_id}")))
+
+    def task_get(self) -> None:
+        task_id = self.random.choice(self.fixture.tasks)
+        self._check(self.session.get(self._url(f"/tasks/{task_id}")))
+
+    def metadata_patch(self) -> None:
+        file_id = self.random.choice(self.fixture.files)
+        body = {"sample": f"s{self.random.randrange(1000)}", "client": str(self.number)}
+        self._check(self.session.patch(self._url(f"/files/{file_id}/metadata"), json=body))
+
+    def tags_put(self) -> None:
+        file_id = self.random.choice(self.fixture.files)
+        tags = [f"t{self.random.randrange(20)}", f"c{self.number}"]
+        self._check(self.session.put(self._url(f"/files/{file_id}/tags"), json=tags))
+
+    def upload(self) -> None:
+        self.uploads += 1
+        path = self.scratch / f"client{self.number}-{self.uploads}.bin"
+        path.write_bytes(os.urandom(4096))
+        project = self.random.choice(self.fixture.projects)
+        handle = self.api.files.upload(str(path), project=project, wait=True)
+        if handle.result() is None:
+            raise RuntimeError(f"upload ended {handle.status}")
+        path.unlink()
+
+    def task_submit(self) -> None:
+        project = self.random.choice(self.fixture.projects)
+        body = {
+            "name": f"load {self.number}",
+            "project": project,
+            "app": self.fixture.app,
+            "inputs": {"word": "load"},
+        }
+        self._check(self.session.post(self._url("/tasks"), params={"action": "run"}, json=body))
+
+    def run(self, deadline: float, result: RunResult, lock: threading.Lock) -> None:
+        names = list(MIX)
+        weights = [MIX[name] for name in names]
+        while time.monotonic() < deadline:
+            kind = self.random.choices(names, weights)[0]
+            started = time.perf_counter()
+            try:
+                self.operations[kind]()
+            except Exception as exc:  # every failure is a figure of the benchmark
+                with lock:
+                    result.client_errors[kind] += 1
+                    if len(result.error_examples) < 5:
+                        result.error_examples.append(f"{kind}: {str(exc)[:200]}")
+                continue
+            elapsed = time.perf_counter() - started
+            with lock:
+                result.latencies[kind].append(elapsed)
+
+
+def read_server_log(log_path: Path, offset: int, result: RunResult) -> None:
+    """Non-2xx responses the server logged after ``offset`` (``"503 PATCH"`` counts) and the
+    time it spent on each request."""
+    with log_path.open("rb") as handle:
+        handle.seek(offset)
+        for raw in handle:
+            match = STATUS_LINE.search(raw.decode("utf-8", "replace"))
+            if not match:
+                continue
+            method, _, status, millis = match.groups()
+            if not status.startswith("2"):
+                result.server_statuses[f"{status} {method}"] += 1
+            kind = "read" if method in ("GET", "HEAD") else "write"
+            result.server_seconds[kind].append(float(millis) / 1000)
+
+
+def run_load(
+    server: EmbeddedServer, label: str, clients: int, seconds: float, projects: int
+) -> RunResult:
+    log.info("%s: preparing fixture ...", label)
+    fixture = prepare(server, projects, files_per_project=10)
+    offset = server.log_path.stat().st_size
+    result = RunResult(label=label, clients=clients, seconds=seconds)
+    lock = threading.Lock()
+    with tempfile.TemporaryDirectory(prefix="sbg-load-") as scratch:
+        simulated = [Client(fixture, number, Path(scratch)) for number in range(clients)]
+        log.info("%s: %d clients for %.0f s ...", label, clients, seconds)
+        started = time.perf_counter()
+        deadline = time.monotonic() + seconds
+        threads = [
+            threading.Thread(target=client.run, args=(deadline, result, lock), daemon=True)
+            for client in simulated
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # Operations in flight at the deadline finish; the rate uses the real elapsed time.
+        result.seconds = time.perf_counter() - started
+    read_server_log(server.log_path, offset, result)
+    return result
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
+def results_table(results: Sequence[RunResult]) -> str:
+    rows = [
+        "| setup | operation | count | ops/s | p50 (ms) | p99 (ms) | client errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        total = sum(len(values) for values in result.latencies.values())
+        for kind in MIX:
+            values = result.latencies.get(kind, [])
+            rows.append(
+                f"| {result.label} | {kind} | {len(values):,} | "
+                f"{len(values) / result.seconds:,.1f} | {percentile(values, 0.5) * 1000:,.0f} | "
+                f"{percentile(values, 0.99) * 1000:,.0f} | {result.client_errors[kind]} |"
+            )
+        writes = [v for kind in WRITE_KINDS for v in result.latencies.get(kind, [])]
+        rows.append(
+            f"| {result.label} | **all** | {total:,} | {total / result.seconds:,.1f} | "
+            f"{statistics.median([v for vs in result.latencies.values() for v in vs]) * 1000:,.0f}"
+            f" | writes: {percentile(writes, 0.99) * 1000:,.0f} | "
+            f"{sum(result.client_errors.values())} |"
+        )
+    return "\n".join(rows)
+
+
+def verdicts(results: Sequence[RunResult]) -> list[str]:
+    lines = []
+    for result in results:
+        writes = [v for kind in WRITE_KINDS for v in result.latencies.get(kind, [])]
+        p99 = percentile(writes, 0.99)
+        statuses = ", ".join(f"{n} x {s}" for s, n in sorted(result.server_statuses.items()))
+        errors = sum(result.client_errors.values())
+        # The latency goal is PostgreSQL's; SQLite's is zero errors only.
+        goal = (
+            f" (goal < {GOAL_WRITE_P99_SECONDS * 1000:.0f} ms: "
+            f"{'met' if p99 < GOAL_WRITE_P99_SECONDS else 'missed'})"
+            if result.label.startswith("PostgreSQL")
+            else ""
+        )
+        lines.append(
+            f"- {result.label}: p99 of writes {p99 * 1000:,.0f} ms{goal}; "
+            f"client errors {errors} (goal 0); non-2xx responses in the server log "
+            f"(retried or not): {statuses or 'none'}."
+        )
+        for kind, values in sorted(result.server_seconds.items()):
+            lines.append(
+                f"  - inside the server, {len(values):,} {kind} requests: "
+                f"p50 {percentile(values, 0.5) * 1000:,.0f} ms, "
+                f"p99 {percentile(values, 0.99) * 1000:,.0f} ms."
+            )
+        for example in result.error_examples:
+            lines.append(f"  - e.g. {example}")
+    return lines
+
+
+def write_section(body: str) -> None:
+    text = RESULTS_FILE.read_text()
+    block = f"{SECTION_START}\n{body.rstrip()}\n{SECTION_END}"
+    if SECTION_START in text and SECTION_END in text:
+        before, rest = text.split(SECTION_START, 1)
+        _, after = rest.split(SECTION_END, 1)
+        text = before + block + after
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    RESULTS_FILE.write_text(text)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=50, help="concurrent clients (50)")
+    parser.add_argument("--duration", type=float, default=60, help="seconds per database (60)")
+    parser.add_argument(
+        "--databases",
+        default="sqlite,postgresql",
+        help="comma-separated: sqlite, postgresql (default both)",
+    )
+    parser.add_argument("--database", help="a PostgreSQL URL to use instead of a new cluster")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on PostgreSQL; >1 is passed on as `sbg local serve --workers N`",
+    )
+    parser.add_argument("--task-workers", type=int, default=1, help="task workers (1)")
+    parser.add_argument("--projects", type=int, default=5, help="projects in the fixture (5)")
+    parser.add_argument("--write", action="store_true", help=f"update {RESULTS_FILE.name}")
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("sevenbridges").setLevel(logging.WARNING)
+    args = parse_args(argv)
+    results: list[RunResult] = []
+    load_before = os.getloadavg()
+    for database in [name.strip() for name in args.databases.split(",") if name.strip()]:
+        cluster = None
+        workers = 1
+        with tempfile.TemporaryDirectory(prefix="sbg-load-data-") as data_dir:
+            if database == "sqlite":
+                url = f"sqlite:///{Path(data_dir) / 'platform.db'}"
+                label = "SQLite, 1 process"
+            elif database == "postgresql":
+                workers = args.workers
+                if args.database:
+                    url = args.database
+                else:
+                    from tests.pg_cluster import PostgresCluster
+
+                    cluster = PostgresCluster().start()
+                    url = cluster.new_database("load")
+                label = f"PostgreSQL, {workers} process{'es' if workers > 1 else ''}"
+            else:
+                raise SystemExit(f"unknown database {database!r}")
+            server = LoadServer(
+                Path(data_dir),
+                rate_limit=UNLIMITED_RATE,
+                settings={"task_workers": args.task_workers},
+                database_url=url,
+                workers=workers,
+            )
+            try:
+                server.start()
+                results.append(run_load(server, label, args.clients, args.duration, args.projects))
+            finally:
+                server.stop()
+                if cluster is not None:
+                    cluster.stop()
+    load_after = os.getloadavg()
+    table = results_table(results)
+    lines = verdicts(results)
+    print(table)
+    print("\n".join(lines))
+    if args.write:
+        command = shlex.join([".venv/bin/python", "benchmarks/load.py", *args.argv])
+        body = "\n".join(
+            [
+                f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} CPUs, "
+                f"{platform.system()} {platform.release()}; clients, server and database on the "
+                f"same machine. Load average before: "
+                f"{' / '.join(f'{v:.1f}' for v in load_before)}, after: "
+                f"{' / '.join(f'{v:.1f}' for v in load_after)} (the machine was shared).",
+                "",
+                f"Command: `{command}`",
+                "",
+                table,
+                "",
+                *lines,
+            ]
+        )
+        write_section(body)
+        log.info("updated %s", RESULTS_FILE)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
