@@ -94,8 +94,9 @@ def test_a_stale_temporary_file_is_replaced_not_reused(api, tmp_path, home):
     keep = tmp_path / "another-name-for-the-stale-file"
     os.link(stale, keep)
 
-    download = run_download(url=signed_url(api, file_id), file_path=str(target), part_size=PART,
-                            api=api)
+    download = run_download(
+        url=signed_url(api, file_id), file_path=str(target), part_size=PART, api=api
+    )
 
     assert download.status == TransferState.COMPLETED, download.error
     assert target.read_bytes() == data
