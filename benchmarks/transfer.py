@@ -402,8 +402,9 @@ def render(
     lines = [
         f"Measured {env['date']} on {env['cpus']} CPUs, {env['system']}; Python "
         f"{env['python']}; curl {env['curl']}. File: {size_mib} MiB of random bytes; "
-        f"{env['workers']} workers for our client (the official client keeps 4 parts in flight "
-        f"whatever its pool size); median of {env['runs']} runs. WAN emulation: {env['wan']}. "
+        f"{env['workers']} workers for our client (the official client keeps up to 5 parts in "
+        "flight whatever its pool size: 4, plus the oldest it waits for); "
+        f"median of {env['runs']} runs. WAN emulation: {env['wan']}. "
         f"The machine was shared with other work (load average at the end: {env['load']}), so "
         "runs vary; every run is shown.",
         "",

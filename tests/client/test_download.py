@@ -82,6 +82,29 @@ def test_multipart_download(api, tmp_path, home):
     assert transfer_states(home) == []
 
 
+def test_a_stale_temporary_file_is_replaced_not_reused(api, tmp_path, home):
+    """Leftovers of an earlier attempt that cannot be continued (no journal) are dropped: the
+    download starts from a new, empty file (not one truncated to zero, which ext4 would flush
+    from close()), and none of the old bytes survive."""
+    file_id, data = uploaded(api, tmp_path, 2 * PART + 5, seed=19)
+    target = tmp_path / "again.bin"
+    stale = Path(temporary_path(str(target)))
+    stale.write_bytes(b"\xff" * (3 * PART))  # longer than the file, and not zeros
+    stale_inode = stale.stat().st_ino
+    keep = tmp_path / "another-name-for-the-stale-file"
+    os.link(stale, keep)
+
+    download = run_download(
+        url=signed_url(api, file_id), file_path=str(target), part_size=PART, api=api
+    )
+
+    assert download.status == TransferState.COMPLETED, download.error
+    assert target.read_bytes() == data
+    assert target.stat().st_ino != stale_inode
+    assert keep.read_bytes() == b"\xff" * (3 * PART)  # the old file was left alone, not reused
+    assert not stale.exists()
+
+
 def test_fsync_before_the_rename(api, tmp_path):
     file_id, data = uploaded(api, tmp_path, PART + 10, seed=18)
 
