@@ -42,7 +42,7 @@ def _by_process(server: EmbeddedServer, token: str, path: str, want: int) -> req
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory: pytest.TempPathFactory):
     server = EmbeddedServer(
-        tmp_path_factory.mktemp("two-processes"), settings={"workers": 2}, rate_limit=40
+        tmp_path_factory.mktemp("two-processes"), settings={"workers": 2}, rate_limit=300
     )
     server.start()
     yield server
@@ -53,14 +53,16 @@ def test_rate_limit_counts_requests_to_both_processes(two_processes: EmbeddedSer
     token = two_processes.token("rl-user")
     seen: set[str] = set()
     remaining: list[int] = []
-    for _ in range(30):
+    # The kernel picks which process accepts a connection; on a loaded machine one may take a
+    # long run of them, so keep asking (within the limit) until both have answered.
+    while len(remaining) < 30 or (seen != {"0", "1"} and len(remaining) < 250):
         response = _get(two_processes.url + "/user", token)
         assert response.status_code == 200
         seen.add(response.headers[PROCESS_HEADER])
         remaining.append(int(response.headers["X-RateLimit-Remaining"]))
     assert seen == {"0", "1"}, "both processes should have answered"
     # One window for the user, whichever process answered: the count falls by one each time.
-    assert remaining == list(range(remaining[0], remaining[0] - 30, -1))
+    assert remaining == list(range(remaining[0], remaining[0] - len(remaining), -1))
     while remaining[-1] > 0:  # use up the rest, then both processes refuse
         response = _get(two_processes.url + "/user", token)
         remaining.append(int(response.headers["X-RateLimit-Remaining"]))
