@@ -41,11 +41,12 @@ from __future__ import annotations
 import abc
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Generic, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +223,33 @@ class Executor(abc.ABC):
 
     @abc.abstractmethod
     def collect(self, prepared: PreparedRun, exit_code: int) -> RunResult: ...
+
+
+LogReader = TypeVar("LogReader")
+
+
+class TaskLogReaders(Generic[LogReader]):
+    """One log reader per task an executor runs: made on first use (a run prepared before a
+    restart has none yet), shared by ``progress`` and dropped by ``collect``; thread-safe."""
+
+    def __init__(self, make: Callable[[PreparedRun], LogReader]) -> None:
+        self._make = make
+        self._readers: dict[str, LogReader] = {}
+        self._lock = threading.Lock()
+
+    def get(self, prepared: PreparedRun) -> LogReader:
+        with self._lock:
+            reader = self._readers.get(prepared.spec.task_id)
+            if reader is None:
+                reader = self._readers[prepared.spec.task_id] = self._make(prepared)
+            return reader
+
+    def take(self, prepared: PreparedRun) -> LogReader:
+        """The task's reader, forgotten: its run is being collected."""
+        reader = self.get(prepared)
+        with self._lock:
+            self._readers.pop(prepared.spec.task_id, None)
+        return reader
 
 
 class ExecutionError(Exception):

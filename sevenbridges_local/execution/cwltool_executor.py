@@ -54,6 +54,7 @@ from sevenbridges_local.execution.base import (
     Progress,
     RunningTask,
     RunResult,
+    TaskLogReaders,
     TaskSpec,
 )
 from sevenbridges_local.execution.containers import (
@@ -552,8 +553,11 @@ class CwltoolExecutor(Executor):
             use_fork_server = os.name == "posix" and hasattr(socket, "SOCK_SEQPACKET")
         self.use_fork_server = use_fork_server
         self._fork_server = _ForkServer() if use_fork_server else None
-        self._readers: dict[str, CwlLogReader] = {}
-        self._readers_lock = threading.Lock()
+        self._readers: TaskLogReaders[CwlLogReader] = TaskLogReaders(
+            lambda prepared: CwlLogReader(
+                prepared.log_paths["cwltool.log"], prepared.spec.step_names
+            )
+        )
 
     def __repr__(self) -> str:
         mode = "fork server" if self.use_fork_server else "subprocess"
@@ -637,8 +641,7 @@ class CwltoolExecutor(Executor):
             log_paths=log_paths,
             input_paths=dict(stager.linked),
         )
-        with self._readers_lock:
-            self._readers[spec.task_id] = CwlLogReader(log_paths["cwltool.log"], spec.step_names)
+        self._readers.get(prepared)
         return prepared
 
     # --- run / abort ---------------------------------------------------------------------------
@@ -665,24 +668,14 @@ class CwltoolExecutor(Executor):
             running.send_signal(signal.SIGKILL)
 
     # --- progress / collect --------------------------------------------------------------------
-    def _reader(self, prepared: PreparedRun) -> CwlLogReader:
-        with self._readers_lock:
-            reader = self._readers.get(prepared.spec.task_id)
-            if reader is None:
-                reader = CwlLogReader(prepared.log_paths["cwltool.log"], prepared.spec.step_names)
-                self._readers[prepared.spec.task_id] = reader
-            return reader
-
     def progress(self, prepared: PreparedRun) -> Progress:
-        reader = self._reader(prepared)
+        reader = self._readers.get(prepared)
         reader.poll()
         return Progress(steps_completed=len(reader.completed_steps), jobs=reader.job_list())
 
     def collect(self, prepared: PreparedRun, exit_code: int) -> RunResult:
-        reader = self._reader(prepared)
+        reader = self._readers.take(prepared)
         reader.poll(final=True)
-        with self._readers_lock:
-            self._readers.pop(prepared.spec.task_id, None)
         outputs: dict[str, Any] = {}
         succeeded = exit_code == 0
         if succeeded:

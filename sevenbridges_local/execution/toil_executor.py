@@ -37,7 +37,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,6 +54,7 @@ from sevenbridges_local.execution.base import (
     Progress,
     RunningTask,
     RunResult,
+    TaskLogReaders,
     TaskSpec,
 )
 from sevenbridges_local.execution.cwltool_executor import (
@@ -363,8 +363,13 @@ class ToilExecutor(Executor):
             if prefix not in sandbox.readonly_paths:
                 sandbox = replace(sandbox, readonly_paths=(*sandbox.readonly_paths, prefix))
         self.sandbox = sandbox
-        self._logs: dict[str, _ToilLog] = {}
-        self._logs_lock = threading.Lock()
+        self._logs: TaskLogReaders[_ToilLog] = TaskLogReaders(
+            lambda prepared: _ToilLog(
+                prepared.log_paths["toil.log"],
+                prepared.spec.document_name,
+                list(prepared.spec.step_names),
+            )
+        )
 
     @property
     def local(self) -> bool:
@@ -506,11 +511,7 @@ class ToilExecutor(Executor):
                     os.chown(log_paths[name], self.sandbox.uid, self.sandbox.gid or -1)
         except OSError as exc:
             raise ExecutionError(f"Could not prepare the task's sandbox: {exc.strerror or exc}.")
-        with self._logs_lock:
-            self._logs[spec.task_id] = _ToilLog(
-                log_paths["toil.log"], spec.document_name, list(spec.step_names)
-            )
-        return PreparedRun(
+        prepared = PreparedRun(
             spec=spec,
             work_dir=work_dir,
             document_path=document_path,
@@ -519,6 +520,8 @@ class ToilExecutor(Executor):
             log_paths=log_paths,
             input_paths=dict(stager.linked),
         )
+        self._logs.get(prepared)
+        return prepared
 
     # --- run / abort ---------------------------------------------------------------------------
     def run(self, prepared: PreparedRun) -> RunningTask:
@@ -552,28 +555,14 @@ class ToilExecutor(Executor):
             kill_workers(str(running.job_store))
 
     # --- progress / collect --------------------------------------------------------------------
-    def _log(self, prepared: PreparedRun) -> _ToilLog:
-        with self._logs_lock:
-            log = self._logs.get(prepared.spec.task_id)
-            if log is None:
-                log = _ToilLog(
-                    prepared.log_paths["toil.log"],
-                    prepared.spec.document_name,
-                    list(prepared.spec.step_names),
-                )
-                self._logs[prepared.spec.task_id] = log
-            return log
-
     def progress(self, prepared: PreparedRun) -> Progress:
-        log = self._log(prepared)
+        log = self._logs.get(prepared)
         log.poll()
         return Progress(steps_completed=len(log.completed_steps), jobs=log.job_list())
 
     def collect(self, prepared: PreparedRun, exit_code: int) -> RunResult:
-        log = self._log(prepared)
+        log = self._logs.take(prepared)
         log.poll(final=True)
-        with self._logs_lock:
-            self._logs.pop(prepared.spec.task_id, None)
         job_log_dir = prepared.work_dir / "joblogs"
         commands = _command_lines(job_log_dir)
         jobs = log.job_list()
