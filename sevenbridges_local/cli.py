@@ -30,6 +30,7 @@ QUIET_LIBRARIES = ("boto3", "botocore", "s3transfer", "urllib3", "google", "requ
 # POSTs; a minute, like common load balancers, makes that race rare for clients that pause.
 KEEP_ALIVE_SECONDS = 75
 
+
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     """Settings from the environment, with the flags that were actually given on top."""
     overrides = {key: value for key, value in extra.items() if value is not None}
