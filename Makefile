@@ -91,7 +91,8 @@ test-s3: install official sbpack sandbox-tool
 # The Toil executor's long tests (a workflow with scatter, restarts, unsandboxed aborts); the
 # default run has a small slice of them.
 test-toil: install sandbox-tool
-	SBG_TEST_TOIL=all $(VENV)/bin/pytest -m toil tests/local/test_execution_toil.py tests/local/test_draft2_toil.py
+	SBG_TEST_TOIL=all $(VENV)/bin/pytest -m toil tests/local/test_execution_toil.py tests/local/test_draft2_toil.py \
+	  tests/local/test_task_priority.py
 
 # CWL conformance through the REST API (not part of `make test`; see docs/conformance.md):
 #   make conformance TAGS=required            platform (embedded, started for the run)

@@ -228,10 +228,14 @@ def start_task_pool(app: FastAPI) -> TaskPool:
             container_engine=settings.container_engine,
             sandbox=sandbox,
             pass_environment=settings.toil_environment,
+            nice=settings.task_nice,
         )
     else:
         executor = CwltoolExecutor(
-            app.state.blob_store, container_engine=settings.container_engine, sandbox=sandbox
+            app.state.blob_store,
+            container_engine=settings.container_engine,
+            sandbox=sandbox,
+            nice=settings.task_nice,
         )
     pool = TaskPool(
         app.state.database,

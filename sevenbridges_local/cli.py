@@ -25,6 +25,12 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 QUIET_LIBRARIES = ("boto3", "botocore", "s3transfer", "urllib3", "google", "requests")
 
 
+# Idle keep-alive connections stay open this long (uvicorn's default is 5 s). A client that
+# reuses a connection just as the server closes it gets a reset, which clients do not retry for
+# POSTs; a minute, like common load balancers, makes that race rare for clients that pause.
+KEEP_ALIVE_SECONDS = 75
+
+
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     """Settings from the environment, with the flags that were actually given on top."""
     overrides = {key: value for key, value in extra.items() if value is not None}
@@ -226,6 +232,7 @@ def _serve(args: argparse.Namespace) -> int:
             log_config=None,  # keep our logging setup
             access_log=False,  # the request middleware logs each request with its id
             log_level=args.log_level,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
             proxy_headers=False,  # forwarded.py decides whom to believe (trusted_proxies)
             ssl_certfile=str(tls.server_cert) if tls else None,
             ssl_keyfile=str(tls.server_key) if tls else None,
@@ -376,6 +383,7 @@ def _serve_child(
             log_config=None,
             access_log=False,
             log_level=args.log_level,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
             proxy_headers=False,
             ssl_certfile=str(tls.server_cert) if tls else None,
             ssl_keyfile=str(tls.server_key) if tls else None,

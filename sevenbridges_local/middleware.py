@@ -118,6 +118,10 @@ LOCKED_MESSAGE = (
 # Seconds a client should wait before retrying after a busy database (urllib3, and so both
 # Python clients, retry idempotent requests on a 503 that carries it).
 LOCKED_RETRY_AFTER = "2"
+CONNECTION_LOST_MESSAGE = (
+    "The platform lost its connection to the database (it may have restarted) while answering. "
+    "Try again in a moment."
+)
 # PostgreSQL stores no U+0000 in text; SQLite does.
 NUL_MESSAGE = "Text values cannot contain the NUL character (U+0000)."
 
@@ -136,6 +140,8 @@ def known_failure(exc: BaseException) -> tuple[errors.ApiError, dict[str, str]] 
         return errors.insufficient_storage(DISK_FULL_MESSAGE), {}
     if db_errors.is_locked(exc):
         return errors.unavailable(LOCKED_MESSAGE), {"Retry-After": LOCKED_RETRY_AFTER}
+    if db_errors.is_connection_lost(exc):
+        return errors.unavailable(CONNECTION_LOST_MESSAGE), {"Retry-After": LOCKED_RETRY_AFTER}
     if db_errors.is_nul_in_text(exc):
         return errors.bad_request(NUL_MESSAGE), {}
     return None

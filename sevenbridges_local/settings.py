@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # (None: no containers; "docker", "podman" or "singularity" for apps that ask for one).
     task_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
     executor: Literal["cwltool", "toil"] = "cwltool"
+    # How much lower than the server's the CPU priority of task processes is (a nice step,
+    # 0-19): tasks are batch work and must not slow the API down on a shared machine.
+    task_nice: int = Field(default=10, ge=0, le=19)
     container_engine: Literal["docker", "podman", "singularity"] | None = None
     # The Toil executor (execution/toil_executor.py): the batch system its jobs run on
     # (single_machine, slurm, kubernetes, htcondor, lsf, aws_batch...), where job stores live

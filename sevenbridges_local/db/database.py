@@ -6,7 +6,8 @@ once with "database is locked" when another connection committed meanwhile, wher
 one simply waits for the write lock. Readers keep plain deferred transactions and never block.
 
 PostgreSQL (``postgresql://...``, driven by psycopg 3) needs none of that: its transactions run
-at READ COMMITTED with row locks, so readers and writers share one engine. Its sessions use UTC
+at READ COMMITTED with row locks. Readers get an engine of their own in autocommit mode (no
+transaction round trips) whose sessions the server keeps read-only. Its sessions use UTC
 (the models store naive UTC datetimes) and a ``lock_timeout`` equal to SQLite's busy timeout, so
 a writer stuck behind a lock gives up after as long and the API answers the same retryable 503.
 """
@@ -14,9 +15,11 @@ a writer stuck behind a lock gives up after as long and the API answers the same
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sevenbridges_local import json_numbers
@@ -47,18 +50,49 @@ def is_postgresql(url: str) -> bool:
     return url.startswith(("postgresql", "postgres:"))
 
 
-def _postgresql_engine(url: str, *, lock_timeout_ms: int) -> Engine:
-    return create_engine(
+# A pooled connection idle longer than this is checked with a round trip before use (it may
+# have been cut by a database restart or a proxy's timeout). Busy connections are not pinged:
+# a ping on every checkout cost a round trip per session, a fifth of all under load.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _postgresql_engine(url: str, *, lock_timeout_ms: int, read_only: bool) -> Engine:
+    options = f"-c timezone=UTC -c lock_timeout={lock_timeout_ms}"
+    extra: dict[str, Any] = {}
+    if read_only:
+        # Readers run each statement on its own (READ COMMITTED gives every statement a fresh
+        # snapshot anyway), saving the BEGIN and ROLLBACK round trips of a transaction; the
+        # server refuses any write that reaches a read session by mistake.
+        options += " -c default_transaction_read_only=on"
+        extra["isolation_level"] = "AUTOCOMMIT"
+    engine = create_engine(
         url,
         # Several API processes share the server: keep each one's share of connections modest.
         pool_size=10,
-        max_overflow=20,
-        pool_pre_ping=True,
-        connect_args={
-            "options": f"-c timezone=UTC -c lock_timeout={lock_timeout_ms}",
-            "application_name": "sevenbridges-local",
-        },
+        max_overflow=10,
+        connect_args={"options": options, "application_name": "sevenbridges-local"},
+        **extra,
     )
+    _ping_connections_left_idle(engine)
+    return engine
+
+
+def _ping_connections_left_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the driver's error for a dead connection
+            raise DisconnectionError("the pooled database connection was lost") from exc
+        if not alive:
+            raise DisconnectionError("the pooled database connection was lost")
 
 
 def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> Engine:
@@ -102,8 +136,12 @@ class Database:
             self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
             self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
         elif is_postgresql(url):
-            self.read_engine = _postgresql_engine(url, lock_timeout_ms=busy_timeout_ms)
-            self.write_engine = self.read_engine
+            self.read_engine = _postgresql_engine(
+                url, lock_timeout_ms=busy_timeout_ms, read_only=True
+            )
+            self.write_engine = _postgresql_engine(
+                url, lock_timeout_ms=busy_timeout_ms, read_only=False
+            )
         else:
             self.read_engine = create_engine(url, pool_pre_ping=True, **_JSON_CODEC)
             self.write_engine = self.read_engine

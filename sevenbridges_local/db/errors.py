@@ -90,3 +90,10 @@ def is_nul_in_text(exc: BaseException) -> bool:
         if type(item).__name__ == "DataError" and "NUL (0x00)" in str(item):
             return True
     return False
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """The database connection broke during the call (a database restart, a network cut).
+
+    SQLAlchemy has already dropped the pool's connections; the next attempt gets fresh ones."""
+    return any(isinstance(item, DBAPIError) and item.connection_invalidated for item in _chain(exc))

@@ -115,8 +115,10 @@ class Project(Base):
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="joined")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    # Loaded when read (project listings ask for them up front): a project is joined into
+    # every file, task and app loaded, which almost never shows its tags.
     tag_rows: Mapped[list[ProjectTag]] = relationship(
-        order_by="ProjectTag.position", cascade="all, delete-orphan", lazy="selectin"
+        order_by="ProjectTag.position", cascade="all, delete-orphan", lazy="select"
     )
 
     @property

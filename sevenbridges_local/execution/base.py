@@ -60,6 +60,11 @@ JOB_ABORTED = "ABORTED"
 EXIT_UNKNOWN = -255
 
 
+# Task processes run this much nicer than the server (see namespaces.lower_priority): on a
+# machine shared with the API, requests stay quick while tasks use what CPU is left.
+DEFAULT_TASK_NICE = 10
+
+
 @dataclass
 class InputFile:
     """A platform file (or folder) that a task reads, as the executor must stage it."""

@@ -43,6 +43,7 @@ from typing import Any
 
 from sevenbridges_local import json_numbers
 from sevenbridges_local.execution.base import (
+    DEFAULT_TASK_NICE,
     EXIT_UNKNOWN,
     JOB_ABORTED,
     JOB_FAILED,
@@ -544,8 +545,10 @@ class CwltoolExecutor(Executor):
         container_engine: str | None = None,
         use_fork_server: bool | None = None,
         sandbox: SandboxPolicy | None = None,
+        nice: int = DEFAULT_TASK_NICE,
     ) -> None:
         self.store = store
+        self.nice = nice
         self.container_engine = container_engine or None
         self.sandbox = sandbox or SandboxPolicy(problem="no sandbox configured")
         container_arguments(self.container_engine)  # refuse an unknown engine early
@@ -622,6 +625,7 @@ class CwltoolExecutor(Executor):
             "argv": argv,
             "logs": {name: str(path) for name, path in log_paths.items()},
             "outputs_path": str(work_dir / "outputs.json"),
+            "nice": self.nice,
             "sandbox": self.sandbox.task_config(work_dir, writable, stager.linked),
             "limits": task_limits_config(
                 resource_limits(spec.document), containers=engine not in (None, "", "none")

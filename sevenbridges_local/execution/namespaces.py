@@ -30,6 +30,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -232,6 +233,17 @@ def _wait_watching(pid: int, lifeline: int) -> int:
         os.close(pidfd)
     _pid, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
+
+
+def lower_priority(increment: int) -> None:
+    """Make this task process (and all it starts) yield the CPU to the API: tasks are batch
+    work, requests are interactive. ``increment`` is a nice value step (0: unchanged)."""
+    if increment <= 0 or not hasattr(os, "nice"):
+        return
+    try:
+        os.nice(increment)
+    except OSError as exc:  # e.g. a seccomp policy; the task still runs
+        sys.stderr.write(f"task priority not lowered: {exc}\n")
 
 
 def run_sandboxed(config: Mapping[str, Any] | None, body: Callable[[], int], lifeline: int) -> int:

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sevenbridges_local.execution.namespaces import run_sandboxed
+from sevenbridges_local.execution.namespaces import lower_priority, run_sandboxed
 
 # Exit code reported when the runner itself failed before or around cwltool.
 RUNNER_FAILURE = 70
@@ -116,6 +116,7 @@ def run_request(request: dict[str, Any], lifeline: int) -> int:
             )
         )
 
+    lower_priority(int(request.get("nice", 0)))
     apply_limits(request.get("limits"))
     try:
         return run_sandboxed(request.get("sandbox"), run_cwltool, lifeline)

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from sevenbridges_local.execution.base import (
+    DEFAULT_TASK_NICE,
     JOB_ABORTED,
     JOB_COMPLETED,
     JOB_FAILED,
@@ -345,8 +346,10 @@ class ToilExecutor(Executor):
         container_engine: str | None = None,
         sandbox: SandboxPolicy | None = None,
         pass_environment: list[str] | None = None,
+        nice: int = DEFAULT_TASK_NICE,
     ) -> None:
         self.store = store
+        self.nice = nice
         self.job_store_root = Path(job_store_root)
         self.batch_system = batch_system or DEFAULT_BATCH_SYSTEM
         self.extra_arguments = list(extra_arguments or [])
@@ -498,6 +501,7 @@ class ToilExecutor(Executor):
             "env": self._environment(work_dir),
             "job_store": str(job_store),
             "logs": {name: str(path) for name, path in log_paths.items()},
+            "nice": self.nice,
             "sandbox": self.sandbox.task_config(work_dir, writable, stager.linked),
         }
         if request["sandbox"]:

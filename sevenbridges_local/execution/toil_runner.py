@@ -26,7 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sevenbridges_local.execution.namespaces import run_sandboxed
+from sevenbridges_local.execution.namespaces import lower_priority, run_sandboxed
 
 # Exit code reported when the runner itself failed before or around the leader.
 RUNNER_FAILURE = 70
@@ -190,6 +190,7 @@ def _run_unsandboxed(request: dict[str, Any], lifeline: int) -> int:
 
 
 def run_request(request: dict[str, Any], lifeline: int) -> int:
+    lower_priority(int(request.get("nice", 0)))  # Toil's local workers inherit it
     logs = request["logs"]
     _redirect(1, logs["cwl.output.json"])
     _redirect(2, logs["toil.log"])

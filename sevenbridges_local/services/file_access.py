@@ -57,11 +57,15 @@ def load_file(
     *,
     code: int = FILE_FORBIDDEN,
     action: str = "do this",
+    lock: bool = False,
 ) -> tuple[File, ProjectMember]:
-    """The file and the caller's membership of its project, with ``permission`` checked."""
+    """The file and the caller's membership of its project, with ``permission`` checked.
+
+    ``lock``: read it with its row locked until the commit (see ``lock_row``), for a change
+    that starts from its current metadata or tags."""
     if not isinstance(file_id, str) or not file_id.strip():
         raise errors.bad_request("File id must not be empty.", FILE_ID_EMPTY)
-    found = ctx.session.get(File, file_id)
+    found = lock_row(ctx.session, file_id) if lock else ctx.session.get(File, file_id)
     membership = _membership(ctx.session, found.project_id, ctx.actor.user_id) if found else None
     if found is None or membership is None or not membership.read:
         raise _not_found(file_id)
@@ -72,6 +76,36 @@ def load_file(
             code,
         )
     return found, membership
+
+
+# session.info key: the transaction and the ids of the files whose rows it holds locked.
+LOCKED_FILES = "locked_file_ids"
+
+
+def holds_lock(session: Session, file_id: str) -> bool:
+    """Whether this session's current transaction has read ``file_id`` with ``lock_row``."""
+    transaction, ids = session.info.get(LOCKED_FILES, (None, ()))
+    return transaction is not None and transaction is session.get_transaction() and file_id in ids
+
+
+def lock_row(session: Session, file_id: str) -> File | None:
+    """The file read afresh with its row locked until the commit (PostgreSQL ``FOR UPDATE``;
+    SQLite's writers already run one at a time), or None.
+
+    Writers of one file's metadata or tags take turns this way. Without it two PostgreSQL
+    transactions merge into the values each read before the other committed (a lost key), and
+    both re-insert rows under the same (file, key) or (file, position) primary keys.
+    """
+    session.flush()  # changes made earlier in this transaction must survive the re-read
+    found = session.get(File, file_id, with_for_update={"of": File}, populate_existing=True)
+    if found is not None:
+        transaction = session.get_transaction()
+        held, ids = session.info.get(LOCKED_FILES, (None, set()))
+        if held is not transaction:
+            ids = set()
+        ids.add(found.id)
+        session.info[LOCKED_FILES] = (transaction, ids)
+    return found
 
 
 def project_label(project: Project) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors
@@ -14,7 +13,9 @@ from sevenbridges_local.services.context import ServiceContext
 from sevenbridges_local.services.file_access import (
     existing_entry,
     flush_new_name,
+    holds_lock,
     load_file,
+    lock_row,
     name_taken,
 )
 from sevenbridges_local.services.file_rules import (
@@ -64,16 +65,10 @@ def _set_tags(session: Session, record: File, tags: list[str]) -> None:
 
 
 def lock_for_change(session: Session, record: File) -> None:
-    """Hold ``record``'s row until the commit, then re-read it.
-
-    Writers of one file's metadata or tags take turns this way. Without it two PostgreSQL
-    transactions merge into the values each read before the other committed (a lost key), and
-    both re-insert rows under the same (file, key) or (file, position) primary keys (a unique
-    violation, or a deadlock between their deletes). SQLite already runs one writer at a time.
-    """
-    session.flush()  # changes made earlier in this transaction must survive the re-read
-    session.execute(select(File.id).where(File.id == record.id).with_for_update())
-    session.expire(record)
+    """Hold ``record``'s row until the commit and re-read it (``file_access.lock_row``),
+    unless this transaction already read it that way."""
+    if not holds_lock(session, record.id):
+        lock_row(session, record.id)
 
 
 def _refresh(session: Session, record: File) -> File:
@@ -134,7 +129,7 @@ def apply_changes(ctx: ServiceContext, record: File, values: FileValues, *, repl
 
 
 def update_file(ctx: ServiceContext, file_id: Any, values: FileValues, *, replace: bool) -> File:
-    record, _ = load_file(ctx, file_id, "write", action="change files")
+    record, _ = load_file(ctx, file_id, "write", action="change files", lock=True)
     apply_changes(ctx, record, values, replace=replace)
     ctx.session.commit()
     return record
@@ -147,11 +142,10 @@ def get_metadata(ctx: ServiceContext, file_id: str) -> dict[str, Any]:
 def set_metadata(
     ctx: ServiceContext, file_id: str, metadata: dict[str, Any], *, replace: bool
 ) -> dict[str, Any]:
-    record, _ = load_file(ctx, file_id, "write", action="change metadata")
+    record, _ = load_file(ctx, file_id, "write", action="change metadata", lock=True)
     if record.is_folder:
         raise errors.bad_request("Folders have no metadata.", FOLDER_METADATA)
     changes = check_metadata(metadata)
-    lock_for_change(ctx.session, record)
     # Only the metadata changes here: "replace" means the whole metadata object, not the tags.
     _set_metadata(
         ctx.session, record, merged_metadata(record.metadata_dict, changes, replace=replace)
@@ -162,7 +156,7 @@ def set_metadata(
 
 
 def set_tags(ctx: ServiceContext, file_id: str, tags: list[str]) -> list[str]:
-    record, _ = load_file(ctx, file_id, "write", action="change tags")
+    record, _ = load_file(ctx, file_id, "write", action="change tags", lock=True)
     if record.is_folder:
         raise errors.bad_request("Folders have no tags.", FOLDER_TAGS)
     check_tags(tags)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from sevenbridges_local import workers
 from sevenbridges_local.clock import utcnow
@@ -49,8 +49,11 @@ def create_root_folder(session: Session, project: Project) -> File:
 
 
 def root_folder(session: Session, project_id: int) -> File | None:
+    # Asked on every upload and listing; a root folder has no metadata or tags to load.
     return session.scalar(
-        select(File).where(File.project_id == project_id, File.parent_id.is_(None))
+        select(File)
+        .where(File.project_id == project_id, File.parent_id.is_(None))
+        .options(lazyload(File.metadata_rows), lazyload(File.tag_rows))
     )
 
 

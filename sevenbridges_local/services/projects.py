@@ -8,7 +8,7 @@ import unicodedata
 from typing import Any, TypedDict
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from sevenbridges_local import errors
 from sevenbridges_local.clock import utcnow
@@ -253,6 +253,7 @@ def list_projects(
     statement = (
         select(Project)
         .where(Project.id.in_(access.project_ids(ctx.actor.user_id)))
+        .options(selectinload(Project.tag_rows))
         .order_by(Project.id)
     )
     if owner is not None:

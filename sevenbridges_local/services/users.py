@@ -96,7 +96,12 @@ def authenticate(session: Session, token: str) -> Actor | None:
     """The active user owning ``token``, or None for unknown tokens and disabled users."""
     if not looks_like_token(token):
         return None
-    user = session.scalar(select(User).where(User.token_hash == hash_token(token)))
+    # Every request asks this: the four columns it needs, not a whole user object.
+    user = session.execute(
+        select(User.id, User.username, User.role, User.disabled).where(
+            User.token_hash == hash_token(token)
+        )
+    ).first()
     if user is None:
         # A running automation's token acts as the run's creator while the run is active.
         from sevenbridges_local.services.automation_runs import authenticate_run_token
