@@ -108,7 +108,7 @@ class TaskPool:
                         shutil.rmtree(entry, ignore_errors=True)
         self.work_root.mkdir(parents=True, exist_ok=True)
         if self.owner is not None:
-            self.owner.add_sweeper(self.recover)
+            self.owner.add_sweeper(self._recover_from_dead)
         self.executor.start()
         self._stopping.clear()
         for number in range(self.worker_count):
@@ -126,14 +126,20 @@ class TaskPool:
         self._threads.clear()
         self.executor.stop()
 
-    def recover(self, live_owners: set[str] | None) -> None:
+    def recover(self, live_owners: set[str] | None, *, process_died: bool = False) -> None:
         """Queue again (or fail) the tasks a stop or a dead process cut off."""
-        requeued, failed = task_queue.recover_interrupted(self.database, live_owners)
+        requeued, failed = task_queue.recover_interrupted(
+            self.database, live_owners, process_died=process_died
+        )
         if requeued or failed:
             logger.info(
                 "interrupted task(s) taken back: %d queued again, %d failed", requeued, failed
             )
             self.notify(requeued)
+
+    def _recover_from_dead(self, live_owners: set[str]) -> None:
+        """The sweeper: another server process died while this one runs."""
+        self.recover(live_owners, process_died=True)
 
     def notify(self, count: int = 1) -> None:
         """Wake up to ``count`` idle workers: new tasks were queued."""

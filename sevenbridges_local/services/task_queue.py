@@ -45,6 +45,11 @@ logger = logging.getLogger(__name__)
 
 INTERRUPTED_MESSAGE = "The task was interrupted by a platform restart."
 RESTARTED_WARNING = "The task was restarted from the beginning after a platform restart."
+# The same when the server process running it died while the others went on (--workers N).
+PROCESS_LOST_MESSAGE = "The task was interrupted: the server process running it stopped."
+PROCESS_LOST_WARNING = (
+    "The task was restarted from the beginning: the server process running it stopped."
+)
 # A task interrupted by restarts this many times is failed instead of started again.
 MAX_RUN_ATTEMPTS = 2
 
@@ -210,14 +215,30 @@ def tasks_claimed_by(database: Database, owners: set[str]) -> set[str]:
         )
 
 
-def recover_interrupted(database: Database, live_owners: set[str] | None = None) -> tuple[int, int]:
+def recover_interrupted(
+    database: Database, live_owners: set[str] | None = None, *, process_died: bool = False
+) -> tuple[int, int]:
     """After a restart: re-queue or fail tasks a stop cut off; (re-queued, failed) counts.
 
     ``live_owners``: the ids of the server processes still alive (see processes.py); only
     tasks claimed by none of them are taken back. None: every unfinished task (one process).
+    ``process_died``: found by a live process's sweep (another process died), not at a start;
+    only the messages differ.
     """
     moment = now()
     requeued = failed = 0
+    if not process_died:
+        queued_text, warning, failure = (
+            "Queued again after a platform restart.",
+            RESTARTED_WARNING,
+            INTERRUPTED_MESSAGE,
+        )
+    else:
+        queued_text, warning, failure = (
+            "Queued again: the server process running it stopped.",
+            PROCESS_LOST_WARNING,
+            PROCESS_LOST_MESSAGE,
+        )
     with database.write_session() as session:
         query = select(Task).where(
             Task.status.in_((CREATING, RUNNING, ABORTING)), Task.batch.is_(False)
@@ -226,7 +247,10 @@ def recover_interrupted(database: Database, live_owners: set[str] | None = None)
             query = query.where(
                 or_(Task.claimed_by.is_(None), Task.claimed_by.not_in(sorted(live_owners)))
             )
-        stuck = list(session.scalars(query))
+        # Several processes may sweep the same dead one at once: on PostgreSQL each takes the
+        # rows it re-queues locked, and skips those another is taking back (a stale copy would
+        # otherwise queue again a task a live process has claimed since). SQLite serialises.
+        stuck = list(session.scalars(query.with_for_update(skip_locked=True)))
         # Batch parents follow their children: bring every unfinished one up to date.
         parents = set(
             session.scalars(
@@ -247,12 +271,12 @@ def recover_interrupted(database: Database, live_owners: set[str] | None = None)
                 task.claimed_by = None
                 task.jobs = []
                 task.steps_completed = 0
-                task.message = "Queued again after a platform restart."
-                task.warnings = [*(task.warnings or []), {"message": RESTARTED_WARNING}]
+                task.message = queued_text
+                task.warnings = [*(task.warnings or []), {"message": warning}]
                 requeued += 1
             else:
                 transition(task, FAILED, moment)
-                task.message = INTERRUPTED_MESSAGE
+                task.message = failure
                 failed += 1
             if task.parent_id:
                 parents.add(task.parent_id)

@@ -6,19 +6,33 @@ both processes, and ``X-SBG-Local-Process`` says which one answered.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import random
 import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from files_support import seed_file, wait_for
+from local_helpers import Caller, run_sql
+from test_tasks_support import (
+    created,
+    download,
+    file_ref,
+    install_app,
+    transitions,
+    wait_for_status,
+)
 
 import sevenbridges
 from sevenbridges_local.embedded import EmbeddedServer
+from sevenbridges_local.execution.toil_executor import find_toil_runner
 from sevenbridges_local.processes import PROCESS_HEADER
 from sevenbridges_local.supervisor import ready_file
 
@@ -205,3 +219,127 @@ def test_forwarded_headers_only_from_trusted_proxies(
         assert user["href"].startswith(server.url + "/")
         assert part["url"].startswith("http://127.0.0.1:")
         assert via_rfc.json()["href"].startswith(server.url + "/")
+
+
+# Sleeps, then copies its file: a task that stays RUNNING long enough to kill its process.
+SLOW_COPY: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "label": "Slow copy",
+    "requirements": {"ShellCommandRequirement": {}},
+    "arguments": [
+        {"valueFrom": "sleep $(inputs.seconds) && cat", "shellQuote": False, "position": 0},
+        {"valueFrom": "$(inputs.source.path)", "position": 1},
+    ],
+    "inputs": {"source": "File", "seconds": "string"},
+    "stdout": "copy.txt",
+    "outputs": {"copy": {"type": "stdout"}},
+}
+
+
+def _pids_running(marker: str) -> set[int]:
+    """Pids whose command line contains ``marker`` (Linux /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
+                    found.add(int(entry.name))
+    return found
+
+
+def _claim(server: EmbeddedServer, task_id: str) -> tuple[str, str | None, int]:
+    ((status, claimed_by, attempts),) = run_sql(
+        server, "SELECT status, claimed_by, run_attempts FROM tasks WHERE id = ?", (task_id,)
+    )
+    return status, claimed_by, attempts
+
+
+def _kill_the_process_running_a_task(server: EmbeddedServer, timeout: float) -> None:
+    """A task RUNNING in one of two API processes; that process is killed with SIGKILL. The
+    task is queued again and run from the start, once, by a live process: one set of outputs,
+    the execution details of the second run, and the killed process's tool gone first."""
+    admin = server.token("admin")
+    requests.put(
+        server.url + "/_local/faults", headers={TOKEN_HEADER: admin}, json={"rate_limit": 1000}
+    )
+    session = requests.Session()
+    # A fresh connection each time: a kept-alive one could be to the process killed.
+    session.headers["Connection"] = "close"
+    owner = Caller(session, server.url, server.token("killer"), "killer")
+    project = owner.create_project("kill -9")
+    source = seed_file(server, project=project["id"], name="in.txt", content=b"kept\n")
+    app = install_app(owner, project["id"], "slow-copy", SLOW_COPY)
+    # A unique length, so the test finds its own tool process; short, as it runs twice.
+    seconds = f"4.{random.randint(10_000, 99_999)}"
+    marker = f"sleep {seconds}"
+    task = created(
+        owner,
+        run=True,
+        name="survivor",
+        project=project["id"],
+        app=app,
+        inputs={"source": file_ref(source), "seconds": seconds},
+    )
+    first_run = wait_for(lambda: _pids_running(marker), timeout=timeout)
+    wait_for(lambda: _claim(server, task["id"])[0] == "RUNNING", timeout=timeout)
+    status, claimed_by, attempts = _claim(server, task["id"])
+    assert (status, attempts) == ("RUNNING", 1) and claimed_by
+    # The claim names the process: host:pid:random.
+    victim = int(claimed_by.split(":")[1])
+    assert victim in {_ready_pid(server, n) for n in (0, 1)}
+    os.kill(victim, signal.SIGKILL)
+
+    # Taken back and run again by a live process (the other one, or the killed one started
+    # again); meanwhile the first run's tool never overlaps the second run.
+    deadline = time.monotonic() + timeout
+    while True:
+        status, claimed_by, attempts = _claim(server, task["id"])
+        if attempts == 2 and status in ("RUNNING", "COMPLETED", "FAILED"):
+            assert not _pids_running(marker) & first_run, "the first run still runs"
+        if status in ("COMPLETED", "FAILED", "ABORTED"):
+            break
+        assert time.monotonic() < deadline, f"task still {status} (attempt {attempts})"
+        time.sleep(0.1)
+    assert not _pids_running(marker) & first_run
+    done = wait_for_status(owner, task["id"])
+    assert done["status"] == "COMPLETED", done["execution_status"]["message"]
+    assert attempts == 2 and claimed_by and int(claimed_by.split(":")[1]) != victim
+    assert transitions(server, task["id"]) == [
+        "DRAFT",
+        *("QUEUED", "CREATING", "RUNNING"),  # the run the kill cut off
+        *("QUEUED", "CREATING", "RUNNING", "COMPLETED"),
+    ]
+    # Said by the surviving process's sweep, or by the killed one's start if that came first.
+    (warning,) = done["warnings"]
+    assert warning["message"].startswith("The task was restarted from the beginning")
+    assert download(owner, done["outputs"]["copy"]["path"]) == b"kept\n"
+    # One set of outputs and logs: the dead run recorded nothing.
+    files = owner.get("/files", params={"project": project["id"], "limit": 100}).json()["items"]
+    assert sorted(item["name"] for item in files) == [".task-logs", "copy.txt", "in.txt"]
+    logs = next(item for item in files if item["name"] == ".task-logs")
+    (folder,) = owner.get(f"/files/{logs['id']}/list").json()["items"]
+    assert folder["name"] == task["id"]
+    names = [item["name"] for item in owner.get(f"/files/{folder['id']}/list").json()["items"]]
+    assert "cwltool.log" in names or "toil.log" in names
+    assert len(names) == len(set(names)), names
+    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
+    assert details["status"] == "COMPLETED"
+    (job,) = details["jobs"]
+    assert job["status"] == "COMPLETED" and job["start_time"] <= job["end_time"]
+    assert seconds in job["command_line"]
+
+
+def test_a_task_whose_process_is_killed_runs_again_once(two_processes: EmbeddedServer) -> None:
+    _kill_the_process_running_a_task(two_processes, timeout=60)
+
+
+@pytest.mark.toil
+@pytest.mark.skipif(os.environ.get("SBG_TEST_TOIL") != "all", reason="long Toil test")
+def test_a_toil_task_whose_process_is_killed_runs_again_once(
+    start_platform: Callable[..., EmbeddedServer],
+) -> None:
+    if find_toil_runner() is None:
+        pytest.skip("Toil is not installed (pip install 'sevenbridges-toolkit[toil]')")
+    server = start_platform(settings={"workers": 2, "executor": "toil", "task_workers": 2})
+    _kill_the_process_running_a_task(server, timeout=240)
