@@ -6,7 +6,6 @@ both processes, and ``X-SBG-Local-Process`` says which one answered.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import random
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from execution_support import needs_toil, processes_with
 from files_support import seed_file, wait_for
 from local_helpers import Caller, run_sql
 from test_tasks_support import (
@@ -32,7 +32,6 @@ from test_tasks_support import (
 
 import sevenbridges
 from sevenbridges_local.embedded import EmbeddedServer
-from sevenbridges_local.execution.toil_executor import find_toil_runner
 from sevenbridges_local.processes import PROCESS_HEADER
 from sevenbridges_local.supervisor import ready_file
 
@@ -238,14 +237,7 @@ SLOW_COPY: dict[str, Any] = {
 
 
 def _pids_running(marker: str) -> set[int]:
-    """Pids whose command line contains ``marker`` (Linux /proc)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
-                    found.add(int(entry.name))
-    return found
+    return set(processes_with(marker))
 
 
 def _claim(server: EmbeddedServer, task_id: str) -> tuple[str, str | None, int]:
@@ -334,12 +326,11 @@ def test_a_task_whose_process_is_killed_runs_again_once(two_processes: EmbeddedS
     _kill_the_process_running_a_task(two_processes, timeout=60)
 
 
+@needs_toil
 @pytest.mark.toil
 @pytest.mark.skipif(os.environ.get("SBG_TEST_TOIL") != "all", reason="long Toil test")
 def test_a_toil_task_whose_process_is_killed_runs_again_once(
     start_platform: Callable[..., EmbeddedServer],
 ) -> None:
-    if find_toil_runner() is None:
-        pytest.skip("Toil is not installed (pip install 'sevenbridges-toolkit[toil]')")
     server = start_platform(settings={"workers": 2, "executor": "toil", "task_workers": 2})
     _kill_the_process_running_a_task(server, timeout=240)
