@@ -410,6 +410,9 @@ class ToilExecutor(Executor):
     def remove_job_store(self, task_id: str) -> None:
         shutil.rmtree(self.job_store_dir(task_id), ignore_errors=True)
 
+    def forget(self, task_id: str) -> None:
+        self.remove_job_store(task_id)
+
     # --- prepare -------------------------------------------------------------------------------
     def _environment(self, work_dir: Path) -> dict[str, str]:
         environment = task_process_environment()

@@ -146,11 +146,33 @@ def build_spec(
         )
 
 
-def mark_running(database: Database, task_id: str) -> bool:
-    """CREATING -> RUNNING as the process starts; False when an abort came first."""
+class ClaimLost(Exception):
+    """This process no longer holds the task's claim: it was presumed dead (a heartbeat older
+    than the lease) and the task taken back; another process may be running it now."""
+
+
+def _lost(task: Task, worker: str | None) -> bool:
+    """Whether ``worker`` (None: not checked) no longer holds ``task``."""
+    return worker is not None and task.claimed_by != worker
+
+
+def run_check(database: Database, task_id: str, worker: str) -> tuple[bool, bool]:
+    """For a running task's watcher: (stop wanted: aborted or deleted, claim lost)."""
+    with database.read_session() as session:
+        row = session.execute(
+            select(Task.abort_requested, Task.claimed_by).where(Task.id == task_id)
+        ).first()
+    if row is None:
+        return True, False
+    return bool(row.abort_requested), row.claimed_by != worker
+
+
+def mark_running(database: Database, task_id: str, *, worker: str | None = None) -> bool:
+    """CREATING -> RUNNING as the process starts; False when an abort came first (or, with
+    ``worker``, when the claim is no longer this worker's)."""
     with database.write_session() as session:
         task = session.get(Task, task_id)
-        if task is None or task.status != CREATING or task.abort_requested:
+        if task is None or task.status != CREATING or task.abort_requested or _lost(task, worker):
             session.rollback()
             return False
         moment = now()
@@ -162,10 +184,12 @@ def mark_running(database: Database, task_id: str) -> bool:
         return True
 
 
-def record_progress(database: Database, task_id: str, progress: Progress) -> None:
+def record_progress(
+    database: Database, task_id: str, progress: Progress, *, worker: str | None = None
+) -> None:
     with database.write_session() as session:
         task = session.get(Task, task_id)
-        if task is None or task.status not in (RUNNING, ABORTING):
+        if task is None or task.status not in (RUNNING, ABORTING) or _lost(task, worker):
             session.rollback()
             return
         task.steps_completed = progress.steps_completed
@@ -186,12 +210,17 @@ def finish_status(task: Task, succeeded: bool) -> str:
     return COMPLETED if succeeded else FAILED
 
 
-def fail_task(database: Database, task_id: str, message: str) -> None:
-    """End a task that could not be run at all (nothing to collect)."""
+def fail_task(database: Database, task_id: str, message: str, *, worker: str | None = None) -> None:
+    """End a task that could not be run at all (nothing to collect). With ``worker``: only
+    while that worker still holds the task's claim."""
     with database.write_session() as session:
         task = session.get(Task, task_id)
         if task is None or task.status in TERMINAL:
             session.rollback()
+            return
+        if _lost(task, worker):
+            session.rollback()
+            logger.warning("task %s was taken back from this process; not ending it", task_id)
             return
         moment = now()
         transition(task, finish_status(task, False), moment)
@@ -216,14 +245,19 @@ def tasks_claimed_by(database: Database, owners: set[str]) -> set[str]:
 
 
 def recover_interrupted(
-    database: Database, live_owners: set[str] | None = None, *, process_died: bool = False
+    database: Database,
+    live_owners: set[str] | None = None,
+    *,
+    process_died: bool = False,
+    ended: list[str] | None = None,
 ) -> tuple[int, int]:
     """After a restart: re-queue or fail tasks a stop cut off; (re-queued, failed) counts.
 
     ``live_owners``: the ids of the server processes still alive (see processes.py); only
     tasks claimed by none of them are taken back. None: every unfinished task (one process).
     ``process_died``: found by a live process's sweep (another process died), not at a start;
-    only the messages differ.
+    only the messages differ. ``ended``: gets the ids of the tasks ended here (FAILED or
+    ABORTED), whose executors' leftovers can go.
     """
     moment = now()
     requeued = failed = 0
@@ -278,6 +312,8 @@ def recover_interrupted(
                 transition(task, FAILED, moment)
                 task.message = failure
                 failed += 1
+            if ended is not None and task.status in TERMINAL:
+                ended.append(task.id)
             if task.parent_id:
                 parents.add(task.parent_id)
         for parent_id in parents:

@@ -10,6 +10,8 @@ import hashlib
 import os
 import random
 import signal
+import socket
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,12 +21,14 @@ from typing import Any
 import pytest
 import requests
 from execution_support import needs_toil, processes_with
-from files_support import seed_file, wait_for
+from files_support import database_for, seed_file, wait_for
 from local_helpers import Caller, run_sql
+from sqlalchemy import update
 from test_tasks_support import (
     created,
     download,
     file_ref,
+    get_task,
     install_app,
     transitions,
     wait_for_status,
@@ -334,3 +338,61 @@ def test_a_toil_task_whose_process_is_killed_runs_again_once(
 ) -> None:
     server = start_platform(settings={"workers": 2, "executor": "toil", "task_workers": 2})
     _kill_the_process_running_a_task(server, timeout=240)
+
+
+def test_a_worker_that_lost_its_claim_stops_and_records_nothing(
+    platform: EmbeddedServer, http: requests.Session
+) -> None:
+    """A process presumed dead (no heartbeat within the lease) while it still runs a task: the
+    task was taken back and another process claimed it. The first one stops its run at its
+    next check and records nothing; the task's new holder decides how it ends."""
+    from sevenbridges_local.db.processes import ServerProcess
+
+    owner = Caller(http, platform.url, platform.token("claims"), "claims")
+    project = owner.create_project("lost claim")
+    source = seed_file(platform, project=project["id"], name="in.txt", content=b"once\n")
+    app = install_app(owner, project["id"], "slow-copy", SLOW_COPY)
+    seconds = f"3.{random.randint(10_000, 99_999)}"
+    marker = f"sleep {seconds}"
+    task = created(
+        owner,
+        run=True,
+        name="taken back",
+        project=project["id"],
+        app=app,
+        inputs={"source": file_ref(source), "seconds": seconds},
+    )
+    first_run = wait_for(lambda: _pids_running(marker), timeout=60)
+    wait_for(lambda: _claim(platform, task["id"])[0] == "RUNNING", timeout=60)
+    # Another live process (this test's pid keeps it alive) holds the task now.
+    other = f"{socket.gethostname()[:200]}:{os.getpid()}:elsewhere"
+    database = database_for(platform)
+    with database.write_session() as session:
+        session.add(ServerProcess(id=other, host=socket.gethostname()[:200], pid=os.getpid()))
+        session.commit()
+    run_sql(platform, "UPDATE tasks SET claimed_by = ? WHERE id = ?", (other, task["id"]))
+
+    # Stopped at its next check (every 2 s), or, had its 3 s sleep ended first, refused when it
+    # came to record its results: either way nothing of this run is kept.
+    wait_for(lambda: not _pids_running(marker) & first_run, timeout=10)
+    time.sleep(1)  # what the stopped worker would record, it would have by now
+    assert _claim(platform, task["id"]) == ("RUNNING", other, 1)
+    assert get_task(owner, task["id"])["outputs"] == {}
+    listed = owner.get("/files", params={"project": project["id"]}).json()["items"]
+    assert [item["name"] for item in listed] == ["in.txt"]
+
+    # The other process dies in turn: the task is taken back again and run to the end, once.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with database.write_session() as session:
+        session.execute(update(ServerProcess).where(ServerProcess.id == other).values(pid=gone.pid))
+        session.commit()
+    done = wait_for_status(owner, task["id"], timeout=60)
+    assert done["status"] == "COMPLETED", done["execution_status"]["message"]
+    assert download(owner, done["outputs"]["copy"]["path"]) == b"once\n"
+    history = transitions(platform, task["id"])
+    assert history[-4:] == ["QUEUED", "CREATING", "RUNNING", "COMPLETED"]
+    assert history.count("COMPLETED") == 1
+    assert _claim(platform, task["id"])[2] == 2
+    listed = owner.get("/files", params={"project": project["id"]}).json()["items"]
+    assert sorted(item["name"] for item in listed) == [".task-logs", "copy.txt", "in.txt"]
