@@ -11,6 +11,7 @@ import os
 import random
 import signal
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Callable
@@ -58,12 +59,26 @@ def _by_process(server: EmbeddedServer, token: str, path: str, want: int) -> req
 
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory: pytest.TempPathFactory):
-    server = EmbeddedServer(
-        tmp_path_factory.mktemp("two-processes"), settings={"workers": 2}, rate_limit=300
-    )
+    data_dir = tmp_path_factory.mktemp("two-processes")
+    # Left open by an older version: the supervisor tightens it before starting the processes.
+    (data_dir / "tasks" / "leftover").mkdir(parents=True, mode=0o755)
+    (data_dir / "tasks" / "leftover" / "notes.txt").write_text("old\n")
+    os.chmod(data_dir / "tasks" / "leftover" / "notes.txt", 0o644)
+    server = EmbeddedServer(data_dir, settings={"workers": 2}, rate_limit=300)
     server.start()
     yield server
     server.stop()
+
+
+def test_the_supervisor_tightened_the_data_directory(two_processes: EmbeddedServer) -> None:
+    log = two_processes.log_path.read_text()
+    assert log.count("tightened permissions of") == 1
+    # By the supervisor, before any API process started (none of them does it).
+    assert log.index("tightened permissions of") < log.index("Started server process")
+    # The process's task pool removed the leftover afterwards; nothing in tasks/ is open.
+    tasks = two_processes.data_dir / "tasks"
+    assert stat.S_IMODE(tasks.stat().st_mode) == 0o700
+    assert not (tasks / "leftover").exists()
 
 
 def test_rate_limit_counts_requests_to_both_processes(two_processes: EmbeddedServer) -> None:
