@@ -242,7 +242,9 @@ class _ToilLog:
             del self.problems[:-_MAX_PROBLEMS]
 
     def job_list(self) -> list[JobRecord]:
-        return sorted(self.jobs.values(), key=lambda job: (job.start_time or _EPOCH, job.name))
+        # The log's times have whole seconds: ties keep the log's order (stable sort), so a job
+        # chained after another that started in the same second still comes after it.
+        return sorted(self.jobs.values(), key=lambda job: job.start_time or _EPOCH)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -190,8 +190,8 @@ def test_a_chained_job_is_listed_though_the_leader_never_issued_it(tmp_path: Pat
             "Issued job 'CWLJob' fq.cwl.statistics._:703cf11a-9e48-4261-998e-ab9a22670578 "
             "kind-CWLJob/instance-8igqyh5r v1 with job batch system ID: 2",
         )
-        + record(36, done + "fq.cwl.statistics._:703cf11a-9e48-4261-998e-ab9a22670578")
-        + record(38, done + "fq.cwl.report._:cd42d8f5-ff0d-4eb7-bfd2-6564417158af")
+        + record(35, done + "fq.cwl.statistics._:703cf11a-9e48-4261-998e-ab9a22670578")
+        + record(37, done + "fq.cwl.report._:cd42d8f5-ff0d-4eb7-bfd2-6564417158af")
     )
     log = _ToilLog(log_path, "fq", ["statistics", "report"])
     log.poll(final=True)
