@@ -284,7 +284,7 @@ def recover_interrupted(
         # Several processes may sweep the same dead one at once: on PostgreSQL each takes the
         # rows it re-queues locked, and skips those another is taking back (a stale copy would
         # otherwise queue again a task a live process has claimed since). SQLite serialises.
-        stuck = list(session.scalars(query.with_for_update(skip_locked=True)))
+        stuck = list(session.scalars(query.with_for_update(skip_locked=True, of=Task)))
         # Batch parents follow their children: bring every unfinished one up to date.
         parents = set(
             session.scalars(

@@ -355,6 +355,7 @@ def test_a_toil_task_whose_process_is_killed_runs_again_once(
     _kill_the_process_running_a_task(server, timeout=240)
 
 
+@pytest.mark.postgres  # the take-back's row locks (FOR UPDATE SKIP LOCKED) run on PostgreSQL
 def test_a_worker_that_lost_its_claim_stops_and_records_nothing(
     platform: EmbeddedServer, http: requests.Session
 ) -> None:
