@@ -88,10 +88,12 @@ test-postgres: install official sbpack sandbox-tool postgres-server
 test-s3: install official sbpack sandbox-tool
 	SBG_TEST_STORAGE=s3 SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest
 
-# The Toil executor's long tests (a workflow with scatter, restarts, unsandboxed aborts); the
-# default run has a small slice of them.
+# The Toil executor's long tests: the execution tests' Toil variants (test_execution.py runs each
+# behaviour with cwltool and Toil), restarts from the job store, unsandboxed aborts, a task whose
+# API process is killed; the default run has a small slice of them.
 test-toil: install sandbox-tool
-	SBG_TEST_TOIL=all $(VENV)/bin/pytest -m toil tests/local/test_execution_toil.py tests/local/test_draft2_toil.py \
+	SBG_TEST_TOIL=all $(VENV)/bin/pytest -m toil tests/local/test_execution.py \
+	  tests/local/test_execution_toil.py tests/local/test_api_processes.py tests/local/test_draft2_toil.py \
 	  tests/local/test_task_priority.py
 
 # CWL conformance through the REST API (not part of `make test`; see docs/conformance.md):

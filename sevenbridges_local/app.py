@@ -295,8 +295,13 @@ def create_app(
         # Everything the server creates from here on is private to its user; what an older
         # version left open in the data directory is tightened before anything is served.
         make_private_by_default()
+        # Not in one of several API processes: the supervisor tightened before starting them,
+        # and one started again after a crash would take the group's access away from the work
+        # directories and input blobs of the tasks the other processes run in sandboxes.
         prepared = await anyio.to_thread.run_sync(
-            functools.partial(prepare, settings, database, tighten_permissions=True)
+            functools.partial(
+                prepare, settings, database, tighten_permissions=process_index is None
+            )
         )
         if getattr(app.state, "sandbox", None) is None:
             app.state.sandbox = await anyio.to_thread.run_sync(task_sandbox, settings)

@@ -187,7 +187,13 @@ def _serve(args: argparse.Namespace) -> int:
             problem = _port_problem(settings.host, settings.data_port, exc)
             print(f"error: data plane: {problem.replace('--port', '--data-port')}", file=sys.stderr)
             return 1
-    prepared = prepare(settings)
+    if settings.workers > 1:
+        # The supervisor tightens the data directory once, before any API process starts: a
+        # process started again after a crash must not (see app.py's lifespan).
+        from sevenbridges_local.bootstrap import make_private_by_default
+
+        make_private_by_default()
+    prepared = prepare(settings, tighten_permissions=settings.workers > 1)
     try:
         sandbox = task_sandbox(settings)
     except SandboxUnavailable as exc:

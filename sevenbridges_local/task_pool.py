@@ -108,7 +108,7 @@ class TaskPool:
                         shutil.rmtree(entry, ignore_errors=True)
         self.work_root.mkdir(parents=True, exist_ok=True)
         if self.owner is not None:
-            self.owner.add_sweeper(self.recover)
+            self.owner.add_sweeper(self._recover_from_dead)
         self.executor.start()
         self._stopping.clear()
         for number in range(self.worker_count):
@@ -126,14 +126,23 @@ class TaskPool:
         self._threads.clear()
         self.executor.stop()
 
-    def recover(self, live_owners: set[str] | None) -> None:
+    def recover(self, live_owners: set[str] | None, *, process_died: bool = False) -> None:
         """Queue again (or fail) the tasks a stop or a dead process cut off."""
-        requeued, failed = task_queue.recover_interrupted(self.database, live_owners)
+        ended: list[str] = []
+        requeued, failed = task_queue.recover_interrupted(
+            self.database, live_owners, process_died=process_died, ended=ended
+        )
+        for task_id in ended:  # e.g. a job store kept for a restart that will not come
+            self.executor.forget(task_id)
         if requeued or failed:
             logger.info(
                 "interrupted task(s) taken back: %d queued again, %d failed", requeued, failed
             )
             self.notify(requeued)
+
+    def _recover_from_dead(self, live_owners: set[str]) -> None:
+        """The sweeper: another server process died while this one runs."""
+        self.recover(live_owners, process_died=True)
 
     def notify(self, count: int = 1) -> None:
         """Wake up to ``count`` idle workers: new tasks were queued."""
@@ -164,6 +173,8 @@ class TaskPool:
         work_dir = self.work_root / task_id
         running: RunningTask | None = None
         interrupted = False
+        claim_lost = False
+        worker = self._identity
         with self._lock:
             self._claimed.add(task_id)
         # A task taken back from a dead process may have left its directory behind.
@@ -179,23 +190,31 @@ class TaskPool:
             running = self.executor.run(prepared)
             with self._lock:
                 self._running[task_id] = running
-            if not task_queue.mark_running(self.database, task_id):
+            if not task_queue.mark_running(self.database, task_id, worker=worker):
                 # Aborted (or deleted) while its inputs were being staged.
                 self.executor.abort(running)
-                task_queue.fail_task(self.database, task_id, "Aborted.")
+                task_queue.fail_task(self.database, task_id, "Aborted.", worker=worker)
                 return
             exit_code = self._watch(task_id, prepared, running)
             if self._stopping.is_set() and not self._abort_requested(task_id):
                 interrupted = True  # the platform is stopping: leave the task for recovery
                 return
             result = self.executor.collect(prepared, exit_code)
-            task_outputs.finish_task(self.database, self.store, task_id, result)
+            task_outputs.finish_task(self.database, self.store, task_id, result, worker=worker)
+        except task_queue.ClaimLost:
+            # Presumed dead (no heartbeat within the lease) and the task taken back: its new
+            # holder runs it, in the same work directory if on this host, so leave that alone.
+            claim_lost = True
+            logger.warning("task %s was taken back from this process; its run was stopped", task_id)
         except ExecutionError as exc:
-            task_queue.fail_task(self.database, task_id, str(exc))
+            task_queue.fail_task(self.database, task_id, str(exc), worker=worker)
         except Exception as exc:
             logger.exception("task %s failed inside the platform", task_id)
             task_queue.fail_task(
-                self.database, task_id, f"Internal error while running the task: {exc}"
+                self.database,
+                task_id,
+                f"Internal error while running the task: {exc}",
+                worker=worker,
             )
         finally:
             with self._lock:
@@ -204,7 +223,7 @@ class TaskPool:
                 self._abort_wanted.discard(task_id)
             if running is not None:
                 running.close()
-            if not self.keep_work_dirs or interrupted:
+            if (not self.keep_work_dirs or interrupted) and not claim_lost:
                 shutil.rmtree(work_dir, ignore_errors=True)
 
     def _abort_requested(self, task_id: str) -> bool:
@@ -226,7 +245,11 @@ class TaskPool:
                 wanted = task_id in self._abort_wanted
             if not wanted and since_abort_check >= ABORT_CHECK_SECONDS:
                 since_abort_check = 0.0
-                wanted = task_queue.abort_requested(self.database, task_id)
+                wanted, lost = task_queue.run_check(self.database, task_id, self._identity)
+                if lost:  # another process holds the task now: stop, record nothing
+                    self.executor.abort(running)
+                    running.wait()
+                    raise task_queue.ClaimLost(task_id)
             if wanted or self._stopping.is_set():
                 self.executor.abort(running)
                 code = running.wait()
@@ -235,4 +258,4 @@ class TaskPool:
             key = _progress_key(progress)
             if key != last_seen:
                 last_seen = key
-                task_queue.record_progress(self.database, task_id, progress)
+                task_queue.record_progress(self.database, task_id, progress, worker=self._identity)

@@ -214,6 +214,11 @@ class Executor(abc.ABC):
         """Release shared resources; running tasks must have been aborted before."""
         logger.debug("%s executor stopped", self.name)
 
+    def forget(self, task_id: str) -> None:
+        """The task ended without a run to collect (recovery failed or aborted it): drop what
+        this executor keeps for it from one run to the next (Toil: its job store)."""
+        logger.debug("%s executor: nothing kept for task %s", self.name, task_id)
+
     @abc.abstractmethod
     def prepare(self, spec: TaskSpec, work_dir: Path) -> PreparedRun: ...
 

@@ -175,6 +175,7 @@ class _ToilLog:
     _offset: int = 0
     _partial: str = ""
     _pending: str = ""  # the last record: more lines may continue it
+    _last_done: datetime | None = None  # when the latest step completed
 
     def poll(self, final: bool = False) -> None:
         try:
@@ -217,9 +218,18 @@ class _ToilLog:
             self.raw_names[issued["name"]] = issued["id"]
             return
         done = _STEP_DONE.search(message)
-        if done and done["name"] in self.raw_names:
-            job = self.jobs[self.raw_names[done["name"]]]
+        if done:
+            if done["name"] in self.raw_names:
+                job = self.jobs[self.raw_names[done["name"]]]
+            else:
+                # Never issued: Toil chained it into the worker that ran the job before it, so
+                # the leader only hears that it completed. It started when that one ended.
+                name = job_display_name(done["name"], self.document_name)
+                job = JobRecord(name, JOB_RUNNING, start_time=self._last_done or moment)
+                self.jobs[f"chained:{done['name']}"] = job
+                self.raw_names[done["name"]] = f"chained:{done['name']}"
             job.status, job.end_time = JOB_COMPLETED, moment
+            self._last_done = moment
             name = job_display_name(done["name"], self.document_name)
             if name in self.step_names:
                 self.completed_steps.add(name)
@@ -233,7 +243,9 @@ class _ToilLog:
             del self.problems[:-_MAX_PROBLEMS]
 
     def job_list(self) -> list[JobRecord]:
-        return sorted(self.jobs.values(), key=lambda job: (job.start_time or _EPOCH, job.name))
+        # The log's times have whole seconds: ties keep the log's order (stable sort), so a job
+        # chained after another that started in the same second still comes after it.
+        return sorted(self.jobs.values(), key=lambda job: job.start_time or _EPOCH)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -402,6 +414,9 @@ class ToilExecutor(Executor):
 
     def remove_job_store(self, task_id: str) -> None:
         shutil.rmtree(self.job_store_dir(task_id), ignore_errors=True)
+
+    def forget(self, task_id: str) -> None:
+        self.remove_job_store(task_id)
 
     # --- prepare -------------------------------------------------------------------------------
     def _environment(self, work_dir: Path) -> dict[str, str]:

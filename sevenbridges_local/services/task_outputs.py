@@ -33,7 +33,7 @@ from sevenbridges_local.services import (
     task_inputs,
 )
 from sevenbridges_local.services.names import truncate_utf8
-from sevenbridges_local.services.task_queue import fail_task, finish_status
+from sevenbridges_local.services.task_queue import ClaimLost, fail_task, finish_status
 from sevenbridges_local.services.task_state import (
     ABORTED,
     COMPLETED,
@@ -339,8 +339,20 @@ def _output_folder_for(
     return _folder_path(session, project, main if isinstance(main, str) else None)
 
 
-def finish_task(database: Database, store: BlobStore, task_id: str, result: RunResult) -> str:
-    """Import outputs and logs as project files and end the task; returns its final status."""
+def finish_task(
+    database: Database,
+    store: BlobStore,
+    task_id: str,
+    result: RunResult,
+    *,
+    worker: str | None = None,
+) -> str:
+    """Import outputs and logs as project files and end the task; returns its final status.
+
+    ``worker``: the claim the run was made under. When the task has been taken back from this
+    process since (presumed dead), nothing is recorded (:class:`task_queue.ClaimLost`): the
+    process that holds it now records its own run's results.
+    """
     with database.read_session() as session:
         task = session.get(Task, task_id)
         if task is None:
@@ -358,13 +370,17 @@ def finish_task(database: Database, store: BlobStore, task_id: str, result: RunR
         for key in importer.keys:
             store.delete(key)
         logger.exception("collecting the results of task %s failed", task_id)
-        fail_task(database, task_id, f"The task's results could not be stored: {exc}")
+        fail_task(
+            database, task_id, f"The task's results could not be stored: {exc}", worker=worker
+        )
         return FAILED
     try:
         with database.write_session() as session:
             task = session.get(Task, task_id)
             if task is None:
                 raise LookupError(task_id)
+            if worker is not None and task.claimed_by != worker:
+                raise ClaimLost(task_id)
             moment = now()  # with the write lock held (see task_queue.claim_next)
             project = task.project
             recorder = _OutputRecorder(session, task.id)

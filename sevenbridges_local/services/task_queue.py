@@ -45,6 +45,11 @@ logger = logging.getLogger(__name__)
 
 INTERRUPTED_MESSAGE = "The task was interrupted by a platform restart."
 RESTARTED_WARNING = "The task was restarted from the beginning after a platform restart."
+# The same when the server process running it died while the others went on (--workers N).
+PROCESS_LOST_MESSAGE = "The task was interrupted: the server process running it stopped."
+PROCESS_LOST_WARNING = (
+    "The task was restarted from the beginning: the server process running it stopped."
+)
 # A task interrupted by restarts this many times is failed instead of started again.
 MAX_RUN_ATTEMPTS = 2
 
@@ -141,11 +146,33 @@ def build_spec(
         )
 
 
-def mark_running(database: Database, task_id: str) -> bool:
-    """CREATING -> RUNNING as the process starts; False when an abort came first."""
+class ClaimLost(Exception):
+    """This process no longer holds the task's claim: it was presumed dead (a heartbeat older
+    than the lease) and the task taken back; another process may be running it now."""
+
+
+def _lost(task: Task, worker: str | None) -> bool:
+    """Whether ``worker`` (None: not checked) no longer holds ``task``."""
+    return worker is not None and task.claimed_by != worker
+
+
+def run_check(database: Database, task_id: str, worker: str) -> tuple[bool, bool]:
+    """For a running task's watcher: (stop wanted: aborted or deleted, claim lost)."""
+    with database.read_session() as session:
+        row = session.execute(
+            select(Task.abort_requested, Task.claimed_by).where(Task.id == task_id)
+        ).first()
+    if row is None:
+        return True, False
+    return bool(row.abort_requested), row.claimed_by != worker
+
+
+def mark_running(database: Database, task_id: str, *, worker: str | None = None) -> bool:
+    """CREATING -> RUNNING as the process starts; False when an abort came first (or, with
+    ``worker``, when the claim is no longer this worker's)."""
     with database.write_session() as session:
         task = session.get(Task, task_id)
-        if task is None or task.status != CREATING or task.abort_requested:
+        if task is None or task.status != CREATING or task.abort_requested or _lost(task, worker):
             session.rollback()
             return False
         moment = now()
@@ -157,10 +184,12 @@ def mark_running(database: Database, task_id: str) -> bool:
         return True
 
 
-def record_progress(database: Database, task_id: str, progress: Progress) -> None:
+def record_progress(
+    database: Database, task_id: str, progress: Progress, *, worker: str | None = None
+) -> None:
     with database.write_session() as session:
         task = session.get(Task, task_id)
-        if task is None or task.status not in (RUNNING, ABORTING):
+        if task is None or task.status not in (RUNNING, ABORTING) or _lost(task, worker):
             session.rollback()
             return
         task.steps_completed = progress.steps_completed
@@ -181,12 +210,17 @@ def finish_status(task: Task, succeeded: bool) -> str:
     return COMPLETED if succeeded else FAILED
 
 
-def fail_task(database: Database, task_id: str, message: str) -> None:
-    """End a task that could not be run at all (nothing to collect)."""
+def fail_task(database: Database, task_id: str, message: str, *, worker: str | None = None) -> None:
+    """End a task that could not be run at all (nothing to collect). With ``worker``: only
+    while that worker still holds the task's claim."""
     with database.write_session() as session:
         task = session.get(Task, task_id)
         if task is None or task.status in TERMINAL:
             session.rollback()
+            return
+        if _lost(task, worker):
+            session.rollback()
+            logger.warning("task %s was taken back from this process; not ending it", task_id)
             return
         moment = now()
         transition(task, finish_status(task, False), moment)
@@ -210,14 +244,35 @@ def tasks_claimed_by(database: Database, owners: set[str]) -> set[str]:
         )
 
 
-def recover_interrupted(database: Database, live_owners: set[str] | None = None) -> tuple[int, int]:
+def recover_interrupted(
+    database: Database,
+    live_owners: set[str] | None = None,
+    *,
+    process_died: bool = False,
+    ended: list[str] | None = None,
+) -> tuple[int, int]:
     """After a restart: re-queue or fail tasks a stop cut off; (re-queued, failed) counts.
 
     ``live_owners``: the ids of the server processes still alive (see processes.py); only
     tasks claimed by none of them are taken back. None: every unfinished task (one process).
+    ``process_died``: found by a live process's sweep (another process died), not at a start;
+    only the messages differ. ``ended``: gets the ids of the tasks ended here (FAILED or
+    ABORTED), whose executors' leftovers can go.
     """
     moment = now()
     requeued = failed = 0
+    if not process_died:
+        queued_text, warning, failure = (
+            "Queued again after a platform restart.",
+            RESTARTED_WARNING,
+            INTERRUPTED_MESSAGE,
+        )
+    else:
+        queued_text, warning, failure = (
+            "Queued again: the server process running it stopped.",
+            PROCESS_LOST_WARNING,
+            PROCESS_LOST_MESSAGE,
+        )
     with database.write_session() as session:
         query = select(Task).where(
             Task.status.in_((CREATING, RUNNING, ABORTING)), Task.batch.is_(False)
@@ -226,7 +281,10 @@ def recover_interrupted(database: Database, live_owners: set[str] | None = None)
             query = query.where(
                 or_(Task.claimed_by.is_(None), Task.claimed_by.not_in(sorted(live_owners)))
             )
-        stuck = list(session.scalars(query))
+        # Several processes may sweep the same dead one at once: on PostgreSQL each takes the
+        # rows it re-queues locked, and skips those another is taking back (a stale copy would
+        # otherwise queue again a task a live process has claimed since). SQLite serialises.
+        stuck = list(session.scalars(query.with_for_update(skip_locked=True, of=Task)))
         # Batch parents follow their children: bring every unfinished one up to date.
         parents = set(
             session.scalars(
@@ -247,13 +305,15 @@ def recover_interrupted(database: Database, live_owners: set[str] | None = None)
                 task.claimed_by = None
                 task.jobs = []
                 task.steps_completed = 0
-                task.message = "Queued again after a platform restart."
-                task.warnings = [*(task.warnings or []), {"message": RESTARTED_WARNING}]
+                task.message = queued_text
+                task.warnings = [*(task.warnings or []), {"message": warning}]
                 requeued += 1
             else:
                 transition(task, FAILED, moment)
-                task.message = INTERRUPTED_MESSAGE
+                task.message = failure
                 failed += 1
+            if ended is not None and task.status in TERMINAL:
+                ended.append(task.id)
             if task.parent_id:
                 parents.add(task.parent_id)
         for parent_id in parents:

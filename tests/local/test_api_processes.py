@@ -8,14 +8,32 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import signal
+import socket
+import stat
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from execution_support import needs_toil, processes_with
+from files_support import database_for, seed_file, wait_for
+from local_helpers import Caller, run_sql
+from sqlalchemy import update
+from test_tasks_support import (
+    created,
+    download,
+    file_ref,
+    get_task,
+    install_app,
+    transitions,
+    wait_for_status,
+)
 
 import sevenbridges
 from sevenbridges_local.embedded import EmbeddedServer
@@ -41,12 +59,26 @@ def _by_process(server: EmbeddedServer, token: str, path: str, want: int) -> req
 
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory: pytest.TempPathFactory):
-    server = EmbeddedServer(
-        tmp_path_factory.mktemp("two-processes"), settings={"workers": 2}, rate_limit=300
-    )
+    data_dir = tmp_path_factory.mktemp("two-processes")
+    # Left open by an older version: the supervisor tightens it before starting the processes.
+    (data_dir / "tasks" / "leftover").mkdir(parents=True, mode=0o755)
+    (data_dir / "tasks" / "leftover" / "notes.txt").write_text("old\n")
+    os.chmod(data_dir / "tasks" / "leftover" / "notes.txt", 0o644)
+    server = EmbeddedServer(data_dir, settings={"workers": 2}, rate_limit=300)
     server.start()
     yield server
     server.stop()
+
+
+def test_the_supervisor_tightened_the_data_directory(two_processes: EmbeddedServer) -> None:
+    log = two_processes.log_path.read_text()
+    assert log.count("tightened permissions of") == 1
+    # By the supervisor, before any API process started (none of them does it).
+    assert log.index("tightened permissions of") < log.index("Started server process")
+    # The process's task pool removed the leftover afterwards; nothing in tasks/ is open.
+    tasks = two_processes.data_dir / "tasks"
+    assert stat.S_IMODE(tasks.stat().st_mode) == 0o700
+    assert not (tasks / "leftover").exists()
 
 
 def test_rate_limit_counts_requests_to_both_processes(two_processes: EmbeddedServer) -> None:
@@ -205,3 +237,178 @@ def test_forwarded_headers_only_from_trusted_proxies(
         assert user["href"].startswith(server.url + "/")
         assert part["url"].startswith("http://127.0.0.1:")
         assert via_rfc.json()["href"].startswith(server.url + "/")
+
+
+# Sleeps, then copies its file: a task that stays RUNNING long enough to kill its process.
+SLOW_COPY: dict[str, Any] = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "label": "Slow copy",
+    "requirements": {"ShellCommandRequirement": {}},
+    "arguments": [
+        {"valueFrom": "sleep $(inputs.seconds) && cat", "shellQuote": False, "position": 0},
+        {"valueFrom": "$(inputs.source.path)", "position": 1},
+    ],
+    "inputs": {"source": "File", "seconds": "string"},
+    "stdout": "copy.txt",
+    "outputs": {"copy": {"type": "stdout"}},
+}
+
+
+def _pids_running(marker: str) -> set[int]:
+    return set(processes_with(marker))
+
+
+def _claim(server: EmbeddedServer, task_id: str) -> tuple[str, str | None, int]:
+    ((status, claimed_by, attempts),) = run_sql(
+        server, "SELECT status, claimed_by, run_attempts FROM tasks WHERE id = ?", (task_id,)
+    )
+    return status, claimed_by, attempts
+
+
+def _kill_the_process_running_a_task(server: EmbeddedServer, timeout: float) -> None:
+    """A task RUNNING in one of two API processes; that process is killed with SIGKILL. The
+    task is queued again and run from the start, once, by a live process: one set of outputs,
+    the execution details of the second run, and the killed process's tool gone first."""
+    admin = server.token("admin")
+    requests.put(
+        server.url + "/_local/faults", headers={TOKEN_HEADER: admin}, json={"rate_limit": 1000}
+    )
+    session = requests.Session()
+    # A fresh connection each time: a kept-alive one could be to the process killed.
+    session.headers["Connection"] = "close"
+    owner = Caller(session, server.url, server.token("killer"), "killer")
+    project = owner.create_project("kill -9")
+    source = seed_file(server, project=project["id"], name="in.txt", content=b"kept\n")
+    app = install_app(owner, project["id"], "slow-copy", SLOW_COPY)
+    # A unique length, so the test finds its own tool process; short, as it runs twice.
+    seconds = f"4.{random.randint(10_000, 99_999)}"
+    marker = f"sleep {seconds}"
+    task = created(
+        owner,
+        run=True,
+        name="survivor",
+        project=project["id"],
+        app=app,
+        inputs={"source": file_ref(source), "seconds": seconds},
+    )
+    first_run = wait_for(lambda: _pids_running(marker), timeout=timeout)
+    wait_for(lambda: _claim(server, task["id"])[0] == "RUNNING", timeout=timeout)
+    status, claimed_by, attempts = _claim(server, task["id"])
+    assert (status, attempts) == ("RUNNING", 1) and claimed_by
+    # The claim names the process: host:pid:random.
+    victim = int(claimed_by.split(":")[1])
+    assert victim in {_ready_pid(server, n) for n in (0, 1)}
+    os.kill(victim, signal.SIGKILL)
+
+    # Taken back and run again by a live process (the other one, or the killed one started
+    # again); meanwhile the first run's tool never overlaps the second run.
+    deadline = time.monotonic() + timeout
+    while True:
+        status, claimed_by, attempts = _claim(server, task["id"])
+        if attempts == 2 and status in ("RUNNING", "COMPLETED", "FAILED"):
+            assert not _pids_running(marker) & first_run, "the first run still runs"
+        if status in ("COMPLETED", "FAILED", "ABORTED"):
+            break
+        assert time.monotonic() < deadline, f"task still {status} (attempt {attempts})"
+        time.sleep(0.1)
+    assert not _pids_running(marker) & first_run
+    done = wait_for_status(owner, task["id"])
+    assert done["status"] == "COMPLETED", done["execution_status"]["message"]
+    assert attempts == 2 and claimed_by and int(claimed_by.split(":")[1]) != victim
+    assert transitions(server, task["id"]) == [
+        "DRAFT",
+        *("QUEUED", "CREATING", "RUNNING"),  # the run the kill cut off
+        *("QUEUED", "CREATING", "RUNNING", "COMPLETED"),
+    ]
+    # Said by the surviving process's sweep, or by the killed one's start if that came first.
+    (warning,) = done["warnings"]
+    assert warning["message"].startswith("The task was restarted from the beginning")
+    assert download(owner, done["outputs"]["copy"]["path"]) == b"kept\n"
+    # One set of outputs and logs: the dead run recorded nothing.
+    files = owner.get("/files", params={"project": project["id"], "limit": 100}).json()["items"]
+    assert sorted(item["name"] for item in files) == [".task-logs", "copy.txt", "in.txt"]
+    logs = next(item for item in files if item["name"] == ".task-logs")
+    (folder,) = owner.get(f"/files/{logs['id']}/list").json()["items"]
+    assert folder["name"] == task["id"]
+    names = [item["name"] for item in owner.get(f"/files/{folder['id']}/list").json()["items"]]
+    assert "cwltool.log" in names or "toil.log" in names
+    assert len(names) == len(set(names)), names
+    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
+    assert details["status"] == "COMPLETED"
+    (job,) = details["jobs"]
+    assert job["status"] == "COMPLETED" and job["start_time"] <= job["end_time"]
+    assert seconds in job["command_line"]
+
+
+def test_a_task_whose_process_is_killed_runs_again_once(two_processes: EmbeddedServer) -> None:
+    _kill_the_process_running_a_task(two_processes, timeout=60)
+
+
+@needs_toil
+@pytest.mark.toil
+@pytest.mark.skipif(os.environ.get("SBG_TEST_TOIL") != "all", reason="long Toil test")
+def test_a_toil_task_whose_process_is_killed_runs_again_once(
+    start_platform: Callable[..., EmbeddedServer],
+) -> None:
+    server = start_platform(settings={"workers": 2, "executor": "toil", "task_workers": 2})
+    _kill_the_process_running_a_task(server, timeout=240)
+
+
+@pytest.mark.postgres  # the take-back's row locks (FOR UPDATE SKIP LOCKED) run on PostgreSQL
+def test_a_worker_that_lost_its_claim_stops_and_records_nothing(
+    platform: EmbeddedServer, http: requests.Session
+) -> None:
+    """A process presumed dead (no heartbeat within the lease) while it still runs a task: the
+    task was taken back and another process claimed it. The first one stops its run at its
+    next check and records nothing; the task's new holder decides how it ends."""
+    from sevenbridges_local.db.processes import ServerProcess
+
+    owner = Caller(http, platform.url, platform.token("claims"), "claims")
+    project = owner.create_project("lost claim")
+    source = seed_file(platform, project=project["id"], name="in.txt", content=b"once\n")
+    app = install_app(owner, project["id"], "slow-copy", SLOW_COPY)
+    seconds = f"3.{random.randint(10_000, 99_999)}"
+    marker = f"sleep {seconds}"
+    task = created(
+        owner,
+        run=True,
+        name="taken back",
+        project=project["id"],
+        app=app,
+        inputs={"source": file_ref(source), "seconds": seconds},
+    )
+    first_run = wait_for(lambda: _pids_running(marker), timeout=60)
+    wait_for(lambda: _claim(platform, task["id"])[0] == "RUNNING", timeout=60)
+    # Another live process (this test's pid keeps it alive) holds the task now.
+    other = f"{socket.gethostname()[:200]}:{os.getpid()}:elsewhere"
+    database = database_for(platform)
+    with database.write_session() as session:
+        session.add(ServerProcess(id=other, host=socket.gethostname()[:200], pid=os.getpid()))
+        session.commit()
+    run_sql(platform, "UPDATE tasks SET claimed_by = ? WHERE id = ?", (other, task["id"]))
+
+    # Stopped at its next check (every 2 s), or, had its 3 s sleep ended first, refused when it
+    # came to record its results: either way nothing of this run is kept.
+    wait_for(lambda: not _pids_running(marker) & first_run, timeout=10)
+    time.sleep(1)  # what the stopped worker would record, it would have by now
+    assert _claim(platform, task["id"]) == ("RUNNING", other, 1)
+    assert get_task(owner, task["id"])["outputs"] == {}
+    listed = owner.get("/files", params={"project": project["id"]}).json()["items"]
+    assert [item["name"] for item in listed] == ["in.txt"]
+
+    # The other process dies in turn: the task is taken back again and run to the end, once.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with database.write_session() as session:
+        session.execute(update(ServerProcess).where(ServerProcess.id == other).values(pid=gone.pid))
+        session.commit()
+    done = wait_for_status(owner, task["id"], timeout=60)
+    assert done["status"] == "COMPLETED", done["execution_status"]["message"]
+    assert download(owner, done["outputs"]["copy"]["path"]) == b"once\n"
+    history = transitions(platform, task["id"])
+    assert history[-4:] == ["QUEUED", "CREATING", "RUNNING", "COMPLETED"]
+    assert history.count("COMPLETED") == 1
+    assert _claim(platform, task["id"])[2] == 2
+    listed = owner.get("/files", params={"project": project["id"]}).json()["items"]
+    assert sorted(item["name"] for item in listed) == [".task-logs", "copy.txt", "in.txt"]

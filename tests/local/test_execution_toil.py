@@ -1,98 +1,37 @@
-"""Tasks run by the Toil executor (``toil-cwl-runner``, single-machine batch system): the same
-behaviour as with cwltool for outputs, logs, execution details, failures, aborts and restarts.
+"""What only the Toil executor has: job stores (a restart resumes from one), workers outside a
+sandbox, batch-system settings, the leader's log. The behaviour both executors share (outputs,
+logs, failures, aborts, batches, restarts...) is tested with each in test_execution.py.
 
-Toil is slow to start (a few seconds per task), so the default run keeps a small slice; the
-rest is marked ``toil`` and runs with ``make test-toil`` (``SBG_TEST_TOIL=all``)."""
+The tests that run Toil are marked ``toil`` and run with ``make test-toil``
+(``SBG_TEST_TOIL=all``); the unit tests run in the default run."""
 
 from __future__ import annotations
 
 import os
 import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from files_support import seed_file, wait_for
+from execution_support import TOIL, TOIL_TASK_TIMEOUT, job_stores, needs_toil, processes_with
+from files_support import wait_for
 from local_helpers import Caller
 from test_tasks_support import (
-    FAILING_TOOL,
     SLEEP_TOOL,
     created,
     download,
     download_url,
-    file_ref,
     install_app,
     transitions,
     wait_for_status,
 )
 
 from sevenbridges_local.embedded import EmbeddedServer
-from sevenbridges_local.execution.toil_executor import find_toil_runner
 
-pytestmark = pytest.mark.skipif(
-    find_toil_runner() is None,
-    reason="Toil is not installed (pip install 'sevenbridges-toolkit[toil]')",
-)
+pytestmark = needs_toil
 # The longer Toil tests are marked `toil` and run only with SBG_TEST_TOIL=all (make test-toil).
-
-TOIL = {"executor": "toil", "task_workers": 2}
-# Generous: Toil's start-up stretches a lot on a loaded machine.
-TASK_TIMEOUT = 240.0
-
-# Each word on its own line of its own file (scatter), then all of them joined.
-SCATTER_WORKFLOW: dict[str, Any] = {
-    "cwlVersion": "v1.2",
-    "class": "Workflow",
-    "label": "Shout and join",
-    "requirements": {"ScatterFeatureRequirement": {}},
-    "inputs": {"words": "string[]", "extra": "File"},
-    "outputs": {
-        "each": {"type": "File[]", "outputSource": "shout/said"},
-        "joined": {"type": "File", "outputSource": "join/joined"},
-    },
-    "steps": {
-        "shout": {
-            "run": {
-                "class": "CommandLineTool",
-                "baseCommand": ["echo"],
-                "inputs": {"word": {"type": "string", "inputBinding": {"position": 1}}},
-                "stdout": "$(inputs.word).txt",
-                "outputs": {"said": {"type": "stdout"}},
-            },
-            "in": {"word": "words"},
-            "scatter": "word",
-            "out": ["said"],
-        },
-        "join": {
-            "run": {
-                "class": "CommandLineTool",
-                "baseCommand": ["cat"],
-                "inputs": {
-                    "parts": {"type": "File[]", "inputBinding": {"position": 1}},
-                    "tail": {"type": "File", "inputBinding": {"position": 2}},
-                },
-                "stdout": "joined.txt",
-                "outputs": {"joined": {"type": "stdout"}},
-            },
-            "in": {"parts": "shout/said", "tail": "extra"},
-            "out": ["joined"],
-        },
-    },
-}
-
-COPY_TOOL: dict[str, Any] = {
-    "cwlVersion": "v1.2",
-    "class": "CommandLineTool",
-    "label": "Copy",
-    "baseCommand": ["cat"],
-    "inputs": {"source": {"type": "File", "inputBinding": {"position": 1}}},
-    "stdout": "copy.txt",
-    "outputs": {"copy": {"type": "stdout"}},
-}
-
 
 # A quick step, then a slow one: a stop during the second leaves the first one done.
 TWO_STEPS: dict[str, Any] = {
@@ -134,154 +73,6 @@ TWO_STEPS: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def toil_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    server = EmbeddedServer(tmp_path_factory.mktemp("toil-platform"), settings=TOIL)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def owner(toil_platform: EmbeddedServer, http: requests.Session) -> Caller:
-    name = f"toil{random.randint(0, 10**9)}"
-    return Caller(http, toil_platform.url, toil_platform.token(name), name)
-
-
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in command:
-            found.append(int(entry.name))
-    return found
-
-
-def _job_stores(server: EmbeddedServer) -> list[str]:
-    root = server.data_dir / "toil"
-    return sorted(path.name for path in root.iterdir()) if root.exists() else []
-
-
-def test_a_tool_runs_with_toil(owner: Caller, toil_platform: EmbeddedServer) -> None:
-    project = owner.create_project("toil tool")
-    source = seed_file(toil_platform, project=project["id"], name="notes.txt", content=b"a\nb\n")
-    app = install_app(owner, project["id"], "copy", COPY_TOOL)
-    task = created(
-        owner,
-        run=True,
-        name="copy",
-        project=project["id"],
-        app=app,
-        inputs={"source": file_ref(source)},
-    )
-    done = wait_for_status(owner, task["id"], timeout=TASK_TIMEOUT)
-    assert done["status"] == "COMPLETED", done["execution_status"]["message"]
-    assert transitions(toil_platform, task["id"])[-2:] == ["RUNNING", "COMPLETED"]
-    copy = done["outputs"]["copy"]
-    assert copy["name"] == "copy.txt"
-    assert download(owner, copy["path"]) == b"a\nb\n"
-    assert owner.get(f"/files/{copy['path']}").json()["origin"] == {"task": task["id"]}
-    assert done["execution_status"]["steps_completed"] == 1
-
-    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
-    assert details["status"] == "COMPLETED"
-    (job,) = details["jobs"]
-    assert job["name"] == "copy" and job["status"] == "COMPLETED"
-    assert job["start_time"] <= job["end_time"]
-    assert job["command_line"].startswith("cat ") and "notes.txt" in job["command_line"]
-    leader_log = download_url(owner, job["logs"]["toil.log"]).decode()
-    assert "Finished toil run successfully" in leader_log
-    output_object = download_url(owner, job["logs"]["cwl.output.json"]).decode()
-    assert '"copy.txt"' in output_object
-    # Nothing of the run is left: no job store, no work directory.
-    wait_for(lambda: task["id"] not in _job_stores(toil_platform))
-    wait_for(lambda: not (toil_platform.data_dir / "tasks" / task["id"]).exists())
-
-
-def test_a_failing_tool_fails_the_task_with_its_message(
-    owner: Caller, toil_platform: EmbeddedServer
-) -> None:
-    project = owner.create_project("toil failure")
-    app = install_app(owner, project["id"], "fails", FAILING_TOOL)
-    task = created(owner, run=True, name="doomed", project=project["id"], app=app, inputs={})
-    done = wait_for_status(owner, task["id"], timeout=TASK_TIMEOUT)
-    assert done["status"] == "FAILED"
-    assert transitions(toil_platform, task["id"])[-2:] == ["RUNNING", "FAILED"]
-    assert done["outputs"] == {}
-    message = done["execution_status"]["message"]
-    assert "fatal: reference genome missing" in message
-    assert str(toil_platform.data_dir) not in message  # the server's paths stay private
-    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
-    (job,) = details["jobs"]
-    assert job["status"] == "FAILED" and job["name"] == "fails"
-    assert "exit 3" in job["command_line"]
-    stderr = download_url(owner, job["logs"]["job.err.log"]).decode()
-    assert "fatal: reference genome missing" in stderr
-    assert "reading the input" in stderr
-    assert "failed" in download_url(owner, job["logs"]["toil.log"]).decode()
-    wait_for(lambda: task["id"] not in _job_stores(toil_platform))
-
-
-def test_abort_stops_the_leader_and_its_jobs(owner: Caller, toil_platform: EmbeddedServer) -> None:
-    project = owner.create_project("toil abort")
-    app = install_app(owner, project["id"], "sleep", SLEEP_TOOL)
-    seconds = random.randint(10_000, 99_999)
-    task = created(
-        owner, run=True, name="long", project=project["id"], app=app, inputs={"seconds": seconds}
-    )
-    wait_for_status(owner, task["id"], ("RUNNING",), timeout=TASK_TIMEOUT)
-    marker = f"sleep {seconds}"
-    deadline = time.monotonic() + TASK_TIMEOUT
-    while not _processes_with(marker):
-        assert time.monotonic() < deadline, "the tool process never appeared"
-        time.sleep(0.1)
-
-    assert owner.post(f"/tasks/{task['id']}/actions/abort").status_code == 200
-    done = wait_for_status(owner, task["id"], timeout=TASK_TIMEOUT)
-    assert done["status"] == "ABORTED"
-    assert transitions(toil_platform, task["id"])[-3:] == ["RUNNING", "ABORTING", "ABORTED"]
-    assert done["execution_status"]["message"] == "Aborted."
-    wait_for(lambda: not _processes_with(marker), timeout=10)
-    assert not _processes_with(task["id"])  # no leader, no worker
-    wait_for(lambda: task["id"] not in _job_stores(toil_platform))
-    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
-    assert [job["status"] for job in details["jobs"]] == ["ABORTED"]
-
-
-@pytest.mark.toil
-@pytest.mark.skipif(os.environ.get("SBG_TEST_TOIL") != "all", reason="long Toil test")
-def test_a_workflow_with_scatter(owner: Caller, toil_platform: EmbeddedServer) -> None:
-    project = owner.create_project("toil scatter")
-    extra = seed_file(toil_platform, project=project["id"], name="end.txt", content=b"END\n")
-    app = install_app(owner, project["id"], "shout", SCATTER_WORKFLOW)
-    task = created(
-        owner,
-        run=True,
-        name="scatter",
-        project=project["id"],
-        app=app,
-        inputs={"words": ["red", "green", "blue"], "extra": file_ref(extra)},
-    )
-    done = wait_for_status(owner, task["id"], timeout=TASK_TIMEOUT)
-    assert done["status"] == "COMPLETED", done["execution_status"]["message"]
-    status = done["execution_status"]
-    assert (status["steps_completed"], status["steps_total"]) == (2, 2)
-    outputs = done["outputs"]
-    assert sorted(item["name"] for item in outputs["each"]) == ["blue.txt", "green.txt", "red.txt"]
-    assert download(owner, outputs["joined"]["path"]) == b"red\ngreen\nblue\nEND\n"
-    details = owner.get(f"/tasks/{task['id']}/execution_details").json()
-    assert len(details["jobs"]) == 4
-    assert all(job["status"] == "COMPLETED" for job in details["jobs"])
-    assert "join" in [job["name"] for job in details["jobs"]]
-
-
 @pytest.mark.toil
 @pytest.mark.skipif(os.environ.get("SBG_TEST_TOIL") != "all", reason="long Toil test")
 def test_a_restart_during_a_toil_run(
@@ -304,14 +95,14 @@ def test_a_restart_during_a_toil_run(
         inputs={"word": "kept", "seconds": seconds},
     )
     marker = f"sleep {seconds}"
-    wait_for(lambda: _processes_with(marker), timeout=TASK_TIMEOUT)
+    wait_for(lambda: processes_with(marker), timeout=TOIL_TASK_TIMEOUT)
 
     server.stop()
-    assert _processes_with(task["id"]) == []
-    assert _processes_with(marker) == []
+    assert processes_with(task["id"]) == []
+    assert processes_with(marker) == []
     server.start()
 
-    finished = wait_for_status(owner, task["id"], timeout=TASK_TIMEOUT)
+    finished = wait_for_status(owner, task["id"], timeout=TOIL_TASK_TIMEOUT)
     assert finished["status"] == "COMPLETED", finished["execution_status"]["message"]
     assert download(owner, finished["outputs"]["copy"]["path"]) == b"kept\n"
     history = transitions(server, task["id"])
@@ -322,7 +113,7 @@ def test_a_restart_during_a_toil_run(
     leader_log = download_url(owner, details["jobs"][0]["logs"]["toil.log"]).decode()
     assert "Issued job 'CWLJob' steps.cwl.wait" in leader_log
     assert "Issued job 'CWLJob' steps.cwl.say" not in leader_log
-    wait_for(lambda: task["id"] not in _job_stores(server))
+    wait_for(lambda: task["id"] not in job_stores(server))
 
 
 @pytest.mark.toil
@@ -341,17 +132,17 @@ def test_abort_without_a_sandbox_leaves_no_worker(
         owner, run=True, name="bare", project=project["id"], app=app, inputs={"seconds": seconds}
     )
     marker = f"sleep {seconds}"
-    wait_for(lambda: _processes_with(marker), timeout=TASK_TIMEOUT)
+    wait_for(lambda: processes_with(marker), timeout=TOIL_TASK_TIMEOUT)
     # The worker that runs the tool, outside any sandbox, names the task's job store.
     assert any(
         b"_toil_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        for pid in _processes_with(task["id"])
+        for pid in processes_with(task["id"])
     )
     assert owner.post(f"/tasks/{task['id']}/actions/abort").status_code == 200
-    assert wait_for_status(owner, task["id"], timeout=TASK_TIMEOUT)["status"] == "ABORTED"
-    wait_for(lambda: not _processes_with(marker), timeout=10)
-    assert not _processes_with(task["id"])
-    wait_for(lambda: task["id"] not in _job_stores(server))
+    assert wait_for_status(owner, task["id"], timeout=TOIL_TASK_TIMEOUT)["status"] == "ABORTED"
+    wait_for(lambda: not processes_with(marker), timeout=10)
+    assert not processes_with(task["id"])
+    wait_for(lambda: task["id"] not in job_stores(server))
 
 
 def test_job_names_and_progress_from_the_leader_log(tmp_path: Path) -> None:
@@ -380,6 +171,38 @@ def test_job_names_and_progress_from_the_leader_log(tmp_path: Path) -> None:
     assert jobs[0].end_time is not None and jobs[0].start_time < jobs[0].end_time
     assert log.completed_steps == {"say"}
     assert log.problems and log.problems[-1].endswith("continued detail")
+
+
+def test_a_chained_job_is_listed_though_the_leader_never_issued_it(tmp_path: Path) -> None:
+    """Toil runs a job's successor in the same worker ("chaining"): the leader's log only has
+    its completion. It is still a job of the execution details, started as its predecessor
+    ended."""
+    from sevenbridges_local.execution.toil_executor import _ToilLog
+
+    def record(second: int, message: str) -> str:
+        return f"[2026-12-01T00:11:{second}+0000] [Thread-4] [I] [toil.leader] {message}\n"
+
+    done = "Got message from job at time 12-01-2026 00:11:00: CWL step complete: "
+    log_path = tmp_path / "toil.log"
+    log_path.write_text(
+        record(
+            35,
+            "Issued job 'CWLJob' fq.cwl.statistics._:703cf11a-9e48-4261-998e-ab9a22670578 "
+            "kind-CWLJob/instance-8igqyh5r v1 with job batch system ID: 2",
+        )
+        + record(35, done + "fq.cwl.statistics._:703cf11a-9e48-4261-998e-ab9a22670578")
+        + record(37, done + "fq.cwl.report._:cd42d8f5-ff0d-4eb7-bfd2-6564417158af")
+    )
+    log = _ToilLog(log_path, "fq", ["statistics", "report"])
+    log.poll(final=True)
+    jobs = log.job_list()
+    assert [(job.name, job.status) for job in jobs] == [
+        ("statistics", "COMPLETED"),
+        ("report", "COMPLETED"),
+    ]
+    assert jobs[1].start_time == jobs[0].end_time
+    assert jobs[1].end_time is not None and (jobs[1].end_time - jobs[1].start_time).seconds == 2
+    assert log.completed_steps == {"statistics", "report"}
 
 
 def test_a_cluster_batch_system_has_no_sandbox(tmp_path: Path) -> None:
