@@ -375,6 +375,7 @@ def _supervise(
         data_socket.close()
     if code == 0:
         print("Local platform stopped.", flush=True)
+    gc.freeze()  # as in _serve: skip the exit's garbage collection of the imports' objects
     return code
 
 

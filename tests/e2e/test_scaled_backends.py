@@ -315,3 +315,55 @@ def test_both_api_processes_answer(scaled: Scaled) -> None:
         if seen == {"0", "1"}:
             break
     assert seen == {"0", "1"}
+
+
+NAP_THEN_COPY = {
+    "cwlVersion": "v1.2",
+    "class": "CommandLineTool",
+    "label": "Nap, then copy",
+    "baseCommand": ["sh", "-c", 'sleep "$0" && cat "$1" > copy.txt'],
+    "inputs": {
+        "seconds": {"type": "int", "inputBinding": {"position": 1}},
+        "text": {"type": "File", "inputBinding": {"position": 2}},
+    },
+    "outputs": {"copy": {"type": "File", "outputBinding": {"glob": "copy.txt"}}},
+}
+
+
+def test_a_task_cut_off_by_a_restart_completes_after_it(scaled: Scaled, tmp_path: Path) -> None:
+    """Stop the whole platform (both processes) while a Toil task runs; once it is back, the task
+    runs to the end and its output is in the bucket."""
+    import sevenbridges as sbg
+
+    api = sbg.Api(url=scaled.server.url, token=scaled.server.token("restarter"))
+    project = api.projects.create(name="restarts")
+    app = api.apps.install_app(id=f"{project.id}/nap-copy", raw=NAP_THEN_COPY)
+    source = tmp_path / "kept.txt"
+    source.write_bytes(b"kept across the restart\n")
+    text = api.files.upload(str(source), project=project.id, wait=True).result()
+    task = api.tasks.create(
+        name="cut off",
+        project=project.id,
+        app=app.id,
+        inputs={"seconds": 8, "text": text},
+        run=True,
+    )
+    deadline = time.monotonic() + 120
+    while task.status != "RUNNING":
+        assert time.monotonic() < deadline and task.status in ("QUEUED", "RUNNING"), task.status
+        time.sleep(0.5)
+        task.reload()
+    time.sleep(2)  # Toil's leader is under way
+
+    scaled.server.restart()
+
+    deadline = time.monotonic() + 240
+    while task.status not in ("COMPLETED", "FAILED", "ABORTED"):
+        assert time.monotonic() < deadline, task.status
+        time.sleep(1)
+        task.reload()
+    assert task.status == "COMPLETED", task.execution_status.message
+    copy = api.files.get(task.outputs["copy"].id)
+    assert copy.content() == source.read_bytes().decode()
+    rows = scaled.rows(f"SELECT status FROM tasks WHERE id = '{task.id}'")
+    assert rows == [("COMPLETED",)]
