@@ -8,7 +8,7 @@ OFFICIAL_VERSION := 2.11.2
 SBPACK_VENV := .venv-sbpack
 SBPACK_VERSION := 2026.10.21
 
-.PHONY: demo test test-s3 test-toil test-postgres lint install official sbpack sandbox-tool postgres-server clean conformance
+.PHONY: demo test test-s3 test-toil test-postgres test-scaled lint install official sbpack sandbox-tool postgres-server clean conformance
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,7 +75,7 @@ TEST_WORKERS ?= 0
 # on PostgreSQL; the tests of PostgreSQL itself (test_postgres.py) run in that second pass only.
 test: install official sbpack sandbox-tool postgres-server lint
 	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest \
-	  -n $(TEST_WORKERS) --dist loadfile --ignore=tests/local/test_postgres.py
+	  -n $(TEST_WORKERS) --dist loadfile --ignore=tests/local/test_postgres.py -m "not scaled"
 	SBG_TEST_DATABASE=postgresql $(VENV)/bin/pytest -q -m postgres
 
 # The whole suite with every platform on PostgreSQL (long: not part of `make test`).
@@ -95,6 +95,13 @@ test-toil: install sandbox-tool
 	SBG_TEST_TOIL=all $(VENV)/bin/pytest -m toil tests/local/test_execution.py \
 	  tests/local/test_execution_toil.py tests/local/test_api_processes.py tests/local/test_draft2_toil.py \
 	  tests/local/test_task_priority.py
+
+# Every scaled backend at once (issue 12): `sbg local serve --database postgresql://...
+# --storage s3://... --s3-endpoint (moto) --executor toil --workers 2` runs the official client's
+# compatibility script and the README quickstart (tests/e2e/test_scaled_backends.py, ~80 s).
+test-scaled: install official sandbox-tool postgres-server
+	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest -m scaled \
+	  tests/e2e/test_scaled_backends.py
 
 # CWL conformance through the REST API (not part of `make test`; see docs/conformance.md):
 #   make conformance TAGS=required            platform (embedded, started for the run)

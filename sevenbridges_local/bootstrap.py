@@ -66,6 +66,7 @@ PLATFORM_ENTRIES = frozenset(
         "toil",
         "automation_runs",
         "tls",
+        "api-processes",  # `serve --workers N`: each process's ready file (supervisor.py)
     }
 )
 _OPEN_BITS = 0o077  # group and others: read, write, execute

@@ -115,6 +115,29 @@ def _describe_engine(engine: str | None) -> str:
     return f"{engine} ({found})"
 
 
+def _describe_backends(settings: Settings) -> list[str]:
+    """Start-up lines naming the database, the file storage and the task executor, so a
+    deployment can see at a glance which backends it got (the database password is hidden)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.database_url or "").render_as_string(hide_password=True)
+    if settings.storage:
+        endpoint = settings.s3_endpoint_url or "AWS"
+        storage = f"{settings.storage} (endpoint {endpoint})"
+    else:
+        storage = str(settings.data_dir / "storage")
+    if settings.executor == "toil":
+        job_stores = settings.toil_job_store or settings.data_dir / "toil"
+        executor = f"toil ({settings.toil_batch_system} batch system; job stores in {job_stores})"
+    else:
+        executor = "cwltool (on this machine)"
+    return [
+        f"  database:       {database}",
+        f"  file storage:   {storage}",
+        f"  task executor:  {executor}",
+    ]
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -211,6 +234,7 @@ def _serve(args: argparse.Namespace) -> int:
     lines = [
         f"Seven Bridges local platform at {settings.api_root}",
         f"  data directory: {settings.data_dir}",
+        *_describe_backends(settings),
         "  admin token:    sbg local token   (other users: sbg local token USERNAME)",
         f"  task isolation: {sandbox.describe()}",
         f"  containers:     {_describe_engine(settings.container_engine)}",
@@ -364,6 +388,7 @@ def _supervise(
         data_socket.close()
     if code == 0:
         print("Local platform stopped.", flush=True)
+    gc.freeze()  # as in _serve: skip the exit's garbage collection of the imports' objects
     return code
 
 

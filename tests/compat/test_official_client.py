@@ -53,6 +53,7 @@ def run_script(
     workdir: Path,
     moto_cloud: MotoCloud,
     volume_env: dict[str, str] | None = None,
+    timeout: float = SCRIPT_TIMEOUT_SECONDS,
 ) -> subprocess.CompletedProcess[str]:
     owner, member = new_username("owner"), new_username("member")
     outsider = new_username("outsider")
@@ -81,7 +82,7 @@ def run_script(
         env=env,
         capture_output=True,
         text=True,
-        timeout=SCRIPT_TIMEOUT_SECONDS,
+        timeout=timeout,
     )
 
 

@@ -160,3 +160,23 @@ def test_what_the_server_creates_is_born_private(tmp_path: Path, loose_umask: No
         assert "tightened permissions" not in server.log_path.read_text()
     finally:
         server.stop()
+
+
+def test_the_api_processes_folder_is_the_platforms(
+    tmp_path: Path, loose_umask: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`serve --workers N` keeps its processes' ready files in the data directory: a start
+    tightens them like the rest and does not call them someone else's."""
+    from sevenbridges_local.bootstrap import tighten_data_dir
+    from sevenbridges_local.supervisor import mark_ready, ready_file
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    mark_ready(data_dir, 0)
+    ready = ready_file(data_dir, 0)
+    os.chmod(ready.parent, 0o755)
+    os.chmod(ready, 0o644)
+    with caplog.at_level("INFO", logger="sevenbridges_local.bootstrap"):
+        tighten_data_dir(data_dir)
+    assert _mode(ready.parent) == 0o700 and _mode(ready) == 0o600
+    assert "not the platform's" not in caplog.text
