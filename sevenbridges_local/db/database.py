@@ -58,6 +58,8 @@ def _postgresql_engine(url: str, *, lock_timeout_ms: int) -> Engine:
             "options": f"-c timezone=UTC -c lock_timeout={lock_timeout_ms}",
             "application_name": "sevenbridges-local",
         },
+        # psycopg reads and writes JSON columns through these too (set per connection).
+        **_JSON_CODEC,
     )
 
 
