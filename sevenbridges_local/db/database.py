@@ -71,6 +71,8 @@ def _postgresql_engine(url: str, *, lock_timeout_ms: int, read_only: bool) -> En
         pool_size=10,
         max_overflow=10,
         connect_args={"options": options, "application_name": "sevenbridges-local"},
+        # psycopg reads and writes JSON columns through these too (set per connection).
+        **_JSON_CODEC,
         **extra,
     )
     _ping_connections_left_idle(engine)

@@ -98,14 +98,45 @@ def test_download_run_raises_when_initialising_fails(downloadable, tmp_path):
     assert download.status == sbg.TransferState.FAILED
 
 
+def _wait_until_gone(url: str, deadline_seconds: float = 30.0) -> None:
+    """Wait until the signed URL answers 404: deleting a file removes its bytes in durable
+    background work, so a link handed out before the delete serves them until then."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        # A one-byte GET, not HEAD: a presigned S3 URL is signed for GET only.
+        status = requests.get(url, headers={"Range": "bytes=0-0"}, timeout=10).status_code
+        if status == 404:
+            return
+        assert status == 206, f"the signed URL answered {status} while the bytes were removed"
+        assert time.monotonic() < deadline, "the deleted file's bytes were never removed"
+        time.sleep(0.05)
+
+
 def test_download_run_raises_when_a_part_fails(downloadable, tmp_path):
     api, record, url = downloadable
     download = Download(url, str(tmp_path / "out.txt"), api=api, retry_count=0)
     record.delete()  # the size probe saw the file; its part request finds nothing
-    with pytest.raises(sbg.SbgError):
+    _wait_until_gone(url)
+    with pytest.raises(sbg.SbgError) as raised:
         download.run()
     assert download.status == sbg.TransferState.FAILED
+    assert "404" in str(raised.value) or "not found" in str(raised.value).lower()
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_download_racing_a_delete_gets_the_bytes_or_a_clear_error(downloadable, tmp_path):
+    """No wait this time: whichever wins, the user gets the file's exact bytes or an error."""
+    api, record, url = downloadable
+    target = tmp_path / "raced.txt"
+    download = Download(url, str(target), api=api, retry_count=0)
+    record.delete()
+    try:
+        download.run()
+    except sbg.SbgError:
+        assert download.status == sbg.TransferState.FAILED
+        assert not target.exists()
+    else:
+        assert target.read_bytes() == (tmp_path / "source.txt").read_bytes()
 
 
 def test_download_run_raises_when_completing_fails(downloadable, tmp_path):

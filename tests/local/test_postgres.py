@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 import sevenbridges_local.db as db_package
+from sevenbridges_local import json_numbers
 from sevenbridges_local.clock import utcnow
 from sevenbridges_local.db import Database
 from sevenbridges_local.db import errors as db_errors
@@ -139,6 +140,36 @@ def test_a_serialization_failure_counts_as_locked(postgres_cluster) -> None:
         assert not db_errors.is_disk_full(caught.value)
     finally:
         engine.dispose()
+
+
+def test_json_columns_keep_numbers_as_written(postgres_cluster) -> None:
+    """An app's ``1.23e5`` must not come back as ``123000.0`` (it reaches cwltool's command
+    line): JSON columns go through json_numbers on PostgreSQL as on SQLite."""
+    database = Database(postgres_cluster.new_database("numbers"))
+    try:
+        database.migrate()
+        payload = json_numbers.loads('{"big": 1.23e5, "small": 0.00001, "whole": 123000}')
+        with database.write_session() as session:
+            item = WorkItem(
+                kind="numbers",
+                payload=payload,
+                state="done",
+                attempts=0,
+                available_on=utcnow(),
+                created_on=utcnow(),
+            )
+            session.add(item)
+            session.commit()
+            item_id = item.id
+        with database.read_session() as session:
+            stored = session.scalar(
+                select(text("payload::text")).select_from(WorkItem).where(WorkItem.id == item_id)
+            )
+            read = session.get(WorkItem, item_id).payload
+        assert "1.23e5" in stored and "0.00001" in stored
+        assert json_numbers.dumps(read) == '{"big": 1.23e5, "small": 0.00001, "whole": 123000}'
+    finally:
+        database.dispose()
 
 
 def _hold_table_lock(dsn: str, table: str, seconds: float, held: threading.Event) -> None:
