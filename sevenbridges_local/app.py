@@ -269,7 +269,7 @@ def create_app(
     ``sandbox``: the task isolation already detected (by ``sbg local serve``); detected at
     start when None. With ``settings.workers`` above 1 this is one of several processes
     (cli.py's supervisor): ``primary`` says whether it runs the loops that must be singular
-    (automation runs, the upload janitor, the status file), ``data_socket`` is the data
+    (the upload janitor, the status file), ``data_socket`` is the data
     plane's socket, bound by the supervisor and shared by every process.
     """
     settings = settings or Settings()
@@ -328,11 +328,10 @@ def create_app(
             app.state.sandbox,
             settings.data_dir,
             settings.api_root,
+            owner=process,
         )
-        # Runs are not claimed per process: only the primary process runs them (a restarted
-        # primary resumes what its predecessor left, as after a restart of one process).
-        if primary:
-            await anyio.to_thread.run_sync(automation_pool.start)
+        # Every process runs them: each run is claimed under this process's id.
+        await anyio.to_thread.run_sync(automation_pool.start)
         app.state.automation_pool = automation_pool
         await anyio.to_thread.run_sync(process.start)  # heartbeat and sweep of dead processes
         sandbox: SandboxPolicy = app.state.sandbox
@@ -350,7 +349,7 @@ def create_app(
         finally:
             if primary:
                 clear_status(settings.data_dir)
-                await anyio.to_thread.run_sync(automation_pool.stop)
+            await anyio.to_thread.run_sync(automation_pool.stop)
             await anyio.to_thread.run_sync(task_pool.stop)
             await anyio.to_thread.run_sync(transfers.stop)
             await anyio.to_thread.run_sync(worker_pool.stop)
