@@ -43,7 +43,7 @@ from sevenbridges_local.services.drs_imports import RESOURCES_KEY as DRS_RESOURC
 from sevenbridges_local.services.drs_remote import DrsClientSettings, own_netlocs
 from sevenbridges_local.services.uploads import UploadJanitor
 from sevenbridges_local.services.volumes import VolumeRuntime
-from sevenbridges_local.settings import Settings
+from sevenbridges_local.settings import Settings, redact_url
 from sevenbridges_local.shared_state import SharedFaultSwitches, SharedRateLimiter
 from sevenbridges_local.signing import UrlSigner
 from sevenbridges_local.status import clear_status, write_status
@@ -343,6 +343,10 @@ def create_app(
                 tasks_isolated=sandbox.enabled,
                 task_isolation=sandbox.describe(),
                 container_engine=settings.container_engine,
+                executor=settings.executor,
+                database=redact_url(settings.database_url),
+                storage=redact_url(settings.storage),
+                api_processes=settings.workers,
             )
         try:
             yield

@@ -1,11 +1,14 @@
-"""Automation runs with several API processes (`sbg local serve --workers 2`): every process
-runs them, none runs one twice, and the runs of a process killed with -9 start again elsewhere
-from the state they had written, while their old process dies with the server process."""
+"""Several API processes (`sbg local serve --workers 2`): every process runs automation runs,
+none runs one twice, and the runs of a process killed with -9 start again elsewhere from the
+state they had written, while their old process dies with the server process. `sbg local status`
+names the backends and the number of processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -91,6 +94,35 @@ def test_both_processes_run_automation_runs_and_none_runs_twice(two_processes, t
     claims = _claims(database, ids)
     assert {attempts for _, _, attempts in claims.values()} == {1}
     assert {owner for _, owner, _ in claims.values()} == {None}, "claims end with the run"
+
+
+def test_status_names_the_backends_and_the_api_processes(two_processes, tmp_path) -> None:
+    server, _ = two_processes
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SBG_LOCAL_")}
+    environment["HOME"] = str(tmp_path)
+    sbg = str(Path(sys.executable).with_name("sbg"))
+    database = server._settings().database_url or ""
+    command = [sbg, "local", "status", "--data-dir", str(server.data_dir)]
+    if not database.startswith("sqlite"):
+        command += ["--database", database]
+    as_json = subprocess.run(
+        [*command, "--json"], env=environment, capture_output=True, text=True, timeout=60
+    )
+    text = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert report["running"] is True
+    assert report["executor"] == "cwltool"
+    assert report["database_kind"] == database.split(":")[0].split("+")[0]
+    assert report["storage_kind"] == "local" and report["storage"].endswith("storage")
+    assert report["api_processes"] == 2
+    password = database.partition("@")[0].rpartition(":")[2] if "@" in database else None
+    if password:
+        assert password not in as_json.stdout + text.stdout
+    assert "executor:         cwltool\n" in text.stdout
+    assert f"database:         {report['database_kind']} (" in text.stdout
+    assert "storage:          local (" in text.stdout
+    assert "API processes:    2\n" in text.stdout
 
 
 def test_runs_of_a_killed_process_resume_elsewhere_from_their_state(
