@@ -243,6 +243,7 @@ def start_task_pool(app: FastAPI) -> TaskPool:
         keep_work_dirs=settings.keep_task_dirs,
         volumes=getattr(app.state, "volume_runtime", None),
         owner=getattr(app.state, "process", None),
+        faults=getattr(app.state, "work_faults", None),
     )
     pool.start()
     app.state.task_pool = pool
@@ -309,7 +310,8 @@ def create_app(
         resources = WorkerResources(database=database, blob_store=app.state.blob_store)
         resources.extras["volumes"] = app.state.volume_runtime
         resources.extras[DRS_RESOURCES_KEY] = drs_client_settings(settings)
-        resources.extras[FAULTS_KEY] = WorkFaults(settings.work_faults)
+        app.state.work_faults = WorkFaults(settings.work_faults)  # also the task pool's
+        resources.extras[FAULTS_KEY] = app.state.work_faults
         worker_pool = WorkerPool(
             resources, retry_base_seconds=settings.work_retry_seconds, owner=process
         )

@@ -153,7 +153,10 @@ class AutomationPool:
             if run_id is None:
                 self._wakeups.wait(self.poll_seconds)
                 continue
-            self._execute(run_id)
+            try:
+                self._execute(run_id)
+            except Exception:  # keep the thread; the run is taken back at the next start
+                logger.exception("automation runner: run %s could not be ended", run_id)
 
     def _execute(self, run_id: str) -> None:
         work_dir = self.work_root / run_id
@@ -198,13 +201,18 @@ class AutomationPool:
             self._record(run_id, run_files, values, outcome, message)
         except automation_runner.PackageError as exc:
             automation_runs.finish(self.database, run_id, automation_runs.FAILED, str(exc))
-        except Exception as exc:
-            logger.exception("automation run %s failed inside the platform", run_id)
+        except Exception:
+            # The exception's text (SQL, paths) stays in the log; the run says where to look.
+            reference = uuid.uuid4().hex[:12]
+            logger.exception(
+                "automation run %s failed inside the platform (reference %s)", run_id, reference
+            )
             automation_runs.finish(
                 self.database,
                 run_id,
                 automation_runs.FAILED,
-                f"Internal error while running the automation: {exc}",
+                "The run failed because of an internal error of the platform "
+                f"(reference {reference}; the server log has the details).",
             )
         finally:
             if process is not None:

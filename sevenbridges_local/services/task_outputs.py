@@ -33,7 +33,12 @@ from sevenbridges_local.services import (
     task_inputs,
 )
 from sevenbridges_local.services.names import truncate_utf8
-from sevenbridges_local.services.task_queue import fail_task, finish_status
+from sevenbridges_local.services.task_queue import (
+    fail_task,
+    finish_status,
+    internal_failure,
+    new_reference,
+)
 from sevenbridges_local.services.task_state import (
     ABORTED,
     COMPLETED,
@@ -354,11 +359,18 @@ def finish_task(database: Database, store: BlobStore, task_id: str, result: RunR
             for name, path in result.logs.items()
             if (stored := importer.store_file(path, name)) is not None
         }
-    except (OSError, StorageError) as exc:
+    except (OSError, StorageError):
         for key in importer.keys:
             store.delete(key)
-        logger.exception("collecting the results of task %s failed", task_id)
-        fail_task(database, task_id, f"The task's results could not be stored: {exc}")
+        reference = new_reference()
+        logger.exception(
+            "collecting the results of task %s failed (reference %s)", task_id, reference
+        )
+        fail_task(
+            database,
+            task_id,
+            internal_failure(reference, "The task's results could not be stored"),
+        )
         return FAILED
     try:
         with database.write_session() as session:
