@@ -712,10 +712,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _setting_names(field: str, options: set[str]) -> str:
-    """How a user sets ``field``: its flag (when the command has one) and its variable."""
+    """The setting and how a user sets it: its flag (when the command has one), its variable."""
     flag = SETTING_FLAGS.get(field, "--" + field.replace("_", "-"))
     variable = f"SBG_LOCAL_{field.upper()}"
-    return f"{flag} / {variable}" if flag in options else variable
+    return f"{field} ({flag}, {variable})" if flag in options else f"{field} ({variable})"
 
 
 def _settings_problem(exc: Exception, options: set[str]) -> str:
