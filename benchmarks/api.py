@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from bench_support import write_section
 
 from sevenbridges_local.embedded import EmbeddedServer
 
@@ -160,18 +161,6 @@ def machine_description(results: Sequence[ClientResult]) -> str:
     )
 
 
-def write_section(body: str) -> None:
-    text = RESULTS_FILE.read_text() if RESULTS_FILE.exists() else "# Benchmarks\n"
-    block = f"{SECTION_START}\n{body.rstrip()}\n{SECTION_END}"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        _, after = rest.split(SECTION_END, 1)
-        text = before + block + after
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    RESULTS_FILE.write_text(text)
-
-
 def display_path(path: str) -> str:
     """``path`` relative to the repository when it lies inside it (for the recorded command)."""
     absolute = Path(path).absolute()
@@ -280,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 *verdicts,
             ]
         )
-        write_section(body)
+        write_section(SECTION_START, SECTION_END, body)
         log.info("updated %s", RESULTS_FILE)
     return 0
 

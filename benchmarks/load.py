@@ -53,6 +53,8 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # tests/pg_cluster.py
 
+from bench_support import database_url, load_text, percentile, write_section  # noqa: E402
+
 import sevenbridges as sbg  # noqa: E402
 from sevenbridges_local.embedded import EmbeddedServer  # noqa: E402
 
@@ -284,14 +286,6 @@ def run_load(
     return result
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
-    return ordered[index]
-
-
 def results_table(results: Sequence[RunResult]) -> str:
     rows = [
         "| setup | operation | count | ops/s | p50 (ms) | p99 (ms) | client errors |",
@@ -346,18 +340,6 @@ def verdicts(results: Sequence[RunResult]) -> list[str]:
     return lines
 
 
-def write_section(body: str) -> None:
-    text = RESULTS_FILE.read_text()
-    block = f"{SECTION_START}\n{body.rstrip()}\n{SECTION_END}"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        _, after = rest.split(SECTION_END, 1)
-        text = before + block + after
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    RESULTS_FILE.write_text(text)
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (50)")
@@ -389,24 +371,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[RunResult] = []
     load_before = os.getloadavg()
     for database in [name.strip() for name in args.databases.split(",") if name.strip()]:
-        cluster = None
-        workers = 1
-        with tempfile.TemporaryDirectory(prefix="sbg-load-data-") as data_dir:
-            if database == "sqlite":
-                url = f"sqlite:///{Path(data_dir) / 'platform.db'}"
-                label = "SQLite, 1 process"
-            elif database == "postgresql":
-                workers = args.workers
-                if args.database:
-                    url = args.database
-                else:
-                    from tests.pg_cluster import PostgresCluster
-
-                    cluster = PostgresCluster().start()
-                    url = cluster.new_database("load")
-                label = f"PostgreSQL, {workers} process{'es' if workers > 1 else ''}"
-            else:
-                raise SystemExit(f"unknown database {database!r}")
+        workers = args.workers if database == "postgresql" else 1
+        label = (
+            f"PostgreSQL, {workers} process{'es' if workers > 1 else ''}"
+            if database == "postgresql"
+            else "SQLite, 1 process"
+        )
+        with (
+            tempfile.TemporaryDirectory(prefix="sbg-load-data-") as data_dir,
+            database_url(database, Path(data_dir), args.database, "load") as url,
+        ):
             server = LoadServer(
                 Path(data_dir),
                 rate_limit=UNLIMITED_RATE,
@@ -419,8 +393,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(run_load(server, label, args.clients, args.duration, args.projects))
             finally:
                 server.stop()
-                if cluster is not None:
-                    cluster.stop()
     load_after = os.getloadavg()
     table = results_table(results)
     lines = verdicts(results)
@@ -432,9 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             [
                 f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} CPUs, "
                 f"{platform.system()} {platform.release()}; clients, server and database on the "
-                f"same machine. Load average before: "
-                f"{' / '.join(f'{v:.1f}' for v in load_before)}, after: "
-                f"{' / '.join(f'{v:.1f}' for v in load_after)} (the machine was shared).",
+                f"same machine. Load average before: {load_text(load_before)}, after: "
+                f"{load_text(load_after)} (the machine was shared).",
                 "",
                 f"Command: `{command}`",
                 "",
@@ -443,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 *lines,
             ]
         )
-        write_section(body)
+        write_section(SECTION_START, SECTION_END, body)
         log.info("updated %s", RESULTS_FILE)
     return 0
 

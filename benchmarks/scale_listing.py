@@ -46,6 +46,8 @@ from sqlalchemy import create_engine, insert, select, text
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # tests/pg_cluster.py
 
+from bench_support import database_url, load_text, write_section  # noqa: E402
+
 from sevenbridges_local.db.files import File, FileMetadata, FileTag  # noqa: E402
 from sevenbridges_local.db.models import Project, User  # noqa: E402
 from sevenbridges_local.db.tasks import Task  # noqa: E402
@@ -293,18 +295,6 @@ def results_table(results: dict[str, dict[int, dict[str, float]]]) -> str:
     return "\n".join(rows)
 
 
-def write_section(body: str) -> None:
-    text = RESULTS_FILE.read_text()
-    block = f"{SECTION_START}\n{body.rstrip()}\n{SECTION_END}"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        _, after = rest.split(SECTION_END, 1)
-        text = before + block + after
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    RESULTS_FILE.write_text(text)
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="file counts to measure at")
@@ -330,29 +320,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     results: dict[str, dict[int, dict[str, float]]] = {}
     for database in [name.strip() for name in args.databases.split(",") if name.strip()]:
-        cluster = None
-        with tempfile.TemporaryDirectory(prefix="sbg-scale-") as data_dir:
-            if database == "sqlite":
-                url = f"sqlite:///{Path(data_dir) / 'platform.db'}"
-                label = "SQLite"
-            elif database == "postgresql":
-                label = "PostgreSQL"
-                if args.database:
-                    url = args.database
-                else:
-                    from tests.pg_cluster import PostgresCluster
-
-                    cluster = PostgresCluster().start()
-                    url = cluster.new_database("scale")
-            else:
-                raise SystemExit(f"unknown database {database!r}")
-            try:
-                results[label] = run_database(
-                    label, url, sizes, args.repeats, Path(data_dir), args.analyze
-                )
-            finally:
-                if cluster is not None:
-                    cluster.stop()
+        label = "PostgreSQL" if database == "postgresql" else "SQLite"
+        with (
+            tempfile.TemporaryDirectory(prefix="sbg-scale-") as data_dir,
+            database_url(database, Path(data_dir), args.database, "scale") as url,
+        ):
+            results[label] = run_database(
+                label, url, sizes, args.repeats, Path(data_dir), args.analyze
+            )
     load_after = os.getloadavg()
     table = results_table(results)
     print(table)
@@ -363,15 +338,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} CPUs, "
                 f"{platform.system()} {platform.release()}; one server process, client and "
                 f"database on the same machine; median of {args.repeats} calls after a warm-up. "
-                f"Load average before: {' / '.join(f'{v:.1f}' for v in load_before)}, after: "
-                f"{' / '.join(f'{v:.1f}' for v in load_after)}.",
+                f"Load average before: {load_text(load_before)}, after: "
+                f"{load_text(load_after)}.",
                 "",
                 f"Command: `{command}`",
                 "",
                 table,
             ]
         )
-        write_section(body)
+        write_section(SECTION_START, SECTION_END, body)
         log.info("updated %s", RESULTS_FILE)
     return 0
 

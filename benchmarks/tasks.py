@@ -51,6 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bench_support
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_FILE = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_START = "<!-- tasks-benchmark:start -->"
@@ -405,16 +407,12 @@ def report(results: Results, command: str, when: str) -> str:
 
 
 def write_section(body: str) -> None:
-    text = RESULTS_FILE.read_text() if RESULTS_FILE.exists() else "# Benchmarks\n"
-    block = f"{SECTION_START}\n{body.rstrip()}\n{SECTION_END}"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        _, after = rest.split(SECTION_END, 1)
-        text = before + block + after
-    else:
-        text = text.rstrip() + "\n\n## Tasks: a batch on the platform vs cwltool in sequence\n\n"
-        text += block + "\n"
-    RESULTS_FILE.write_text(text)
+    bench_support.write_section(
+        SECTION_START,
+        SECTION_END,
+        body,
+        preamble="## Tasks: a batch on the platform vs cwltool in sequence\n\n",
+    )
 
 
 # --------------------------------------------------------------------------- main

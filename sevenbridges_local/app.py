@@ -43,7 +43,7 @@ from sevenbridges_local.services.drs_imports import RESOURCES_KEY as DRS_RESOURC
 from sevenbridges_local.services.drs_remote import DrsClientSettings, own_netlocs
 from sevenbridges_local.services.uploads import UploadJanitor
 from sevenbridges_local.services.volumes import VolumeRuntime
-from sevenbridges_local.settings import Settings
+from sevenbridges_local.settings import Settings, redact_url
 from sevenbridges_local.shared_state import SharedFaultSwitches, SharedRateLimiter
 from sevenbridges_local.signing import UrlSigner
 from sevenbridges_local.status import clear_status, write_status
@@ -247,6 +247,7 @@ def start_task_pool(app: FastAPI) -> TaskPool:
         keep_work_dirs=settings.keep_task_dirs,
         volumes=getattr(app.state, "volume_runtime", None),
         owner=getattr(app.state, "process", None),
+        faults=getattr(app.state, "work_faults", None),
     )
     pool.start()
     app.state.task_pool = pool
@@ -273,7 +274,7 @@ def create_app(
     ``sandbox``: the task isolation already detected (by ``sbg local serve``); detected at
     start when None. With ``settings.workers`` above 1 this is one of several processes
     (cli.py's supervisor): ``primary`` says whether it runs the loops that must be singular
-    (automation runs, the upload janitor, the status file), ``data_socket`` is the data
+    (the upload janitor, the status file), ``data_socket`` is the data
     plane's socket, bound by the supervisor and shared by every process.
     """
     settings = settings or Settings()
@@ -318,7 +319,8 @@ def create_app(
         resources = WorkerResources(database=database, blob_store=app.state.blob_store)
         resources.extras["volumes"] = app.state.volume_runtime
         resources.extras[DRS_RESOURCES_KEY] = drs_client_settings(settings)
-        resources.extras[FAULTS_KEY] = WorkFaults(settings.work_faults)
+        app.state.work_faults = WorkFaults(settings.work_faults)  # also the task pool's
+        resources.extras[FAULTS_KEY] = app.state.work_faults
         worker_pool = WorkerPool(
             resources, retry_base_seconds=settings.work_retry_seconds, owner=process
         )
@@ -337,11 +339,10 @@ def create_app(
             app.state.sandbox,
             settings.data_dir,
             settings.api_root,
+            owner=process,
         )
-        # Runs are not claimed per process: only the primary process runs them (a restarted
-        # primary resumes what its predecessor left, as after a restart of one process).
-        if primary:
-            await anyio.to_thread.run_sync(automation_pool.start)
+        # Every process runs them: each run is claimed under this process's id.
+        await anyio.to_thread.run_sync(automation_pool.start)
         app.state.automation_pool = automation_pool
         await anyio.to_thread.run_sync(process.start)  # heartbeat and sweep of dead processes
         sandbox: SandboxPolicy = app.state.sandbox
@@ -353,13 +354,17 @@ def create_app(
                 tasks_isolated=sandbox.enabled,
                 task_isolation=sandbox.describe(),
                 container_engine=settings.container_engine,
+                executor=settings.executor,
+                database=redact_url(settings.database_url),
+                storage=redact_url(settings.storage),
+                api_processes=settings.workers,
             )
         try:
             yield
         finally:
             if primary:
                 clear_status(settings.data_dir)
-                await anyio.to_thread.run_sync(automation_pool.stop)
+            await anyio.to_thread.run_sync(automation_pool.stop)
             await anyio.to_thread.run_sync(task_pool.stop)
             await anyio.to_thread.run_sync(transfers.stop)
             await anyio.to_thread.run_sync(worker_pool.stop)

@@ -1,6 +1,12 @@
 """Threads that run automation runs: claim a queued run, start its process, watch it (stop
 requests, time limit), then store its log and state as files of the automation's storage
-project and record the end. See services/automation_runs.py for the states and restarts."""
+project and record the end. See services/automation_runs.py for the states and restarts.
+
+Every server process runs one pool (``sbg local serve --workers N``, or several hosts on one
+database): a claim is a write transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single
+writer on SQLite) that stamps the run with this process's id, so no two pools run one run. The
+runs of a process that died are queued again by the sweep of processes.py (with the state file
+they left, when it is on this host), or failed after ``MAX_ATTEMPTS`` starts."""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from sevenbridges_local.db import Database
 from sevenbridges_local.db.models import Project
 from sevenbridges_local.execution import automation_runner
 from sevenbridges_local.execution.sandbox import SandboxPolicy
+from sevenbridges_local.processes import ProcessRegistry
 from sevenbridges_local.services import automation_runs, files
 from sevenbridges_local.services.context import Actor, ServiceContext
 from sevenbridges_local.storage import BlobStore
@@ -44,8 +51,12 @@ class AutomationPool:
         *,
         workers: int = 2,
         poll_seconds: float = 2.0,
+        owner: ProcessRegistry | None = None,
     ) -> None:
         self.database = database
+        # Claims carry this process's id; only runs of dead processes are taken back.
+        self.owner = owner
+        self._identity = owner.id if owner is not None else uuid.uuid4().hex[:16]
         self.store = store
         self.sandbox = sandbox
         self.work_root = Path(data_dir) / RUNS_DIR_NAME
@@ -61,14 +72,19 @@ class AutomationPool:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
-        queued, ended = automation_runs.recover_interrupted(self.database)
-        if queued or ended:
-            logger.info(
-                "after the restart: %d automation run(s) queued again, %d ended", queued, ended
-            )
+        live = self.owner.live_ids()[0] if self.owner is not None else None
+        self.recover(live)
         if self.work_root.exists():
-            shutil.rmtree(self.work_root, ignore_errors=True)  # nothing runs yet: leftovers
+            if live is None or live == {self._identity}:
+                shutil.rmtree(self.work_root, ignore_errors=True)  # nothing runs yet: leftovers
+            else:  # other processes run automations in here: keep the directories they hold
+                held = automation_runs.runs_claimed_by(self.database, live)
+                for entry in self.work_root.iterdir():
+                    if entry.name not in held:
+                        shutil.rmtree(entry, ignore_errors=True)
         self.work_root.mkdir(parents=True, exist_ok=True)
+        if self.owner is not None:
+            self.owner.add_sweeper(self.recover)
         self._stopping.clear()
         for number in range(self.worker_count):
             thread = threading.Thread(
@@ -77,9 +93,26 @@ class AutomationPool:
             thread.start()
             self._threads.append(thread)
 
+    def recover(self, live_owners: set[str] | None) -> None:
+        """Queue again (or end) the runs a stop or a dead process cut off. A run's state file,
+        when its work directory is on this host, is kept for its next start."""
+        states: dict[str, Any] = {}
+        for run_id in automation_runs.orphaned_runs(self.database, live_owners):
+            path = automation_runner.RunFiles(self.work_root / run_id).state
+            states[run_id] = _read_json(path, automation_runs.STATE_MAX_BYTES)[0]
+        queued, ended = automation_runs.recover_interrupted(self.database, live_owners, states)
+        if queued or ended:
+            logger.info(
+                "interrupted automation run(s) taken back: %d queued again, %d ended",
+                queued,
+                ended,
+            )
+            self.notify()
+
     def stop(self, timeout: float = 10.0) -> None:
-        # Each watcher kills its run's process within WATCH_SECONDS and leaves the run for
-        # recover_interrupted; whatever is still alive after ``timeout`` is killed here.
+        # Each watcher kills its run's process within WATCH_SECONDS and queues the run again
+        # (for another process, or this one's restart); whatever is still alive after
+        # ``timeout`` is killed here.
         self._stopping.set()
         self._wakeups.wake_all()
         for thread in self._threads:
@@ -113,19 +146,24 @@ class AutomationPool:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                run_id = automation_runs.claim_next(self.database)
+                run_id = automation_runs.claim_next(self.database, self._identity)
             except Exception:
                 logger.exception("claiming an automation run failed")
                 run_id = None
             if run_id is None:
                 self._wakeups.wait(self.poll_seconds)
                 continue
-            self._execute(run_id)
+            try:
+                self._execute(run_id)
+            except Exception:  # keep the thread; the run is taken back at the next start
+                logger.exception("automation runner: run %s could not be ended", run_id)
 
     def _execute(self, run_id: str) -> None:
         work_dir = self.work_root / run_id
         process: subprocess.Popen[bytes] | None = None
         interrupted = False
+        # A run taken back from a dead process may have left its directory behind.
+        shutil.rmtree(work_dir, ignore_errors=True)
         try:
             values = automation_runs.package_for(self.database, run_id)
             if values is None:
@@ -158,20 +196,23 @@ class AutomationPool:
                 # Restarted after the platform comes back, from the state it wrote so far.
                 interrupted = True
                 state, _ = _read_json(run_files.state, automation_runs.STATE_MAX_BYTES)
-                if state is not None:
-                    automation_runs.save_state(self.database, run_id, state)
-                automation_runs.requeue(self.database, run_id)
+                automation_runs.requeue(self.database, run_id, state)
                 return
             self._record(run_id, run_files, values, outcome, message)
         except automation_runner.PackageError as exc:
             automation_runs.finish(self.database, run_id, automation_runs.FAILED, str(exc))
-        except Exception as exc:
-            logger.exception("automation run %s failed inside the platform", run_id)
+        except Exception:
+            # The exception's text (SQL, paths) stays in the log; the run says where to look.
+            reference = uuid.uuid4().hex[:12]
+            logger.exception(
+                "automation run %s failed inside the platform (reference %s)", run_id, reference
+            )
             automation_runs.finish(
                 self.database,
                 run_id,
                 automation_runs.FAILED,
-                f"Internal error while running the automation: {exc}",
+                "The run failed because of an internal error of the platform "
+                f"(reference {reference}; the server log has the details).",
             )
         finally:
             if process is not None:

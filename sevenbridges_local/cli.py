@@ -8,6 +8,7 @@ import errno
 import gc
 import json
 import logging
+import re
 import signal
 import socket
 import sys
@@ -22,6 +23,12 @@ from pydantic import ValidationError
 from sevenbridges_local.settings import DEFAULT_PORT, Settings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# Settings fields whose flag is not ``--`` + the field name with dashes.
+SETTING_FLAGS = {
+    "database_url": "--database",
+    "s3_endpoint_url": "--s3-endpoint",
+    "gcs_endpoint_url": "--gcs-endpoint",
+}
 QUIET_LIBRARIES = ("boto3", "botocore", "s3transfer", "urllib3", "google", "requests")
 
 
@@ -139,16 +146,6 @@ def _describe_backends(settings: Settings) -> list[str]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from sevenbridges_local.app import create_app, task_sandbox
-    from sevenbridges_local.bootstrap import ADMIN_USERNAME, prepare
-    from sevenbridges_local.datadir import check_data_dir
-    from sevenbridges_local.execution.sandbox import SandboxUnavailable
-    from sevenbridges_local.profiles import ProfileConflict, check_profile
-    from sevenbridges_local.status import DataDirInUse, lock_data_dir
-    from sevenbridges_local.tls import TlsError, TlsServer, ensure_tls
-
     _configure_logging(args.log_level)
     settings = _settings(
         args,
@@ -171,7 +168,17 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         trusted_proxies=args.trusted_proxies,
     )
+    # Imported once the settings are known good: a bad one is reported without the wait.
+    import uvicorn
+
+    from sevenbridges_local.app import create_app, task_sandbox
+    from sevenbridges_local.bootstrap import ADMIN_USERNAME, prepare
+    from sevenbridges_local.datadir import check_data_dir
+    from sevenbridges_local.execution.sandbox import SandboxUnavailable
+    from sevenbridges_local.profiles import ProfileConflict, check_profile
+    from sevenbridges_local.status import DataDirInUse, lock_data_dir
     from sevenbridges_local.supervisor import child_role
+    from sevenbridges_local.tls import TlsError, TlsServer, ensure_tls
 
     role = child_role()
     if role is not None:  # one of the processes of `--workers N` (supervisor.py)
@@ -579,6 +586,30 @@ def _platform_counts(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _backends(settings: Settings, status: Any) -> dict[str, Any]:
+    """Executor, database, storage and API processes: a running platform's own (its status
+    file), else what ``settings`` would start. URLs never show a password."""
+    from sevenbridges_local.settings import redact_url
+
+    if status is not None:
+        # An older platform's file has none of these: its settings are the best guess.
+        executor = status.executor
+        database = status.database or redact_url(settings.database_url)
+        storage, processes = status.storage, status.api_processes
+    else:
+        executor, database = settings.executor, redact_url(settings.database_url)
+        storage, processes = redact_url(settings.storage), settings.workers
+    kind = (database or "sqlite").split(":", 1)[0].split("+", 1)[0].lower()
+    return {
+        "executor": executor or "cwltool",
+        "database_kind": "postgresql" if kind.startswith("postgres") else kind,
+        "database": database,
+        "storage_kind": "s3" if storage else "local",
+        "storage": storage or str(settings.data_dir / "storage"),
+        "api_processes": processes,
+    }
+
+
 def _status(args: argparse.Namespace) -> int:
     """Whether a platform runs on the data directory, what it serves and how it runs tasks."""
     from sevenbridges_local.app import task_sandbox
@@ -605,6 +636,7 @@ def _status(args: argparse.Namespace) -> int:
             task_isolation=status.task_isolation,
             container_engine=status.container_engine,
         )
+        report.update(_backends(settings, status))
     else:
         try:
             sandbox = task_sandbox(settings)
@@ -612,6 +644,7 @@ def _status(args: argparse.Namespace) -> int:
         except SandboxUnavailable as exc:
             report.update(tasks_isolated=False, task_isolation=str(exc))
         report["container_engine"] = settings.container_engine
+        report.update(_backends(settings, None))
     exists = has_platform(settings.data_dir)
     if exists:
         try:
@@ -650,6 +683,11 @@ def _status(args: argparse.Namespace) -> int:
         report["container_engine"] or "none (tools run without containers: cwltool --no-container)"
     )
     print(f"container engine: {engine}")
+    would = "" if running else " (if started now)"
+    print(f"executor:         {report['executor']}{would}")
+    print(f"database:         {report['database_kind']} ({report['database']}){would}")
+    print(f"storage:          {report['storage_kind']} ({report['storage']}){would}")
+    print(f"API processes:    {report['api_processes']}{would}")
     return 0 if running else 3
 
 
@@ -705,8 +743,52 @@ def _sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line (which argument, what is allowed), not the whole usage."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _setting_names(field: str, options: set[str]) -> str:
+    """The setting and how a user sets it: its flag (when the command has one), its variable."""
+    flag = SETTING_FLAGS.get(field, "--" + field.replace("_", "-"))
+    variable = f"SBG_LOCAL_{field.upper()}"
+    return f"{field} ({flag}, {variable})" if flag in options else f"{field} ({variable})"
+
+
+def _settings_problem(exc: Exception, options: set[str]) -> str:
+    """One line naming each bad setting and what it allows (never the value: a database URL
+    may hold a password)."""
+    from pydantic_settings import SettingsError
+
+    if isinstance(exc, SettingsError):  # a variable that must be JSON and is not
+        found = re.search(r'field "([^"]+)"', str(exc))
+        name = _setting_names(found.group(1), set()) if found else "an SBG_LOCAL_* variable"
+        return f'invalid setting {name}: not valid JSON (lists are given as e.g. ["a", "b"])'
+    problems = []
+    assert isinstance(exc, ValidationError)
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        message = message.replace("Input should be", "should be")
+        if error["loc"]:
+            problems.append(f"{_setting_names(str(error['loc'][0]), options)}: {message}")
+        else:  # a rule between settings (e.g. data_port must differ from port)
+            problems.append(f"settings: {message}")
+    return "invalid setting " + "; ".join(problems)
+
+
+def _options(parser: argparse.ArgumentParser, command: str) -> set[str]:
+    """The option strings of ``command`` (e.g. serve's ``--workers``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            sub = action.choices[command]
+            return {option for each in sub._actions for option in each.option_strings}
+    return set()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sbg local",
         description="Run and manage the local Seven Bridges platform.",
     )
@@ -920,6 +1002,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from pydantic_settings import SettingsError
+
     from sevenbridges_local.datadir import DataDirProblem
 
     try:
@@ -929,12 +1013,8 @@ def main(argv: list[str] | None = None) -> int:
     except DataDirProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except ValidationError as exc:  # a flag or SBG_LOCAL_* variable with an impossible value
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors()
-        )
-        print(f"error: invalid setting: {problems}", file=sys.stderr)
+    except (ValidationError, SettingsError) as exc:  # a flag or SBG_LOCAL_* variable
+        print(f"error: {_settings_problem(exc, _options(parser, args.command))}", file=sys.stderr)
         return 2
     except OSError as exc:  # anything the checks above did not foresee: still one line
         where = f" ({exc.filename})" if exc.filename else ""

@@ -5,12 +5,62 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORT = 8765
+# Toil's own batch systems (toil.batchSystems.registry, Toil 9); a plugin may add more, which
+# are looked up in Toil's registry only when a name is not one of these.
+TOIL_BATCH_SYSTEMS = (
+    "aws_batch",
+    "grid_engine",
+    "htcondor",
+    "kubernetes",
+    "lsf",
+    "mesos",
+    "single_machine",
+    "slurm",
+    "torque",
+)
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` fit to show or log: a password (in the authority or a ``password`` query
+    parameter) becomes ``***``."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not parseable as a URL: show only its scheme
+        return url.split(":", 1)[0] + "://***"
+    if password is None and "password" not in parts.query.lower():
+        return url  # nothing to hide (and sqlite:////abs/path stays as written)
+    netloc = parts.netloc
+    if password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(key, "***" if "password" in key.lower() else value) for key, value in pairs],
+            safe="*",
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _toil_plugin_batch_systems() -> set[str]:
+    try:
+        from toil.batchSystems.registry import get_batch_systems
+    except Exception:  # Toil not installed (or broken): only the known names are accepted
+        return set()
+    try:
+        return set(get_batch_systems())
+    except Exception:
+        return set()
 
 
 def default_data_dir() -> Path:
@@ -153,6 +203,13 @@ class Settings(BaseSettings):
                     f"{entry!r} is not an IP address or CIDR (e.g. 10.0.0.0/8)"
                 ) from None
         return [entry.strip() for entry in value]
+
+    @field_validator("toil_batch_system", mode="after")
+    @classmethod
+    def _batch_system(cls, value: str) -> str:
+        if value in TOIL_BATCH_SYSTEMS or value in _toil_plugin_batch_systems():
+            return value
+        raise ValueError(f"expected one of {', '.join(TOIL_BATCH_SYSTEMS)}")
 
     @field_validator("s3_endpoint_url", "gcs_endpoint_url", mode="before")
     @classmethod

@@ -40,6 +40,10 @@ class ServerStatus:
     # Absent from files written by older versions.
     version: str = "unknown"
     container_engine: str | None = None
+    executor: str | None = None
+    database: str | None = None  # its URL with any password masked
+    storage: str | None = None  # None: the data directory's storage folder
+    api_processes: int = 1
 
     @property
     def running(self) -> bool:
@@ -71,7 +75,13 @@ def write_status(
     tasks_isolated: bool,
     task_isolation: str,
     container_engine: str | None = None,
+    executor: str | None = None,
+    database: str | None = None,
+    storage: str | None = None,
+    api_processes: int = 1,
 ) -> None:
+    """``database`` must already be redacted (settings.redact_url): the file is readable by
+    whoever reads the data directory."""
     status = ServerStatus(
         pid=os.getpid(),
         api_url=api_url,
@@ -81,6 +91,10 @@ def write_status(
         task_isolation=task_isolation,
         version=toolkit_version(),
         container_engine=container_engine,
+        executor=executor,
+        database=database,
+        storage=storage,
+        api_processes=api_processes,
     )
     path = status_path(data_dir)
     temporary = path.with_suffix(".tmp")

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from sevenbridges_local.db import Database
 from sevenbridges_local.execution.base import (
     ExecutionError,
@@ -41,6 +43,12 @@ PROGRESS_SECONDS = 0.5
 ABORT_CHECK_SECONDS = 2.0
 STOP_TIMEOUT_SECONDS = 10.0
 TASKS_DIR_NAME = "tasks"
+# Ending a task as FAILED is tried this often (the database may be briefly unavailable) before
+# the task is left to the recovery of a restart.
+FAIL_ATTEMPTS = 5
+# The ``work_faults`` point that makes recording a task's results meet a real database error
+# (a statement on a table that does not exist), for tests of what users are told then.
+RESULTS_DATABASE_FAULT = "task.results:database"
 
 
 def _progress_key(progress: Progress) -> tuple[Any, ...]:
@@ -66,8 +74,11 @@ class TaskPool:
         poll_seconds: float = DEFAULT_POLL_SECONDS,
         volumes: Any = None,
         owner: ProcessRegistry | None = None,
+        faults: Any = None,
     ) -> None:
         self.database = database
+        # Injected failures (workers.WorkFaults, from the work_faults setting); None in real use.
+        self.faults = faults
         # With several server processes on one database (processes.py): claims carry the
         # process's id and only tasks of dead processes are taken back.
         self.owner = owner
@@ -167,7 +178,10 @@ class TaskPool:
             if task_id is None:
                 self._idle()
                 continue
-            self._execute(task_id)
+            try:
+                self._execute(task_id)
+            except Exception:  # keep the worker: the task is failed or left for recovery
+                logger.exception("task worker: running task %s failed", task_id)
 
     def _execute(self, task_id: str) -> None:
         work_dir = self.work_root / task_id
@@ -200,22 +214,23 @@ class TaskPool:
                 interrupted = True  # the platform is stopping: leave the task for recovery
                 return
             result = self.executor.collect(prepared, exit_code)
+            self._inject_results_fault()
             task_outputs.finish_task(self.database, self.store, task_id, result, worker=worker)
         except task_queue.ClaimLost:
             # Presumed dead (no heartbeat within the lease) and the task taken back: its new
             # holder runs it, in the same work directory if on this host, so leave that alone.
             claim_lost = True
             logger.warning("task %s was taken back from this process; its run was stopped", task_id)
-        except ExecutionError as exc:
-            task_queue.fail_task(self.database, task_id, str(exc), worker=worker)
-        except Exception as exc:
-            logger.exception("task %s failed inside the platform", task_id)
-            task_queue.fail_task(
-                self.database,
-                task_id,
-                f"Internal error while running the task: {exc}",
-                worker=worker,
+        except ExecutionError as exc:  # written for the user (an input, the app, the tool)
+            self._fail(task_id, str(exc), worker=worker)
+        except Exception:
+            # Anything else is the platform's own failure: its text (SQL, paths, a database's
+            # wording) stays in the log; the user gets plain words and the log's reference.
+            reference = task_queue.new_reference()
+            logger.exception(
+                "task %s failed inside the platform (reference %s)", task_id, reference
             )
+            self._fail(task_id, task_queue.internal_failure(reference), worker=worker)
         finally:
             with self._lock:
                 self._running.pop(task_id, None)
@@ -225,6 +240,24 @@ class TaskPool:
                 running.close()
             if (not self.keep_work_dirs or interrupted) and not claim_lost:
                 shutil.rmtree(work_dir, ignore_errors=True)
+
+    def _inject_results_fault(self) -> None:
+        if self.faults is None or not self.faults.consume(RESULTS_DATABASE_FAULT):
+            return
+        with self.database.write_session() as session:
+            session.execute(text("UPDATE injected_fault_missing_table SET detail = 'secret'"))
+
+    def _fail(self, task_id: str, message: str, *, worker: str | None = None) -> None:
+        """End the task FAILED with ``message``, retrying while the database is unavailable;
+        when it stays so, the task is left to the recovery at the next start."""
+        for attempt in range(1, FAIL_ATTEMPTS + 1):
+            try:
+                task_queue.fail_task(self.database, task_id, message, worker=worker)
+                return
+            except Exception:
+                logger.exception("task %s: recording its failure failed (%d)", task_id, attempt)
+                if self._stopping.wait(float(attempt)):
+                    return
 
     def _abort_requested(self, task_id: str) -> bool:
         with self._lock:

@@ -115,6 +115,8 @@ class AutomationRun(Base):
     end_time: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # How often a platform restart cut the run off; too many and it fails.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The server process running it (processes.py); a dead one's runs are taken back.
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # SHA-256 of the token given to the running process; cleared when the run ends.
     token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     # The final state document (the package's state file), kept for get_state and resume_from.

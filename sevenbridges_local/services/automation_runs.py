@@ -5,10 +5,11 @@ States (the platform's names): a new run is ``QUEUED_FOR_EXECUTION``; the runner
 ``FAILED`` (non-zero exit, crash, time limit, memory limit) or ``ABORTED`` (``stop``). A stop of
 a queued run aborts it at once; of a started run it asks the runner (``QUEUED_FOR_TERMINATION``).
 
-Durability: runs are rows, so a restart loses none. At start, runs the previous process left
-``SENT_TO_EXECUTION``/``RUNNING`` are queued again and start over from their entry point with the
-state file as they last wrote it (``MAX_ATTEMPTS`` restarts at most, then FAILED);
-``QUEUED_FOR_TERMINATION`` ones end ABORTED.
+Durability: runs are rows, so a restart loses none. A run is claimed by one server process
+(``claimed_by``, see processes.py); runs a stopping or dead process left ``SENT_TO_EXECUTION``/
+``RUNNING`` are queued again and start over from their entry point with the state file as they
+last wrote it (``MAX_ATTEMPTS`` starts at most, then FAILED); ``QUEUED_FOR_TERMINATION`` ones end
+ABORTED.
 
 Run tokens: while its process runs, a run has a random token (32 hex characters, the same form
 as user tokens) acting as the run's creator; only its SHA-256 is stored and it is cleared when
@@ -22,7 +23,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from sevenbridges_local import errors
@@ -302,19 +303,68 @@ def new_run_token() -> tuple[str, str]:
 # The runner's side: claim, start, finish, recover
 
 
-def recover_interrupted(database: Database) -> tuple[int, int]:
-    """After a restart: queue again the runs a stop cut off (or fail them); (queued, ended)."""
+def _taken_back(live_owners: set[str] | None) -> Any:
+    """The condition picking the unfinished runs no live process holds (all: one process)."""
+    active = AutomationRun.status.in_((SENT, RUNNING, TERMINATING))
+    if live_owners is None:
+        return active
+    return and_(
+        active,
+        or_(
+            AutomationRun.claimed_by.is_(None),
+            AutomationRun.claimed_by.not_in(sorted(live_owners)),
+        ),
+    )
+
+
+def runs_claimed_by(database: Database, owners: set[str]) -> set[str]:
+    """Ids of the unfinished runs that one of ``owners`` (server process ids) holds."""
+    with database.read_session() as session:
+        return set(
+            session.scalars(
+                select(AutomationRun.id).where(
+                    AutomationRun.status.in_(ACTIVE),
+                    AutomationRun.claimed_by.in_(sorted(owners)),
+                )
+            )
+        )
+
+
+def orphaned_runs(database: Database, live_owners: set[str] | None) -> list[str]:
+    """Ids of the unfinished runs that :func:`recover_interrupted` would take back now."""
+    with database.read_session() as session:
+        return list(session.scalars(select(AutomationRun.id).where(_taken_back(live_owners))))
+
+
+def recover_interrupted(
+    database: Database,
+    live_owners: set[str] | None = None,
+    states: dict[str, Any] | None = None,
+    *,
+    run_id: str | None = None,
+) -> tuple[int, int]:
+    """Queue again the runs a stop or a dead process cut off (or fail them); (queued, ended).
+
+    ``live_owners``: ids of the server processes still alive (processes.py); only runs claimed
+    by none of them are taken back. None: every unfinished run (one process, at its start).
+    ``states``: the state files such runs left behind (by run id), kept for their next start.
+    ``run_id``: only this run (this process is stopping under it).
+    """
     now = utcnow()
+    taken_back = _taken_back(live_owners)
+    if run_id is not None:
+        taken_back = and_(taken_back, AutomationRun.id == run_id)
+    released = {"token_hash": None, "claimed_by": None}
     with database.write_session() as session:
         ended = (
             session.execute(
                 update(AutomationRun)
-                .where(AutomationRun.status == TERMINATING)
+                .where(taken_back, AutomationRun.status == TERMINATING)
                 .values(
                     status=ABORTED,
                     message="Stopped (the platform restarted meanwhile).",
                     end_time=now,
-                    token_hash=None,
+                    **released,
                 )
             ).rowcount
             or 0
@@ -322,27 +372,31 @@ def recover_interrupted(database: Database) -> tuple[int, int]:
         ended += (
             session.execute(
                 update(AutomationRun)
-                .where(
-                    AutomationRun.status.in_((SENT, RUNNING)),
-                    AutomationRun.attempts >= MAX_ATTEMPTS,
-                )
+                .where(taken_back, AutomationRun.attempts >= MAX_ATTEMPTS)
                 .values(
                     status=FAILED,
                     message=f"Interrupted by platform restarts {MAX_ATTEMPTS} times; given up.",
                     end_time=now,
-                    token_hash=None,
+                    **released,
                 )
             ).rowcount
             or 0
         )
+        for key, state in (states or {}).items():
+            if state is not None:
+                session.execute(
+                    update(AutomationRun)
+                    .where(taken_back, AutomationRun.id == key)
+                    .values(state=state)
+                )
         queued = (
             session.execute(
                 update(AutomationRun)
-                .where(AutomationRun.status.in_((SENT, RUNNING)))
+                .where(taken_back)
                 .values(
                     status=QUEUED,
                     message="Interrupted by a platform restart; queued again.",
-                    token_hash=None,
+                    **released,
                 )
             ).rowcount
             or 0
@@ -351,7 +405,9 @@ def recover_interrupted(database: Database) -> tuple[int, int]:
     return queued, ended
 
 
-def claim_next(database: Database) -> str | None:
+def claim_next(database: Database, worker: str | None = None) -> str | None:
+    """The oldest queued run, now SENT_TO_EXECUTION and claimed by ``worker`` (a server
+    process id); None when there is none."""
     with database.write_session() as session:
         run_id = session.scalar(
             select(AutomationRun.id)
@@ -369,6 +425,7 @@ def claim_next(database: Database) -> str | None:
         run.status = SENT
         run.message = "Sent to execution."
         run.attempts += 1
+        run.claimed_by = worker
         session.commit()
         return run.id
 
@@ -412,14 +469,6 @@ def resume_state(database: Database, run_id: str) -> Any:
             previous = session.get(AutomationRun, run.resumed_from)
             return previous.state if previous is not None else None
     return None
-
-
-def save_state(database: Database, run_id: str, state: Any) -> None:
-    with database.write_session() as session:
-        run = session.get(AutomationRun, run_id)
-        if run is not None:
-            run.state = state
-            session.commit()
 
 
 def package_for(database: Database, run_id: str) -> dict[str, Any] | None:
@@ -474,6 +523,7 @@ def finish(
         run.status = status
         run.message = message
         run.token_hash = None
+        run.claimed_by = None
         run.end_time = utcnow()
         if state is not None:
             run.state = state
@@ -487,10 +537,8 @@ def finish(
         session.commit()
 
 
-def requeue(database: Database, run_id: str) -> None:
-    """The platform is stopping under a running run: leave it for :func:`recover_interrupted`."""
-    with database.write_session() as session:
-        session.execute(
-            update(AutomationRun).where(AutomationRun.id == run_id).values(token_hash=None)
-        )
-        session.commit()
+def requeue(database: Database, run_id: str, state: Any = None) -> None:
+    """The platform is stopping under a running run: queue it again at once (with the state
+    it wrote so far), so that another server process, or this one after its restart, resumes
+    it; a run stopped meanwhile ends ABORTED, one interrupted too often FAILED."""
+    recover_interrupted(database, None, {run_id: state}, run_id=run_id)

@@ -33,7 +33,13 @@ from sevenbridges_local.services import (
     task_inputs,
 )
 from sevenbridges_local.services.names import truncate_utf8
-from sevenbridges_local.services.task_queue import ClaimLost, fail_task, finish_status
+from sevenbridges_local.services.task_queue import (
+    ClaimLost,
+    fail_task,
+    finish_status,
+    internal_failure,
+    new_reference,
+)
 from sevenbridges_local.services.task_state import (
     ABORTED,
     COMPLETED,
@@ -366,12 +372,18 @@ def finish_task(
             for name, path in result.logs.items()
             if (stored := importer.store_file(path, name)) is not None
         }
-    except (OSError, StorageError) as exc:
+    except (OSError, StorageError):
         for key in importer.keys:
             store.delete(key)
-        logger.exception("collecting the results of task %s failed", task_id)
+        reference = new_reference()
+        logger.exception(
+            "collecting the results of task %s failed (reference %s)", task_id, reference
+        )
         fail_task(
-            database, task_id, f"The task's results could not be stored: {exc}", worker=worker
+            database,
+            task_id,
+            internal_failure(reference, "The task's results could not be stored"),
+            worker=worker,
         )
         return FAILED
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import uuid
 
 from sqlalchemy import or_, select
 
@@ -52,6 +53,21 @@ PROCESS_LOST_WARNING = (
 )
 # A task interrupted by restarts this many times is failed instead of started again.
 MAX_RUN_ATTEMPTS = 2
+
+
+def new_reference() -> str:
+    """A short id tying a user-visible failure to the server log entry that has its detail."""
+    return uuid.uuid4().hex[:12]
+
+
+def internal_failure(reference: str, what: str = "The task failed") -> str:
+    """The message of a task that failed for a reason inside the platform (a database or storage
+    error...): plain words and a reference; the exception itself only goes to the server log,
+    since its text may hold SQL, paths or a database's own wording."""
+    return (
+        f"{what} because of an internal error of the platform "
+        f"(reference {reference}; the server log has the details)."
+    )
 
 
 def claim_next(database: Database, worker: str) -> str | None:
