@@ -6,6 +6,8 @@ Run by hand (never from pytest), from the repository root:
     .venv/bin/python benchmarks/load.py --databases sqlite --duration 30
     .venv/bin/python benchmarks/load.py --databases postgresql --workers 2
     .venv/bin/python benchmarks/load.py --database postgresql://USER:PW@HOST/DB   # your own
+    .venv/bin/python benchmarks/load.py --rates 0,20,40      # closed loop, then paced runs
+    .venv/bin/python benchmarks/load.py --floor              # also a do-nothing HTTP endpoint
     .venv/bin/python benchmarks/load.py --write              # also update docs/benchmarks.md
 
 For each database it starts a platform (``EmbeddedServer``: the server in its own process, rate
@@ -18,9 +20,19 @@ operations at random for ``--duration`` seconds:
 - small uploads: ``api.files.upload`` of a few KiB with our client (init, part, complete);
 - task submissions: ``POST /tasks?action=run`` of a one-line app (tasks may just queue).
 
+Two ways to drive the clients (``--rates``): ``0`` is a closed loop, each client starting its next
+operation as soon as the last one ends (the machine's saturation, where the mean latency is the
+number of clients over the throughput); ``R`` offers R operations per second in all, arriving at
+random (Poisson) and handed to the first of the ``--clients`` that is free. A paced operation's
+latency counts from the moment it was due, so time spent waiting for a free client is included.
+
 Latency is per operation (an upload is the whole client call). Errors are counted twice: what the
 clients saw (exceptions, non-2xx) and, from the server's request log, every non-2xx response it
 sent during the run, which includes 503s and 429s that a client retried without telling.
+
+The machine's CPU time per operation (all processes, from ``/proc/stat``) is reported for each
+run. ``--floor`` adds a reference: the same clients against a FastAPI endpoint that does nothing,
+served by uvicorn as the platform is, which shows what HTTP alone costs on this machine.
 
 PostgreSQL: a throw-away cluster started like the tests' (``tests/pg_cluster.py``: initdb in a
 temporary directory, as ``nobody`` when run as root), or ``--database URL``. ``--workers N``
@@ -31,13 +43,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import logging
 import os
 import platform
 import random
 import re
 import shlex
-import statistics
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -119,6 +133,8 @@ class RunResult:
     label: str
     clients: int
     seconds: float
+    rate: float = 0.0  # operations per second offered; 0: closed loop
+    cpu_seconds: float = 0.0  # the whole machine's busy CPU time during the run
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     client_errors: Counter[str] = field(default_factory=Counter)
     server_statuses: Counter[str] = field(default_factory=Counter)
@@ -154,6 +170,35 @@ def prepare(server: EmbeddedServer, projects: int, files_per_project: int) -> Fi
         response.raise_for_status()
         task_ids.append(response.json()["id"])
     return Fixture(server.url, token, project_ids, file_ids, task_ids, app_id)
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time the machine has spent busy since boot (``/proc/stat``; 0 elsewhere), leaving out
+    user time at a positive nice value: the task processes (``task_nice``), which soak up any
+    idle CPU and would make a lighter load look dearer per operation."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    user, nice, system, idle, iowait, irq, softirq, steal = fields[:8]
+    del nice, idle, iowait
+    return (user + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class Pacer:
+    """Due times of operations arriving at random at ``rate`` per second (a Poisson process),
+    shared by all clients: each takes the next due time when it is free."""
+
+    def __init__(self, rate: float, seed: int = 7) -> None:
+        self._rate = rate
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._next = time.monotonic()
+
+    def next_due(self) -> float:
+        with self._lock:
+            self._next += self._random.expovariate(self._rate)
+            return self._next
 
 
 class Client:
@@ -224,12 +269,28 @@ class Client:
         }
         self._check(self.session.post(self._url("/tasks"), params={"action": "run"}, json=body))
 
-    def run(self, deadline: float, result: RunResult, lock: threading.Lock) -> None:
+    def run(
+        self,
+        deadline: float,
+        result: RunResult,
+        lock: threading.Lock,
+        pacer: Pacer | None = None,
+    ) -> None:
         names = list(MIX)
         weights = [MIX[name] for name in names]
-        while time.monotonic() < deadline:
+        while True:
+            if pacer is None:
+                if time.monotonic() >= deadline:
+                    return
+                started = time.perf_counter()
+            else:
+                due = pacer.next_due()
+                if due >= deadline:
+                    return
+                time.sleep(max(due - time.monotonic(), 0))
+                # Latency from the due time: a late start (all clients busy) is waiting too.
+                started = time.perf_counter() - max(time.monotonic() - due, 0)
             kind = self.random.choices(names, weights)[0]
-            started = time.perf_counter()
             try:
                 self.operations[kind]()
             except Exception as exc:  # every failure is a figure of the benchmark
@@ -260,20 +321,28 @@ def read_server_log(log_path: Path, offset: int, result: RunResult) -> None:
 
 
 def run_load(
-    server: EmbeddedServer, label: str, clients: int, seconds: float, projects: int
+    server: EmbeddedServer,
+    label: str,
+    clients: int,
+    seconds: float,
+    projects: int,
+    rate: float = 0.0,
 ) -> RunResult:
     log.info("%s: preparing fixture ...", label)
     fixture = prepare(server, projects, files_per_project=10)
     offset = server.log_path.stat().st_size
-    result = RunResult(label=label, clients=clients, seconds=seconds)
+    result = RunResult(label=label, clients=clients, seconds=seconds, rate=rate)
     lock = threading.Lock()
     with tempfile.TemporaryDirectory(prefix="sbg-load-") as scratch:
         simulated = [Client(fixture, number, Path(scratch)) for number in range(clients)]
-        log.info("%s: %d clients for %.0f s ...", label, clients, seconds)
+        pacing = f"{rate:g} ops/s offered" if rate else "closed loop"
+        log.info("%s: %d clients, %s, for %.0f s ...", label, clients, pacing, seconds)
         started = time.perf_counter()
+        cpu_before = busy_cpu_seconds()
         deadline = time.monotonic() + seconds
+        pacer = Pacer(rate) if rate else None
         threads = [
-            threading.Thread(target=client.run, args=(deadline, result, lock), daemon=True)
+            threading.Thread(target=client.run, args=(deadline, result, lock, pacer), daemon=True)
             for client in simulated
         ]
         for thread in threads:
@@ -282,39 +351,67 @@ def run_load(
             thread.join()
         # Operations in flight at the deadline finish; the rate uses the real elapsed time.
         result.seconds = time.perf_counter() - started
+        result.cpu_seconds = busy_cpu_seconds() - cpu_before
     read_server_log(server.log_path, offset, result)
     return result
 
 
-def results_table(results: Sequence[RunResult]) -> str:
+def _writes(result: RunResult) -> list[float]:
+    return [v for kind in WRITE_KINDS for v in result.latencies.get(kind, [])]
+
+
+def _reads(result: RunResult) -> list[float]:
+    return [v for kind in MIX if kind not in WRITE_KINDS for v in result.latencies.get(kind, [])]
+
+
+def _pacing(result: RunResult) -> str:
+    return f"{result.rate:g} ops/s offered" if result.rate else "closed loop"
+
+
+def summary_table(results: Sequence[RunResult]) -> str:
+    """One row per run: throughput, the machine's CPU per operation, p99 of reads and writes."""
     rows = [
-        "| setup | operation | count | ops/s | p50 (ms) | p99 (ms) | client errors |",
-        "|---|---|---|---|---|---|---|",
+        "| setup | clients | load | ops/s | CPU ms/op | p50 (ms) | p99 reads (ms) "
+        "| p99 writes (ms) | client errors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
-        total = sum(len(values) for values in result.latencies.values())
+        every = [v for values in result.latencies.values() for v in values]
+        cpu_per_op = result.cpu_seconds / len(every) * 1000 if every else float("nan")
+        rows.append(
+            f"| {result.label} | {result.clients} | {_pacing(result)} | "
+            f"{len(every) / result.seconds:,.1f} | {cpu_per_op:,.1f} | "
+            f"{percentile(every, 0.5) * 1000:,.0f} | "
+            f"{percentile(_reads(result), 0.99) * 1000:,.0f} | "
+            f"{percentile(_writes(result), 0.99) * 1000:,.0f} | "
+            f"{sum(result.client_errors.values())} |"
+        )
+    return "\n".join(rows)
+
+
+def results_table(results: Sequence[RunResult]) -> str:
+    """Per operation kind, for the closed-loop runs with the most clients (the saturation)."""
+    most = max((result.clients for result in results), default=0)
+    results = [result for result in results if not result.rate and result.clients == most]
+    rows = [
+        "| setup | load | operation | count | ops/s | p50 (ms) | p99 (ms) | client errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
         for kind in MIX:
             values = result.latencies.get(kind, [])
             rows.append(
-                f"| {result.label} | {kind} | {len(values):,} | "
+                f"| {result.label} | {_pacing(result)} | {kind} | {len(values):,} | "
                 f"{len(values) / result.seconds:,.1f} | {percentile(values, 0.5) * 1000:,.0f} | "
                 f"{percentile(values, 0.99) * 1000:,.0f} | {result.client_errors[kind]} |"
             )
-        writes = [v for kind in WRITE_KINDS for v in result.latencies.get(kind, [])]
-        rows.append(
-            f"| {result.label} | **all** | {total:,} | {total / result.seconds:,.1f} | "
-            f"{statistics.median([v for vs in result.latencies.values() for v in vs]) * 1000:,.0f}"
-            f" | writes: {percentile(writes, 0.99) * 1000:,.0f} | "
-            f"{sum(result.client_errors.values())} |"
-        )
     return "\n".join(rows)
 
 
 def verdicts(results: Sequence[RunResult]) -> list[str]:
     lines = []
     for result in results:
-        writes = [v for kind in WRITE_KINDS for v in result.latencies.get(kind, [])]
-        p99 = percentile(writes, 0.99)
+        p99 = percentile(_writes(result), 0.99)
         statuses = ", ".join(f"{n} x {s}" for s, n in sorted(result.server_statuses.items()))
         errors = sum(result.client_errors.values())
         # The latency goal is PostgreSQL's; SQLite's is zero errors only.
@@ -325,7 +422,7 @@ def verdicts(results: Sequence[RunResult]) -> list[str]:
             else ""
         )
         lines.append(
-            f"- {result.label}: p99 of writes {p99 * 1000:,.0f} ms{goal}; "
+            f"- {result.label}, {_pacing(result)}: p99 of writes {p99 * 1000:,.0f} ms{goal}; "
             f"client errors {errors} (goal 0); non-2xx responses in the server log "
             f"(retried or not): {statuses or 'none'}."
         )
@@ -340,9 +437,72 @@ def verdicts(results: Sequence[RunResult]) -> list[str]:
     return lines
 
 
+FLOOR_APP = """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/ping")
+def ping() -> dict[str, bool]:
+    return {"ok": True}
+"""
+
+
+def measure_floor(clients: int, seconds: float) -> str:
+    """The same clients (threads with a ``requests`` session each, closed loop) against a
+    FastAPI endpoint that does nothing, served by uvicorn: what HTTP alone costs here."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="sbg-load-floor-") as folder:
+        Path(folder, "floor_app.py").write_text(FLOOR_APP)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "floor_app:app", "--host", "127.0.0.1"]
+            + ["--port", str(port), "--log-level", "warning", "--no-access-log"],
+            cwd=folder,
+        )
+        url = f"http://127.0.0.1:{port}/ping"
+        try:
+            for _ in range(100):
+                try:
+                    requests.get(url, timeout=1)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            counts: list[int] = []
+            deadline = time.monotonic() + seconds
+
+            def hammer() -> None:
+                http, done = requests.Session(), 0
+                while time.monotonic() < deadline:
+                    http.get(url).raise_for_status()
+                    done += 1
+                counts.append(done)
+
+            threads = [threading.Thread(target=hammer) for _ in range(clients)]
+            started, cpu_before = time.perf_counter(), busy_cpu_seconds()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed, cpu = time.perf_counter() - started, busy_cpu_seconds() - cpu_before
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    total = sum(counts)
+    return (
+        f"- Reference, a FastAPI endpoint that does nothing (uvicorn, {clients} clients, closed "
+        f"loop, {seconds:.0f} s): {total / elapsed:,.0f} requests/s, "
+        f"{cpu / total * 1000:.2f} ms of machine CPU per request (client and server)."
+    )
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=50, help="concurrent clients (50)")
+    parser.add_argument(
+        "--clients", default="50", help="comma-separated numbers of concurrent clients (50)"
+    )
     parser.add_argument("--duration", type=float, default=60, help="seconds per database (60)")
     parser.add_argument(
         "--databases",
@@ -356,10 +516,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=1,
         help="server processes on PostgreSQL; >1 is passed on as `sbg local serve --workers N`",
     )
+    parser.add_argument(
+        "--rates",
+        default="0",
+        help="comma-separated operations/s offered; 0 is a closed loop (default 0)",
+    )
+    parser.add_argument(
+        "--floor", action="store_true", help="also measure a do-nothing FastAPI endpoint"
+    )
     parser.add_argument("--task-workers", type=int, default=1, help="task workers (1)")
     parser.add_argument("--projects", type=int, default=5, help="projects in the fixture (5)")
     parser.add_argument("--write", action="store_true", help=f"update {RESULTS_FILE.name}")
     args = parser.parse_args(argv)
+    try:
+        args.rates = [float(rate) for rate in args.rates.split(",") if rate.strip()]
+        args.clients = [int(count) for count in args.clients.split(",") if count.strip()]
+    except ValueError:
+        parser.error("--rates, --clients: numbers separated by commas")
+    if not args.rates or any(rate < 0 for rate in args.rates):
+        parser.error("--rates: at least one rate, none negative")
+    if not args.clients or any(count < 1 for count in args.clients):
+        parser.error("--clients: at least one number, each 1 or more")
+    if args.database and len(args.rates) * len(args.clients) > 1:
+        parser.error("--database: one run only (each run needs a database of its own)")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 
@@ -370,32 +549,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     results: list[RunResult] = []
     load_before = os.getloadavg()
-    for database in [name.strip() for name in args.databases.split(",") if name.strip()]:
+    databases = [name.strip() for name in args.databases.split(",") if name.strip()]
+    for database in databases:
         workers = args.workers if database == "postgresql" else 1
         label = (
             f"PostgreSQL, {workers} process{'es' if workers > 1 else ''}"
             if database == "postgresql"
             else "SQLite, 1 process"
         )
-        with (
-            tempfile.TemporaryDirectory(prefix="sbg-load-data-") as data_dir,
-            database_url(database, Path(data_dir), args.database, "load") as url,
-        ):
-            server = LoadServer(
-                Path(data_dir),
-                rate_limit=UNLIMITED_RATE,
-                settings={"task_workers": args.task_workers},
-                database_url=url,
-                workers=workers,
-            )
-            try:
-                server.start()
-                results.append(run_load(server, label, args.clients, args.duration, args.projects))
-            finally:
-                server.stop()
+        # A new platform for each run: no run inherits another's queue of tasks.
+        for clients, rate in itertools.product(args.clients, args.rates):
+            with (
+                tempfile.TemporaryDirectory(prefix="sbg-load-data-") as data_dir,
+                database_url(database, Path(data_dir), args.database, "load") as url,
+            ):
+                server = LoadServer(
+                    Path(data_dir),
+                    rate_limit=UNLIMITED_RATE,
+                    settings={"task_workers": args.task_workers},
+                    database_url=url,
+                    workers=workers,
+                )
+                try:
+                    server.start()
+                    results.append(
+                        run_load(server, label, clients, args.duration, args.projects, rate)
+                    )
+                finally:
+                    server.stop()
     load_after = os.getloadavg()
-    table = results_table(results)
+    table = summary_table(results) + "\n\n" + results_table(results)
     lines = verdicts(results)
+    if args.floor:
+        lines.append(measure_floor(max(args.clients), min(args.duration, 20)))
     print(table)
     print("\n".join(lines))
     if args.write:

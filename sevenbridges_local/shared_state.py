@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import Insert, case, delete
+from sqlalchemy.dialects import postgresql, sqlite
 
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.processes import RateWindow, SharedSwitches
@@ -109,7 +110,7 @@ class SharedFaultSwitches(FaultSwitches):
 
 
 class SharedRateLimiter(RateLimiter):
-    """Fixed windows per user in ``rate_windows``; every hit is one short write transaction."""
+    """Fixed windows per user in ``rate_windows``; every hit is one upsert statement."""
 
     # The middleware runs hit() off the event loop: it waits for the database.
     blocking = True
@@ -128,26 +129,39 @@ class SharedRateLimiter(RateLimiter):
             session.execute(delete(RateWindow))
             session.commit()
 
+    def _count_statement(self, key: str, now: float, window: float) -> Insert:
+        """One statement that starts or counts the window of ``key`` and returns it.
+
+        A hit is one upsert, not a locked read then a write: every request of a user writes
+        the same row, and under load the lock held between the two was where all of them
+        queued. Refused hits count too (the count passes the limit); the window's start moves
+        only when it has run out.
+        """
+        dialect = postgresql if self._database.dialect == "postgresql" else sqlite
+        expired = RateWindow.started + window <= now
+        return (
+            dialect.insert(RateWindow)
+            .values(key=key, started=now, count=1)
+            .on_conflict_do_update(
+                index_elements=[RateWindow.key],
+                set_={
+                    "started": case((expired, now), else_=RateWindow.started),
+                    "count": case((expired, 1), else_=RateWindow.count + 1),
+                },
+            )
+            .returning(RateWindow.started, RateWindow.count)
+        )
+
     def hit(self, key: object) -> RateStatus:
         state = self._switches.state
-        now = self._clock()
-        with self._database.write_session() as session:
-            row = session.get(RateWindow, str(key), with_for_update=True)
-            if row is None:
-                row = RateWindow(key=str(key), started=now, count=0)
-                session.add(row)
-            elif now >= row.started + state.rate_limit_window:
-                row.started, row.count = now, 0
-            exceeded = row.count >= state.rate_limit
-            if not exceeded:
-                row.count += 1
-            start, count = row.started, row.count
-            session.commit()
+        statement = self._count_statement(str(key), self._clock(), state.rate_limit_window)
+        with self._database.statement_connection() as connection:
+            start, count = connection.execute(statement).one()
         return RateStatus(
             limit=state.rate_limit,
             remaining=max(state.rate_limit - count, 0),
             reset=math.ceil(start + state.rate_limit_window),
-            exceeded=exceeded,
+            exceeded=count > state.rate_limit,
         )
 
     def peek(self, key: object | None) -> RateStatus:
