@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
 import logging
 import os
 import platform
@@ -501,7 +500,9 @@ def measure_floor(clients: int, seconds: float) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--clients", default="50", help="comma-separated numbers of concurrent clients (50)"
+        "--clients",
+        default="50",
+        help="comma-separated numbers of clients, each run closed-loop; paced runs use the most",
     )
     parser.add_argument("--duration", type=float, default=60, help="seconds per database (60)")
     parser.add_argument(
@@ -537,10 +538,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--rates: at least one rate, none negative")
     if not args.clients or any(count < 1 for count in args.clients):
         parser.error("--clients: at least one number, each 1 or more")
-    if args.database and len(args.rates) * len(args.clients) > 1:
+    if args.database and len(planned_runs(args.clients, args.rates)) > 1:
         parser.error("--database: one run only (each run needs a database of its own)")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
+
+
+def planned_runs(clients: Sequence[int], rates: Sequence[float]) -> list[tuple[int, float]]:
+    """A closed-loop run (rate 0) for each number of clients, paced runs with the most."""
+    runs = [(count, 0.0) for count in clients] if 0 in rates else []
+    return runs + [(max(clients), rate) for rate in rates if rate > 0]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -558,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else "SQLite, 1 process"
         )
         # A new platform for each run: no run inherits another's queue of tasks.
-        for clients, rate in itertools.product(args.clients, args.rates):
+        for clients, rate in planned_runs(args.clients, args.rates):
             with (
                 tempfile.TemporaryDirectory(prefix="sbg-load-data-") as data_dir,
                 database_url(database, Path(data_dir), args.database, "load") as url,

@@ -67,6 +67,27 @@ def _ignore_signal(_signum: int, _frame: object) -> None:
     """Placeholder handler: uvicorn re-raises the signal that stopped it after shutting down."""
 
 
+def _uvicorn_server(app: Any, log_level: str, tls: Any, **where: Any) -> Any:
+    """The uvicorn server of one API process (``tls``: a ``TlsFiles`` or None; ``where``: host
+    and port when uvicorn binds, nothing when it serves sockets it is given)."""
+    import uvicorn
+
+    from sevenbridges_local.tls import TlsServer
+
+    config = uvicorn.Config(
+        app,
+        log_config=None,  # keep our logging setup
+        access_log=False,  # the request middleware logs each request with its id
+        log_level=log_level,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        proxy_headers=False,  # forwarded.py decides whom to believe (trusted_proxies)
+        ssl_certfile=str(tls.server_cert) if tls else None,
+        ssl_keyfile=str(tls.server_key) if tls else None,
+        **where,
+    )
+    return (TlsServer if tls else uvicorn.Server)(config)
+
+
 def _bind_socket(host: str, port: int) -> socket.socket:
     """The API's listening socket, bound now so that a busy port is reported before anything
     else happens (uvicorn then serves on it)."""
@@ -169,7 +190,6 @@ def _serve(args: argparse.Namespace) -> int:
         trusted_proxies=args.trusted_proxies,
     )
     # Imported once the settings are known good: a bad one is reported without the wait.
-    import uvicorn
 
     from sevenbridges_local.app import create_app, task_sandbox
     from sevenbridges_local.bootstrap import ADMIN_USERNAME, prepare
@@ -178,7 +198,7 @@ def _serve(args: argparse.Namespace) -> int:
     from sevenbridges_local.profiles import ProfileConflict, check_profile
     from sevenbridges_local.status import DataDirInUse, lock_data_dir
     from sevenbridges_local.supervisor import child_role
-    from sevenbridges_local.tls import TlsError, TlsServer, ensure_tls
+    from sevenbridges_local.tls import TlsError, ensure_tls
 
     role = child_role()
     if role is not None:  # one of the processes of `--workers N` (supervisor.py)
@@ -261,19 +281,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     write_requested_profile = write_requested_profile_factory(args, settings, admin_token)
 
-    server = (TlsServer if tls else uvicorn.Server)(
-        uvicorn.Config(
-            create_app(settings, sandbox=sandbox),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,  # keep our logging setup
-            access_log=False,  # the request middleware logs each request with its id
-            log_level=args.log_level,
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-            proxy_headers=False,  # forwarded.py decides whom to believe (trusted_proxies)
-            ssl_certfile=str(tls.server_cert) if tls else None,
-            ssl_keyfile=str(tls.server_key) if tls else None,
-        )
+    server = _uvicorn_server(
+        create_app(settings, sandbox=sandbox),
+        args.log_level,
+        tls,
+        host=settings.host,
+        port=settings.port,
     )
     announcer = threading.Thread(
         target=_announce_when_ready,
@@ -407,25 +420,17 @@ def _serve_child(
     data_socket: socket.socket,
 ) -> int:
     """One supervised API process: serve on the inherited sockets until told to stop."""
-    import uvicorn
 
     from sevenbridges_local.app import create_app
     from sevenbridges_local.supervisor import mark_ready
-    from sevenbridges_local.tls import TlsServer, ensure_tls
+    from sevenbridges_local.tls import ensure_tls
 
     _configure_logging(args.log_level)
     tls = ensure_tls(settings.data_dir, settings.host, settings.tls_hosts) if settings.tls else None
-    server = (TlsServer if tls else uvicorn.Server)(
-        uvicorn.Config(
-            create_app(settings, primary=index == 0, data_socket=data_socket, process_index=index),
-            log_config=None,
-            access_log=False,
-            log_level=args.log_level,
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-            proxy_headers=False,
-            ssl_certfile=str(tls.server_cert) if tls else None,
-            ssl_keyfile=str(tls.server_key) if tls else None,
-        )
+    server = _uvicorn_server(
+        create_app(settings, primary=index == 0, data_socket=data_socket, process_index=index),
+        args.log_level,
+        tls,
     )
     threading.Thread(
         target=_announce_when_ready,
