@@ -30,8 +30,10 @@ Latency is per operation (an upload is the whole client call). Errors are counte
 clients saw (exceptions, non-2xx) and, from the server's request log, every non-2xx response it
 sent during the run, which includes 503s and 429s that a client retried without telling.
 
-The machine's CPU time per operation (all processes, from ``/proc/stat``) is reported for each
-run. ``--floor`` adds a reference: the same clients against a FastAPI endpoint that does nothing,
+The machine's CPU time per operation (``/proc/stat``: every process but the niced task runs) is
+reported for each run. ``--costs N`` adds each operation's cost: N of it by one client in
+sequence on an idle platform, the machine's CPU per operation and the client's part of it.
+``--floor`` adds a reference: the same clients against a FastAPI endpoint that does nothing,
 served by uvicorn as the platform is, which shows what HTTP alone costs on this machine.
 
 PostgreSQL: a throw-away cluster started like the tests' (``tests/pg_cluster.py``: initdb in a
@@ -56,7 +58,8 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -436,6 +439,66 @@ def verdicts(results: Sequence[RunResult]) -> list[str]:
     return lines
 
 
+@dataclass
+class Cost:
+    label: str
+    kind: str
+    machine_ms: float  # machine CPU per operation (niced task processes left out)
+    client_ms: float  # of which this process, the client
+    wall_ms: float
+
+
+def _wait_for_tasks(fixture: Fixture, seconds: float = 120) -> None:
+    """Until the fixture's seed tasks have ended: their runs would count as the API's CPU."""
+    http = requests.Session()
+    http.headers["X-SBG-Auth-Token"] = fixture.token
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        statuses = {
+            http.get(f"{fixture.url}/tasks/{task}").json()["status"] for task in fixture.tasks
+        }
+        if not statuses & {"QUEUED", "RUNNING", "DRAFT"}:
+            return
+        time.sleep(1)
+
+
+def measure_costs(server: EmbeddedServer, label: str, count: int, projects: int) -> list[Cost]:
+    """Each operation ``count`` times by one client, one after another, on an otherwise idle
+    platform: the machine's CPU per operation (client, API processes and database) and the
+    client's share of it."""
+    fixture = prepare(server, projects, files_per_project=10)
+    _wait_for_tasks(fixture)
+    costs = []
+    with tempfile.TemporaryDirectory(prefix="sbg-load-costs-") as scratch:
+        client = Client(fixture, 0, Path(scratch))
+        for kind, operation in client.operations.items():
+            for _ in range(5):  # warm caches and pools
+                operation()
+            before = (busy_cpu_seconds(), sum(os.times()[:2]), time.perf_counter())
+            for _ in range(count):
+                operation()
+            after = (busy_cpu_seconds(), sum(os.times()[:2]), time.perf_counter())
+            machine, own, wall = (
+                1000 * (b - a) / count for a, b in zip(before, after, strict=True)
+            )
+            costs.append(Cost(label, kind, machine, own, wall))
+    return costs
+
+
+def costs_table(costs: Sequence[Cost]) -> str:
+    rows = [
+        "| setup | operation (one client, in sequence) | machine CPU ms/op | of which the client "
+        "| wall ms/op |",
+        "|---|---|---|---|---|",
+    ]
+    for cost in costs:
+        rows.append(
+            f"| {cost.label} | {cost.kind} | {cost.machine_ms:.1f} | {cost.client_ms:.1f} | "
+            f"{cost.wall_ms:.1f} |"
+        )
+    return "\n".join(rows)
+
+
 FLOOR_APP = """
 from fastapi import FastAPI
 
@@ -525,6 +588,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--floor", action="store_true", help="also measure a do-nothing FastAPI endpoint"
     )
+    parser.add_argument(
+        "--costs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure each operation's CPU cost, N times by one client (0: not)",
+    )
     parser.add_argument("--task-workers", type=int, default=1, help="task workers (1)")
     parser.add_argument("--projects", type=int, default=5, help="projects in the fixture (5)")
     parser.add_argument("--write", action="store_true", help=f"update {RESULTS_FILE.name}")
@@ -544,6 +614,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+@contextmanager
+def started_platform(database: str, workers: int, args: argparse.Namespace) -> Iterator[LoadServer]:
+    """A new platform (and, for PostgreSQL, a new cluster unless ``--database``) for one run."""
+    with (
+        tempfile.TemporaryDirectory(prefix="sbg-load-data-") as data_dir,
+        database_url(database, Path(data_dir), args.database, "load") as url,
+    ):
+        server = LoadServer(
+            Path(data_dir),
+            rate_limit=UNLIMITED_RATE,
+            settings={"task_workers": args.task_workers},
+            database_url=url,
+            workers=workers,
+        )
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
+
+
 def planned_runs(clients: Sequence[int], rates: Sequence[float]) -> list[tuple[int, float]]:
     """A closed-loop run (rate 0) for each number of clients, paced runs with the most."""
     runs = [(count, 0.0) for count in clients] if 0 in rates else []
@@ -555,6 +646,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("sevenbridges").setLevel(logging.WARNING)
     args = parse_args(argv)
     results: list[RunResult] = []
+    costs: list[Cost] = []
     load_before = os.getloadavg()
     databases = [name.strip() for name in args.databases.split(",") if name.strip()]
     for database in databases:
@@ -566,26 +658,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         # A new platform for each run: no run inherits another's queue of tasks.
         for clients, rate in planned_runs(args.clients, args.rates):
-            with (
-                tempfile.TemporaryDirectory(prefix="sbg-load-data-") as data_dir,
-                database_url(database, Path(data_dir), args.database, "load") as url,
-            ):
-                server = LoadServer(
-                    Path(data_dir),
-                    rate_limit=UNLIMITED_RATE,
-                    settings={"task_workers": args.task_workers},
-                    database_url=url,
-                    workers=workers,
-                )
-                try:
-                    server.start()
-                    results.append(
-                        run_load(server, label, clients, args.duration, args.projects, rate)
-                    )
-                finally:
-                    server.stop()
+            with started_platform(database, workers, args) as server:
+                results.append(run_load(server, label, clients, args.duration, args.projects, rate))
+        if args.costs:
+            with started_platform(database, workers, args) as server:
+                costs.extend(measure_costs(server, label, args.costs, args.projects))
     load_after = os.getloadavg()
     table = summary_table(results) + "\n\n" + results_table(results)
+    if costs:
+        table += "\n\n" + costs_table(costs)
     lines = verdicts(results)
     if args.floor:
         lines.append(measure_floor(max(args.clients), min(args.duration, 20)))

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Insert, case, delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from sevenbridges_local.db import Database
 from sevenbridges_local.db.processes import RateWindow, SharedSwitches
+from sevenbridges_local.db.sql import upsert
 from sevenbridges_local.faults import _COUNTDOWN_SWITCHES, FaultState, FaultSwitches
 from sevenbridges_local.ratelimit import RateLimiter, RateStatus
 
@@ -137,10 +137,9 @@ class SharedRateLimiter(RateLimiter):
         queued. Refused hits count too (the count passes the limit); the window's start moves
         only when it has run out.
         """
-        dialect = postgresql if self._database.dialect == "postgresql" else sqlite
         expired = RateWindow.started + window <= now
         return (
-            dialect.insert(RateWindow)
+            upsert(self._database.dialect, RateWindow)
             .values(key=key, started=now, count=1)
             .on_conflict_do_update(
                 index_elements=[RateWindow.key],

@@ -8,6 +8,8 @@
   (so it matches no comparison) and numbers are ``NUMERIC`` (no overflow for big exponents).
 - :func:`number_param`: a bound number compared with :func:`as_number` (``NUMERIC`` on PostgreSQL,
   where a float parameter would turn the comparison into ``double precision``).
+- :func:`upsert`: ``INSERT ... ON CONFLICT DO UPDATE`` has the same spelling on both, but
+  SQLAlchemy builds it from each dialect's own ``insert``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Float, Numeric, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -92,6 +95,12 @@ def _number_param_postgresql(element: _NumberParam, compiler: Any, **kw: Any) ->
 
 def number_param(value: float) -> ColumnElement[float]:
     return _NumberParam(bindparam(None, value, unique=True))
+
+
+def upsert(dialect: str, model: Any) -> Any:
+    """An ``INSERT`` into ``model``'s table that can take ``.on_conflict_do_update(...)``, for
+    the database ``dialect`` (``Database.dialect``: ``postgresql`` or ``sqlite``)."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
 def order_key(column: Any, *, descending: bool = False) -> Any:
