@@ -75,7 +75,8 @@ TEST_WORKERS ?= 0
 # on PostgreSQL; the tests of PostgreSQL itself (test_postgres.py) run in that second pass only.
 test: install official sbpack sandbox-tool postgres-server lint
 	SBG_OFFICIAL_PYTHON=$(CURDIR)/$(OFFICIAL_VENV)/bin/python $(VENV)/bin/pytest \
-	  -n $(TEST_WORKERS) --dist loadfile --ignore=tests/local/test_postgres.py -m "not scaled"
+	  -n $(TEST_WORKERS) --dist loadfile --ignore=tests/local/test_postgres.py -m "not scaled" \
+	  --durations=15
 	SBG_TEST_DATABASE=postgresql $(VENV)/bin/pytest -q -m postgres
 
 # The whole suite with every platform on PostgreSQL (long: not part of `make test`).
