@@ -1,8 +1,10 @@
 """Telling "nothing listens there" apart from a flaky network.
 
 A refused connection to a loopback address cannot get better by waiting: no server runs on this
-machine at that port (for the local platform, ``sbg local serve`` is not running). The transport
-therefore does not retry it, and the client says so in one sentence at once. Every other
+machine at that port (for the local platform, ``sbg local serve`` is not running). Nor can a
+server certificate that this machine does not trust (any host): the next attempt is shown the
+same certificate. The transport therefore retries neither, and the client says so in one
+sentence at once. Every other
 transport retry is logged at INFO, so a slow minute of retries is never silent.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,8 +42,8 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def connection_refused(error: BaseException | None) -> bool:
-    """Whether ``error`` (or an exception it wraps) is a refused TCP connection."""
+def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
+    """Whether ``error`` is, or wraps (cause, context, args, urllib3's ``reason``), a ``kind``."""
     seen: set[int] = set()
     pending = [error]
     while pending:
@@ -48,7 +51,7 @@ def connection_refused(error: BaseException | None) -> bool:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError):
+        if isinstance(current, kind):
             return True
         pending.extend([current.__cause__, current.__context__])
         pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
@@ -56,6 +59,17 @@ def connection_refused(error: BaseException | None) -> bool:
         if isinstance(reason, BaseException):
             pending.append(reason)
     return False
+
+
+def connection_refused(error: BaseException | None) -> bool:
+    """Whether ``error`` (or an exception it wraps) is a refused TCP connection."""
+    return _caused_by(error, ConnectionRefusedError)
+
+
+def certificate_rejected(error: BaseException | None) -> bool:
+    """Whether ``error`` (or an exception it wraps) is a server certificate this machine does
+    not trust: asking again gets the same certificate."""
+    return _caused_by(error, ssl.SSLCertVerificationError)
 
 
 def unreachable_message(url: str) -> str:
@@ -82,7 +96,10 @@ class TransportRetry(Retry):
         _stacktrace: Any = None,
     ) -> Retry:
         host = getattr(_pool, "host", None)
-        if error is not None and is_loopback_host(host) and connection_refused(error):
+        hopeless = error is not None and (
+            (is_loopback_host(host) and connection_refused(error)) or certificate_rejected(error)
+        )
+        if hopeless:
             raise MaxRetryError(_pool, url or "", error) from error
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         where = f"{getattr(_pool, 'scheme', 'http')}://{host}:{getattr(_pool, 'port', '')}"

@@ -4,6 +4,7 @@ reached by plain requests, our client and ``sbg``."""
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import socket
 import ssl
@@ -323,6 +324,21 @@ def test_sbg_command_line_over_https(tls_platform: EmbeddedServer, tmp_path: Pat
     assert refused.exit_code == 5, refused.output
     assert "Traceback" not in refused.output
     assert "is not trusted" in refused.output and "REQUESTS_CA_BUNDLE" in refused.output
+
+
+def test_an_untrusted_certificate_is_not_asked_about_again(
+    tls_platform: EmbeddedServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The next attempt would be shown the same certificate: the client fails at once (it
+    retried for a minute before), whatever its retry settings."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    api = sbg.Api(url=tls_platform.url, token=tls_platform.token("tls-erin"), retry_count=6)
+    caplog.set_level(logging.INFO, logger="sevenbridges")
+    with pytest.raises(sbg.SbgError) as raised:
+        api.users.me()
+    assert "CERTIFICATE_VERIFY_FAILED" in str(raised.value)
+    assert not [record for record in caplog.records if "retrying" in record.getMessage()]
 
 
 def test_tls_files_for_another_data_dir_are_independent(tmp_path: Path) -> None:
