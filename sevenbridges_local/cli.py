@@ -15,12 +15,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from sevenbridges_local.settings import DEFAULT_PORT, Settings
+
+if TYPE_CHECKING:  # imported where used: the command line starts without them
+    import uvicorn
+
+    from sevenbridges_local.tls import TlsFiles
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Settings fields whose flag is not ``--`` + the field name with dashes.
@@ -67,7 +72,7 @@ def _ignore_signal(_signum: int, _frame: object) -> None:
     """Placeholder handler: uvicorn re-raises the signal that stopped it after shutting down."""
 
 
-def _uvicorn_server(app: Any, log_level: str, tls: Any, **where: Any) -> Any:
+def _uvicorn_server(app: Any, log_level: str, tls: TlsFiles | None, **where: Any) -> uvicorn.Server:
     """The uvicorn server of one API process (``tls``: a ``TlsFiles`` or None; ``where``: host
     and port when uvicorn binds, nothing when it serves sockets it is given)."""
     import uvicorn
@@ -190,7 +195,6 @@ def _serve(args: argparse.Namespace) -> int:
         trusted_proxies=args.trusted_proxies,
     )
     # Imported once the settings are known good: a bad one is reported without the wait.
-
     from sevenbridges_local.app import create_app, task_sandbox
     from sevenbridges_local.bootstrap import ADMIN_USERNAME, prepare
     from sevenbridges_local.datadir import check_data_dir
