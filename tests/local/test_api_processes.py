@@ -31,6 +31,7 @@ from test_tasks_support import (
     file_ref,
     get_task,
     install_app,
+    slow_copy_tool,
     transitions,
     wait_for_status,
 )
@@ -239,20 +240,32 @@ def test_forwarded_headers_only_from_trusted_proxies(
         assert via_rfc.json()["href"].startswith(server.url + "/")
 
 
-# Sleeps, then copies its file: a task that stays RUNNING long enough to kill its process.
-SLOW_COPY: dict[str, Any] = {
-    "cwlVersion": "v1.2",
-    "class": "CommandLineTool",
-    "label": "Slow copy",
-    "requirements": {"ShellCommandRequirement": {}},
-    "arguments": [
-        {"valueFrom": "sleep $(inputs.seconds) && cat", "shellQuote": False, "position": 0},
-        {"valueFrom": "$(inputs.source.path)", "position": 1},
-    ],
-    "inputs": {"source": "File", "seconds": "string"},
-    "stdout": "copy.txt",
-    "outputs": {"copy": {"type": "stdout"}},
-}
+# Seconds as text: each test sleeps a unique fractional length to find its tool process by.
+SLOW_COPY = slow_copy_tool("string")
+
+
+def _run_slow_copy(
+    server: EmbeddedServer,
+    owner: Caller,
+    project_id: str,
+    name: str,
+    content: bytes,
+    whole_seconds: int,
+) -> tuple[dict[str, Any], str]:
+    """Run SLOW_COPY on a new file of ``content``; returns the task and the command line its
+    tool process shows (``sleep`` a unique fractional length, so the test finds its own)."""
+    source = seed_file(server, project=project_id, name="in.txt", content=content)
+    app = install_app(owner, project_id, "slow-copy", SLOW_COPY)
+    seconds = f"{whole_seconds}.{random.randint(10_000, 99_999)}"
+    task = created(
+        owner,
+        run=True,
+        name=name,
+        project=project_id,
+        app=app,
+        inputs={"source": file_ref(source), "seconds": seconds},
+    )
+    return task, f"sleep {seconds}"
 
 
 def _pids_running(marker: str) -> set[int]:
@@ -279,19 +292,8 @@ def _kill_the_process_running_a_task(server: EmbeddedServer, timeout: float) -> 
     session.headers["Connection"] = "close"
     owner = Caller(session, server.url, server.token("killer"), "killer")
     project = owner.create_project("kill -9")
-    source = seed_file(server, project=project["id"], name="in.txt", content=b"kept\n")
-    app = install_app(owner, project["id"], "slow-copy", SLOW_COPY)
-    # A unique length, so the test finds its own tool process; short, as it runs twice.
-    seconds = f"4.{random.randint(10_000, 99_999)}"
-    marker = f"sleep {seconds}"
-    task = created(
-        owner,
-        run=True,
-        name="survivor",
-        project=project["id"],
-        app=app,
-        inputs={"source": file_ref(source), "seconds": seconds},
-    )
+    # Short, as it runs twice.
+    task, marker = _run_slow_copy(server, owner, project["id"], "survivor", b"kept\n", 4)
     first_run = wait_for(lambda: _pids_running(marker), timeout=timeout)
     wait_for(lambda: _claim(server, task["id"])[0] == "RUNNING", timeout=timeout)
     status, claimed_by, attempts = _claim(server, task["id"])
@@ -338,7 +340,7 @@ def _kill_the_process_running_a_task(server: EmbeddedServer, timeout: float) -> 
     assert details["status"] == "COMPLETED"
     (job,) = details["jobs"]
     assert job["status"] == "COMPLETED" and job["start_time"] <= job["end_time"]
-    assert seconds in job["command_line"]
+    assert marker.removeprefix("sleep ") in job["command_line"]
 
 
 def test_a_task_whose_process_is_killed_runs_again_once(two_processes: EmbeddedServer) -> None:
@@ -366,18 +368,7 @@ def test_a_worker_that_lost_its_claim_stops_and_records_nothing(
 
     owner = Caller(http, platform.url, platform.token("claims"), "claims")
     project = owner.create_project("lost claim")
-    source = seed_file(platform, project=project["id"], name="in.txt", content=b"once\n")
-    app = install_app(owner, project["id"], "slow-copy", SLOW_COPY)
-    seconds = f"3.{random.randint(10_000, 99_999)}"
-    marker = f"sleep {seconds}"
-    task = created(
-        owner,
-        run=True,
-        name="taken back",
-        project=project["id"],
-        app=app,
-        inputs={"source": file_ref(source), "seconds": seconds},
-    )
+    task, marker = _run_slow_copy(platform, owner, project["id"], "taken back", b"once\n", 3)
     first_run = wait_for(lambda: _pids_running(marker), timeout=60)
     wait_for(lambda: _claim(platform, task["id"])[0] == "RUNNING", timeout=60)
     # Another live process (this test's pid keeps it alive) holds the task now.

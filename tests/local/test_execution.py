@@ -42,6 +42,7 @@ from test_tasks_support import (
     file_ref,
     get_task,
     install_app,
+    slow_copy_tool,
     transitions,
     wait_for_status,
 )
@@ -59,20 +60,7 @@ both_long = pytest.mark.parametrize("executor", ["cwltool", pytest.param("toil",
 
 FASTQ = b"@r1\nACGTGG\n+\nIIIIII\n@r2\nACG\n+\nIII\n"
 
-# Sleeps, then copies its file: a file-taking task that stays RUNNING for a while.
-SLOW_COPY_TOOL: dict[str, Any] = {
-    "cwlVersion": "v1.2",
-    "class": "CommandLineTool",
-    "label": "Slow copy",
-    "requirements": {"ShellCommandRequirement": {}},
-    "arguments": [
-        {"valueFrom": "sleep $(inputs.seconds) && cat", "shellQuote": False, "position": 0},
-        {"valueFrom": "$(inputs.source.path)", "position": 1},
-    ],
-    "inputs": {"source": "File", "seconds": "int"},
-    "stdout": "copy.txt",
-    "outputs": {"copy": {"type": "stdout"}},
-}
+SLOW_COPY_TOOL = slow_copy_tool()
 
 # A JavaScript expression builds both the command's argument and the output's name.
 JAVASCRIPT_TOOL: dict[str, Any] = {

@@ -57,6 +57,25 @@ FAILING_TOOL: dict[str, Any] = {
 }
 
 
+def slow_copy_tool(seconds_type: str = "int") -> dict[str, Any]:
+    """Sleeps, then copies its file: a file-taking task that stays RUNNING for a while.
+    ``seconds_type`` "string" lets a test pass a fractional, unique length and find the tool's
+    own ``sleep`` process by it."""
+    return {
+        "cwlVersion": "v1.2",
+        "class": "CommandLineTool",
+        "label": "Slow copy",
+        "requirements": {"ShellCommandRequirement": {}},
+        "arguments": [
+            {"valueFrom": "sleep $(inputs.seconds) && cat", "shellQuote": False, "position": 0},
+            {"valueFrom": "$(inputs.source.path)", "position": 1},
+        ],
+        "inputs": {"source": "File", "seconds": seconds_type},
+        "stdout": "copy.txt",
+        "outputs": {"copy": {"type": "stdout"}},
+    }
+
+
 def install_app(caller: Caller, project_id: str, slug: str, document: dict[str, Any]) -> str:
     """Installs ``document`` as ``<project>/<slug>``; returns the app id with its revision."""
     response = caller.post(f"/apps/{project_id}/{slug}/raw", json=document)
